@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null)
+VENV := .venv
+STAMP := $(VENV)/.synced
+
+.PHONY: setup run test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml uv.lock
+ifeq ($(UV),)
+	$(PYTHON) -m pip install --quiet --user uv || $(PYTHON) -m pip install --quiet uv
+	$(PYTHON) -m uv sync --frozen --all-groups
+else
+	$(UV) sync --frozen --all-groups
+endif
+	@touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/streamlit run app.py
+
+test: setup
+	$(VENV)/bin/pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(VENV)/bin/python bench/fetch.py
+	$(VENV)/bin/python bench/reconcile.py
+	$(VENV)/bin/python bench/pages.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""Rekon: reconcile payment-gateway orders against a merchant's ledger."""
+
+__version__ = "0.1.0"

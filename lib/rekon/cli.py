@@ -1,0 +1,156 @@
+"""`rekon`: every step of month-end without the browser (see DESIGN.md, CLI contract)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+from rekon.config import Settings, load_settings
+from rekon.errors import RekonError
+from rekon.providers.base import Progress
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+COMMANDS: dict[str, Handler] = {}
+
+
+def command(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rekon", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sb = sub.add_parser("sandbox", help="serve both provider APIs locally with seeded data")
+    sb.add_argument("--host", default="127.0.0.1")
+    sb.add_argument("--port", type=int, default=8700)
+    sb.add_argument("--seed", type=int, default=None)
+    sb.add_argument("--orders-per-month", type=int, default=5000, help="per provider")
+    sb.add_argument("--months", default=None, help="comma-separated YYYY-MM list")
+    sb.add_argument("--latency-ms", type=float, default=0.0)
+
+    fe = sub.add_parser("fetch", help="fetch orders from the providers into the database")
+    fe.add_argument("--provider", choices=["xepeng", "durianpay", "all"], default="all")
+    fe.add_argument("--from", dest="start", type=_date, required=True)
+    fe.add_argument("--to", dest="end", type=_date, required=True)
+    fe.add_argument("--concurrency", type=int, default=6, help="pages in flight (1: sequential)")
+    fe.add_argument("--sandbox-url", help="use a running `rekon sandbox` and its test keys")
+    _db(fe)
+
+    from rekon import cli_recon
+
+    cli_recon.add_parsers(sub, _db, _date)
+    return parser
+
+
+def _db(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", default=None, help="DuckDB file (default $REKON_DB or data/rekon.duckdb)")
+
+
+def _fail(message: str) -> int:
+    print(f"rekon: {message}", file=sys.stderr)
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(db_path=getattr(args, "db", None))
+        return COMMANDS[args.command](args, settings)
+    except RekonError as exc:
+        return _fail(str(exc))
+    except (ValueError, OSError) as exc:
+        return _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except KeyboardInterrupt:
+        return _fail("interrupted; nothing was written")
+
+
+@command("sandbox")
+def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    from rekon.sandbox.app import Faults
+    from rekon.sandbox.data import DURIANPAY_TEST_KEY, XEPENG_TEST_KEY, DataConfig
+    from rekon.sandbox.server import make_state, serve_forever
+
+    config: dict[str, Any] = {"orders_per_month": args.orders_per_month}
+    if args.seed is not None:
+        config["seed"] = args.seed
+    if args.months:
+        config["months"] = tuple(m.strip() for m in args.months.split(","))
+    state = make_state(DataConfig(**config), Faults(latency_ms=args.latency_ms))
+    url = f"http://{args.host}:{args.port}"
+    print(f"Rekon sandbox on {url} ({len(state.xepeng)} Xepeng, {len(state.durianpay)} "
+          "Durianpay orders). Point Rekon at it with:")
+    print(f"  export XEPENG_BASE_URL={url} XEPENG_API_KEY={XEPENG_TEST_KEY}")
+    print(f"  export DURIANPAY_BASE_URL={url} DURIANPAY_SERVER_KEY={DURIANPAY_TEST_KEY}")
+    sys.stdout.flush()
+    serve_forever(state, args.host, args.port)
+    return 0
+
+
+class ProgressLine:
+    """A one-line progress bar on a terminal; silent when stderr is not one."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self.last < 0.1 and p.pages_done != p.pages_total):
+            return
+        self.last = now
+        frac = p.fraction
+        bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac)) if frac is not None else "…"
+        total = f"/{p.pages_total}" if p.pages_total else ""
+        sys.stderr.write(f"\r{p.provider:<10} [{bar}] pages {p.pages_done}{total}, "
+                         f"orders {p.orders_done}   ")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+@command("fetch")
+def _fetch(args: argparse.Namespace, settings: Settings) -> int:
+    from rekon.fetching import ClientOptions, fetch_orders, make_clients
+    from rekon.store import Store
+
+    if args.sandbox_url:
+        settings = settings.with_sandbox(args.sandbox_url)
+    if settings.sandbox:
+        return _fail(
+            "no provider is configured: set XEPENG_API_KEY / DURIANPAY_SERVER_KEY "
+            "(see README), or pass --sandbox-url http://127.0.0.1:8700 for `rekon sandbox`"
+        )
+    clients = make_clients(settings, args.provider, ClientOptions(concurrency=args.concurrency))
+    store = Store(settings.db_path, settings.timezone)
+    bar = ProgressLine()
+    try:
+        summary = fetch_orders(store, clients, args.start, args.end, bar, requested_by="cli")
+    finally:
+        bar.done()
+        for client in clients.values():
+            client.close()
+        store.close()
+    print(summary.line())
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Settings from the environment or `.streamlit/secrets.toml`, in one place.
+
+Nothing else in Rekon reads the environment: callers build a `Settings` once and pass it on.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+DEFAULT_DB = Path("data/rekon.duckdb")
+DEFAULT_TIMEZONE = "Asia/Jakarta"
+XEPENG_DEFAULT_URL = "https://staging-api.xepeng.com"
+DURIANPAY_DEFAULT_URL = "https://api-sandbox.durianpay.id"
+SECRETS_FILE = Path(".streamlit/secrets.toml")
+
+
+class Secret:
+    """A credential that never shows itself in a repr, a log line or an f-string."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    base_url: str
+    key: Secret
+    # Xepeng's second auth mode: signed headers instead of a bearer key.
+    client_id: str | None = None
+    client_secret: Secret | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path = DEFAULT_DB
+    timezone: str = DEFAULT_TIMEZONE
+    xepeng: ProviderSettings | None = None
+    durianpay: ProviderSettings | None = None
+    max_upload_mb: int = 200
+    reviewer: str = field(default_factory=lambda: os.environ.get("USER", "reviewer"))
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def sandbox(self) -> bool:
+        """True when no provider is configured: the app then serves its built-in sandbox."""
+        return self.xepeng is None and self.durianpay is None
+
+    def with_sandbox(self, base_url: str) -> Settings:
+        """These settings pointed at a running sandbox (which accepts its own test keys)."""
+        from rekon.sandbox.data import DURIANPAY_TEST_KEY, XEPENG_TEST_KEY
+
+        return Settings(
+            db_path=self.db_path,
+            timezone=self.timezone,
+            xepeng=ProviderSettings(base_url, Secret(XEPENG_TEST_KEY)),
+            durianpay=ProviderSettings(base_url, Secret(DURIANPAY_TEST_KEY)),
+            max_upload_mb=self.max_upload_mb,
+            reviewer=self.reviewer,
+        )
+
+
+def read_secrets_file(path: Path = SECRETS_FILE) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    secrets: Mapping[str, Any] | None = None,
+    db_path: str | Path | None = None,
+) -> Settings:
+    """Build settings; the environment wins over secrets.toml, an explicit db_path over both."""
+    env = os.environ if env is None else env
+    secrets = read_secrets_file() if secrets is None else secrets
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        if value is None:
+            raw = secrets.get(name)
+            value = None if raw is None else str(raw)
+        return value or None
+
+    tz = get("REKON_TIMEZONE") or DEFAULT_TIMEZONE
+    ZoneInfo(tz)  # fail early on a misspelt zone
+    xepeng = None
+    x_key, x_id, x_secret = get("XEPENG_API_KEY"), get("XEPENG_CLIENT_ID"), get("XEPENG_CLIENT_SECRET")
+    if x_key or (x_id and x_secret):
+        xepeng = ProviderSettings(
+            base_url=get("XEPENG_BASE_URL") or XEPENG_DEFAULT_URL,
+            key=Secret(x_key or ""),
+            client_id=x_id,
+            client_secret=Secret(x_secret) if x_secret else None,
+        )
+    durianpay = None
+    if d_key := get("DURIANPAY_SERVER_KEY"):
+        durianpay = ProviderSettings(
+            base_url=get("DURIANPAY_BASE_URL") or DURIANPAY_DEFAULT_URL, key=Secret(d_key)
+        )
+    return Settings(
+        db_path=Path(db_path or get("REKON_DB") or DEFAULT_DB),
+        timezone=tz,
+        xepeng=xepeng,
+        durianpay=durianpay,
+        max_upload_mb=int(get("REKON_MAX_UPLOAD_MB") or 200),
+        reviewer=get("REKON_REVIEWER") or env.get("USER") or "reviewer",
+    )

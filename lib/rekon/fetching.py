@@ -1,0 +1,145 @@
+"""Fetch orders from the providers into the store: one transaction, one audited run."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+import httpx
+
+from rekon.config import Settings
+from rekon.errors import RekonError
+from rekon.providers.base import Order, ProgressCallback, RetryPolicy
+from rekon.providers.durianpay import DurianpayClient
+from rekon.providers.xepeng import XepengClient
+from rekon.store import Store, UpsertCounts, utc_now
+
+PROVIDER_NAMES = ("xepeng", "durianpay")
+
+
+class OrderSource(Protocol):
+    provider: str
+
+    def iter_orders(
+        self, start: date, end: date, progress: ProgressCallback | None = None
+    ) -> Iterator[Order]: ...
+
+    def close(self) -> None: ...
+
+
+class NotConfigured(RekonError):
+    """A provider was asked for but has no credentials."""
+
+
+@dataclass(frozen=True)
+class FetchSummary:
+    run_id: int
+    start: date
+    end: date
+    per_provider: dict[str, UpsertCounts]
+    seconds: float
+
+    @property
+    def total(self) -> UpsertCounts:
+        c = list(self.per_provider.values())
+        return UpsertCounts(
+            sum(x.seen for x in c), sum(x.new for x in c),
+            sum(x.updated for x in c), sum(x.unchanged for x in c),
+        )
+
+    def line(self) -> str:
+        parts = [
+            f"{name}: {c.seen} orders ({c.new} new, {c.updated} updated)"
+            for name, c in self.per_provider.items()
+        ]
+        return f"Fetched {self.start}..{self.end} — " + "; ".join(parts) + \
+            f" in {self.seconds:.1f}s (run {self.run_id})"
+
+
+@dataclass
+class ClientOptions:
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    concurrency: int = 6
+    timeout: float = 30.0
+    transport: httpx.BaseTransport | None = None
+
+
+def make_clients(
+    settings: Settings, providers: str = "all", options: ClientOptions | None = None
+) -> dict[str, OrderSource]:
+    """Clients for 'xepeng', 'durianpay' or 'all' configured providers."""
+    options = options or ClientOptions()
+    wanted = PROVIDER_NAMES if providers == "all" else (providers,)
+    clients: dict[str, OrderSource] = {}
+    kwargs = dict(
+        timezone=settings.timezone, transport=options.transport, timeout=options.timeout,
+        retry=options.retry, concurrency=options.concurrency,
+    )
+    for name in wanted:
+        if name == "xepeng":
+            if settings.xepeng is None:
+                raise NotConfigured("Xepeng is not configured: set XEPENG_API_KEY")
+            clients[name] = XepengClient.from_settings(settings.xepeng, **kwargs)  # type: ignore[arg-type]
+        elif name == "durianpay":
+            if settings.durianpay is None:
+                raise NotConfigured("Durianpay is not configured: set DURIANPAY_SERVER_KEY")
+            clients[name] = DurianpayClient.from_settings(settings.durianpay, **kwargs)  # type: ignore[arg-type]
+        else:
+            raise NotConfigured(f"unknown provider {name!r}: use xepeng, durianpay or all")
+    return clients
+
+
+def fetch_orders(
+    store: Store,
+    clients: Mapping[str, OrderSource],
+    start: date,
+    end: date,
+    progress: ProgressCallback | None = None,
+    requested_by: str | None = None,
+    on_stored: Callable[[str, int], None] | None = None,
+) -> FetchSummary:
+    """Fetch start..end (business dates, inclusive) from every client into the store.
+
+    All providers land in one transaction: on any error nothing is written but a `failed`
+    row in fetch_runs saying why, and the error is raised again.
+    """
+    if end < start:
+        raise ValueError(f"the range ends ({end}) before it starts ({start})")
+    began = time.perf_counter()
+    with store.write() as cur:
+        row = cur.execute(
+            "INSERT INTO fetch_runs (providers, range_from, range_to, started_at, status,"
+            " requested_by) VALUES (?, ?, ?, ?, 'running', ?) RETURNING id",
+            [",".join(clients), start, end, utc_now(), requested_by],
+        ).fetchone()
+    assert row is not None
+    run_id = int(row[0])
+    results: dict[str, UpsertCounts] = {}
+    try:
+        with store.write() as cur:
+            for name, client in clients.items():
+                orders = client.iter_orders(start, end, progress)
+                store.stage_orders(
+                    cur, orders, on_batch=(lambda n, p=name: on_stored(p, n)) if on_stored else None
+                )
+                results[name] = store.merge_staged_orders(cur, run_id)
+            total = FetchSummary(run_id, start, end, results, 0).total
+            cur.execute(
+                "UPDATE fetch_runs SET status = 'succeeded', finished_at = ?, orders_seen = ?,"
+                " orders_new = ?, orders_updated = ?, orders_unchanged = ?, per_provider = ?"
+                " WHERE id = ?",
+                [utc_now(), total.seen, total.new, total.updated, total.unchanged,
+                 json.dumps({k: v.__dict__ for k, v in results.items()}), run_id],
+            )
+    except BaseException as exc:
+        with store.write() as cur:
+            cur.execute(
+                "UPDATE fetch_runs SET status = 'failed', finished_at = ?, error = ? WHERE id = ?",
+                [utc_now(), str(exc) or type(exc).__name__, run_id],
+            )
+        raise
+    return FetchSummary(run_id, start, end, results, time.perf_counter() - began)

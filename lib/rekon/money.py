@@ -1,0 +1,156 @@
+"""Money: exact Decimal parsing and formatting for IDR in its Indonesian and English styles.
+
+Two entry points for the same rules: `parse_amount` for one value at the edge (an API field, a
+CLI flag) and `amount_expr` for a whole column inside polars, so a million ledger lines are
+parsed by the engine, never by a Python loop.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import StrEnum
+
+import polars as pl
+
+CENT = Decimal("0.01")
+# DECIMAL(18,2): up to 10^16 rupiah, far beyond any order.
+MONEY_DTYPE = pl.Decimal(18, 2)
+
+
+class DecimalStyle(StrEnum):
+    COMMA = "comma"  # 1.500.000,00 (Indonesian)
+    POINT = "point"  # 1,500,000.00 (English)
+
+
+class MoneyError(ValueError):
+    """A text that is not an amount Rekon can read exactly."""
+
+
+_NOISE = re.compile(r"(?i)rp\.?|idr|[\s\u00a0]")
+_PATTERNS = {
+    DecimalStyle.COMMA: re.compile(r"^(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d{1,2})?$"),
+    DecimalStyle.POINT: re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?$"),
+}
+_SEPARATORS = {DecimalStyle.COMMA: (".", ","), DecimalStyle.POINT: (",", ".")}
+
+
+def _split_sign(text: str) -> tuple[bool, str]:
+    body = _NOISE.sub("", text)
+    negative = False
+    if body.startswith("(") and body.endswith(")"):
+        negative, body = True, body[1:-1]
+    if body.startswith("-") or body.endswith("-"):
+        negative, body = not negative, body.strip("-")
+    body = _NOISE.sub("", body)
+    return negative, body
+
+
+def guess_style(text: str) -> DecimalStyle:
+    """The style one value must be in; plain integers and '1.500' read as Indonesian."""
+    _, body = _split_sign(text)
+    if re.search(r",\d{1,2}$", body) or body.count(".") > 1:
+        return DecimalStyle.COMMA
+    if re.search(r"\.\d{1,2}$", body) or body.count(",") > 1 or re.search(r",\d{3}$", body):
+        return DecimalStyle.POINT
+    return DecimalStyle.COMMA
+
+
+def parse_amount(text: str | int | Decimal, style: DecimalStyle | None = None) -> Decimal:
+    """Parse '1.500.000,00', '1,500,000.00', 'Rp 1.500.000', '(1.000)' or '-1.000' exactly.
+
+    Raises MoneyError for anything else; never rounds silently beyond whole cents.
+    """
+    if isinstance(text, Decimal | int):
+        return Decimal(text).quantize(CENT, rounding=ROUND_HALF_UP)
+    style = style or guess_style(text)
+    negative, body = _split_sign(text)
+    if not _PATTERNS[style].match(body):
+        raise MoneyError(f"{text!r} is not an amount in the {style} style")
+    thousands, decimal = _SEPARATORS[style]
+    try:
+        value = Decimal(body.replace(thousands, "").replace(decimal, "."))
+    except InvalidOperation as exc:  # pragma: no cover - the pattern already rules this out
+        raise MoneyError(f"{text!r} is not an amount") from exc
+    value = value.quantize(CENT)
+    return -value if negative else value
+
+
+def parse_api_amount(value: object) -> Decimal:
+    """An amount as APIs send it: a JSON number or a plain decimal string ('20000.00')."""
+    if isinstance(value, bool) or value is None:
+        raise MoneyError(f"{value!r} is not an amount")
+    if isinstance(value, float):
+        value = repr(value)  # the shortest repr is the decimal the sender wrote
+    try:
+        return Decimal(str(value).strip()).quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation as exc:
+        raise MoneyError(f"{value!r} is not an amount") from exc
+
+
+def format_plain(value: Decimal) -> str:
+    """Machine-plain, for exports: '150000.00'."""
+    return f"{value.quantize(CENT):f}"
+
+
+def format_amount(value: Decimal, style: DecimalStyle, prefix: str = "") -> str:
+    """'1.500.000,00' or '1,500,000.00' (with an optional 'Rp ' prefix)."""
+    q = value.quantize(CENT)
+    sign = "-" if q < 0 else ""
+    text = f"{abs(q):,.2f}"
+    if style is DecimalStyle.COMMA:
+        text = text.replace(",", "_").replace(".", ",").replace("_", ".")
+    return f"{sign}{prefix}{text}"
+
+
+def format_idr(value: Decimal | None) -> str:
+    """For people: 'Rp 1.500.000', keeping cents only when there are any."""
+    if value is None:
+        return "–"
+    text = format_amount(value, DecimalStyle.COMMA, prefix="Rp ")
+    return text[:-3] if text.endswith(",00") else text
+
+
+# ---------------------------------------------------------------- columns (polars)
+
+
+def _body_expr(col: pl.Expr) -> pl.Expr:
+    return (
+        col.cast(pl.String)
+        .str.replace_all(r"(?i)rp\.?|idr|[\s\u00a0]", "")
+        .str.replace_all(r"^\((.*)\)$", "$1")
+        .str.strip_chars("-")
+    )
+
+
+def _negative_expr(col: pl.Expr) -> pl.Expr:
+    text = col.cast(pl.String).str.replace_all(r"(?i)rp\.?|idr|[\s\u00a0]", "")
+    parens = text.str.contains(r"^\(.*\)$")
+    minus = text.str.replace_all(r"^\((.*)\)$", "$1").str.contains(r"^-|-$")
+    return parens.xor(minus)
+
+
+def sniff_style(values: pl.Series) -> DecimalStyle:
+    """Decide the decimal style of a whole column from the evidence in all of its values."""
+    body = values.to_frame("v").select(_body_expr(pl.col("v")).alias("b"))["b"].drop_nulls()
+    comma = int(body.str.contains(r",\d{1,2}$|\..*\.").sum())
+    point = int(body.str.contains(r"\.\d{1,2}$|,.*,").sum())
+    if comma != point:
+        return DecimalStyle.COMMA if comma > point else DecimalStyle.POINT
+    dot_thousands = int(body.str.contains(r"^\d{1,3}\.\d{3}$").sum())
+    comma_thousands = int(body.str.contains(r"^\d{1,3},\d{3}$").sum())
+    return DecimalStyle.POINT if comma_thousands > dot_thousands else DecimalStyle.COMMA
+
+
+def amount_expr(col: pl.Expr, style: DecimalStyle) -> pl.Expr:
+    """A column of amount texts as DECIMAL(18,2); null where a value is not a valid amount."""
+    body = _body_expr(col)
+    thousands, decimal = _SEPARATORS[style]
+    valid = body.str.contains(_PATTERNS[style].pattern)
+    number = (
+        body.str.replace_all(re.escape(thousands), "", literal=False)
+        .str.replace_all(re.escape(decimal), ".", literal=False)
+        .cast(MONEY_DTYPE, strict=False)
+    )
+    signed = pl.when(_negative_expr(col)).then(-number).otherwise(number)
+    return pl.when(valid).then(signed).otherwise(None).cast(MONEY_DTYPE)

@@ -1,0 +1,69 @@
+"""Serve the sandbox with uvicorn on 127.0.0.1, in a thread (tests, the app) or in the foreground."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import uvicorn
+
+from rekon.sandbox.app import Faults, SandboxState, build_app
+from rekon.sandbox.data import DataConfig, generate
+
+
+@dataclass
+class RunningSandbox:
+    url: str
+    state: SandboxState
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def __enter__(self) -> RunningSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def make_state(config: DataConfig | None = None, faults: Faults | None = None) -> SandboxState:
+    return SandboxState(generate(config or DataConfig()), faults)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
+def start_in_thread(
+    state: SandboxState, host: str = "127.0.0.1", port: int = 0
+) -> RunningSandbox:
+    """Start serving on a free port (or the given one) and return once it accepts requests."""
+    sock = _bind(host, port)
+    actual = sock.getsockname()[1]
+    config = uvicorn.Config(
+        build_app(state), log_level="warning", lifespan="off", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="rekon-sandbox"
+    )
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the sandbox did not start")
+        time.sleep(0.01)
+    return RunningSandbox(f"http://{host}:{actual}", state, server, thread)
+
+
+def serve_forever(state: SandboxState, host: str = "127.0.0.1", port: int = 8700) -> None:
+    uvicorn.run(build_app(state), host=host, port=port, log_level="warning", access_log=False)

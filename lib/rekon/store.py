@@ -1,0 +1,400 @@
+"""The DuckDB file: schema, forward migrations, transactions, and the order upsert.
+
+One process holds the file. Readers take a cursor per use; every write goes through
+`Store.write()`, which serialises writers with one lock and wraps them in a transaction, so a
+fetch or an import lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from rekon.errors import RekonError
+from rekon.providers.base import Order
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "orders and fetch runs",
+        """
+        CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+        CREATE SEQUENCE fetch_run_id;
+        CREATE TABLE fetch_runs (
+            id BIGINT PRIMARY KEY DEFAULT nextval('fetch_run_id'),
+            providers VARCHAR NOT NULL,
+            range_from DATE NOT NULL,
+            range_to DATE NOT NULL,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            status VARCHAR NOT NULL,          -- running | succeeded | failed
+            orders_seen BIGINT DEFAULT 0,
+            orders_new BIGINT DEFAULT 0,
+            orders_updated BIGINT DEFAULT 0,
+            orders_unchanged BIGINT DEFAULT 0,
+            per_provider JSON,
+            error VARCHAR,
+            requested_by VARCHAR
+        );
+        CREATE TABLE orders (
+            provider VARCHAR NOT NULL,
+            order_id VARCHAR NOT NULL,
+            merchant_ref VARCHAR,
+            payment_id VARCHAR,
+            amount DECIMAL(18, 2) NOT NULL,
+            currency VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            provider_status VARCHAR,
+            created_at TIMESTAMP NOT NULL,    -- UTC
+            updated_at TIMESTAMP,             -- UTC
+            paid_at TIMESTAMP,                -- UTC
+            business_date DATE NOT NULL,      -- created_at's date in the configured timezone
+            customer_name VARCHAR,
+            customer_email VARCHAR,
+            customer_phone VARCHAR,
+            description VARCHAR,
+            raw JSON,
+            first_fetch_run BIGINT,
+            last_fetch_run BIGINT,
+            PRIMARY KEY (provider, order_id)
+        );
+        CREATE TABLE audit_log (
+            logged_at TIMESTAMP NOT NULL,
+            actor VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            subject VARCHAR NOT NULL,
+            detail JSON
+        );
+        """,
+    ),
+    (
+        "ledgers, reconciliation runs, results and reviews",
+        """
+        CREATE SEQUENCE ledger_id;
+        CREATE TABLE ledgers (
+            id BIGINT PRIMARY KEY DEFAULT nextval('ledger_id'),
+            name VARCHAR NOT NULL,
+            file_name VARCHAR NOT NULL,
+            content_hash VARCHAR NOT NULL,
+            imported_at TIMESTAMP NOT NULL,
+            imported_by VARCHAR,
+            mapping JSON NOT NULL,
+            format JSON NOT NULL,
+            lines_total BIGINT NOT NULL,
+            lines_imported BIGINT NOT NULL,
+            lines_rejected BIGINT NOT NULL,
+            amount_total DECIMAL(18, 2) NOT NULL,
+            date_from DATE,
+            date_to DATE,
+            rejected JSON
+        );
+        CREATE TABLE ledger_lines (
+            ledger_id BIGINT NOT NULL,
+            line_no BIGINT NOT NULL,          -- the line number in the file, header included
+            entry_date DATE NOT NULL,
+            reference VARCHAR,
+            description VARCHAR,
+            amount DECIMAL(18, 2) NOT NULL,
+            currency VARCHAR NOT NULL,
+            provider VARCHAR,
+            email VARCHAR,
+            PRIMARY KEY (ledger_id, line_no)
+        );
+        CREATE TABLE ledger_mappings (
+            name VARCHAR PRIMARY KEY,
+            mapping JSON NOT NULL,
+            saved_at TIMESTAMP NOT NULL
+        );
+        CREATE SEQUENCE recon_run_id;
+        CREATE TABLE recon_runs (
+            id BIGINT PRIMARY KEY DEFAULT nextval('recon_run_id'),
+            period_from DATE NOT NULL,
+            period_to DATE NOT NULL,
+            ledger_ids BIGINT[] NOT NULL,
+            amount_tolerance DECIMAL(18, 2) NOT NULL,
+            date_window INTEGER NOT NULL,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            run_by VARCHAR,
+            counts JSON
+        );
+        CREATE TABLE recon_results (
+            run_id BIGINT NOT NULL,
+            result_key VARCHAR NOT NULL,      -- stable across re-runs: reviews attach here
+            result VARCHAR NOT NULL,
+            rule VARCHAR,
+            provider VARCHAR,
+            order_id VARCHAR,
+            ledger_id BIGINT,
+            line_no BIGINT,
+            order_amount DECIMAL(18, 2),
+            ledger_amount DECIMAL(18, 2),
+            difference DECIMAL(18, 2),
+            business_date DATE,
+            ledger_date DATE,
+            anchor_date DATE NOT NULL
+        );
+        CREATE TABLE reviews (
+            result_key VARCHAR NOT NULL,
+            seq BIGINT NOT NULL,
+            decision VARCHAR NOT NULL,        -- accepted | resolved | reopened
+            note VARCHAR,
+            reviewer VARCHAR NOT NULL,
+            reviewed_at TIMESTAMP NOT NULL,
+            run_id BIGINT,
+            PRIMARY KEY (result_key, seq)
+        );
+        CREATE INDEX recon_results_run ON recon_results (run_id);
+        """,
+    ),
+]
+
+ORDER_SCHEMA = pa.schema(
+    [
+        ("provider", pa.string()),
+        ("order_id", pa.string()),
+        ("merchant_ref", pa.string()),
+        ("payment_id", pa.string()),
+        ("amount", pa.decimal128(18, 2)),
+        ("currency", pa.string()),
+        ("status", pa.string()),
+        ("provider_status", pa.string()),
+        ("created_at", pa.timestamp("us")),
+        ("updated_at", pa.timestamp("us")),
+        ("paid_at", pa.timestamp("us")),
+        ("customer_name", pa.string()),
+        ("customer_email", pa.string()),
+        ("customer_phone", pa.string()),
+        ("description", pa.string()),
+        ("raw", pa.string()),
+    ]
+)
+ORDER_COLUMNS = ORDER_SCHEMA.names
+
+
+class StoreError(RekonError):
+    """The database could not do what was asked; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    seen: int
+    new: int
+    updated: int
+    unchanged: int
+
+
+class Store:
+    """A DuckDB file shared by every session of a process: a cursor per read, one writer."""
+
+    def __init__(self, path: str | Path, timezone: str = "Asia/Jakarta") -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            raise StoreError(
+                f"Cannot open the database {path}: another Rekon process may be using it"
+            ) from exc
+        self._lock = threading.RLock()
+        self.timezone = timezone
+        self._con.execute("SET TimeZone = 'UTC'")
+        self.migrate()
+        self._align_timezone()
+
+    def close(self) -> None:
+        self._con.close()
+
+    # ------------------------------------------------------------ connections
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor for one read; DuckDB connections are not shared across threads."""
+        cur = self._con.cursor()
+        cur.execute("SET TimeZone = 'UTC'")
+        return cur
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        cur = self.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One serialised transaction: committed on success, rolled back on any exception."""
+        with self._lock:
+            cur = self.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    def query(self, sql: str, params: Iterable[Any] | dict[str, Any] | None = None) -> Any:
+        """Run a read and return a polars DataFrame."""
+        with self.read() as cur:
+            return cur.sql(sql, params=params).pl()
+
+    def scalar(self, sql: str, params: Iterable[Any] | dict[str, Any] | None = None) -> Any:
+        with self.read() as cur:
+            rows = cur.execute(sql, params).fetchall()
+        return rows[0][0] if rows else None
+
+    # ------------------------------------------------------------ schema
+
+    def migrate(self) -> None:
+        with self._lock:
+            self._con.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                " version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
+            )
+            row = self._con.execute("SELECT max(version) FROM schema_version").fetchone()
+            current = (row[0] if row else None) or 0
+            for version, (name, sql) in enumerate(MIGRATIONS, start=1):
+                if version <= current:
+                    continue
+                with self.write() as cur:
+                    cur.execute(sql)
+                    cur.execute(
+                        "INSERT INTO schema_version VALUES (?, ?, now()::TIMESTAMP)",
+                        [version, name],
+                    )
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.scalar("SELECT max(version) FROM schema_version") or 0)
+
+    def _align_timezone(self) -> None:
+        """Business dates follow the configured timezone; recompute them if it changed."""
+        stored = self.scalar("SELECT value FROM meta WHERE key = 'timezone'")
+        if stored == self.timezone:
+            return
+        with self.write() as cur:
+            cur.execute(
+                f"UPDATE orders SET business_date = {business_date_sql('created_at')}",
+                {"tz": self.timezone},
+            )
+            cur.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('timezone', ?)", [self.timezone]
+            )
+
+    # ------------------------------------------------------------ orders
+
+    def stage_orders(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        orders: Iterable[Order],
+        batch_size: int = 5_000,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> int:
+        """Write orders to the transaction's staging table in Arrow batches; return the count."""
+        cur.execute(
+            "CREATE OR REPLACE TEMP TABLE stage_orders AS SELECT * EXCLUDE "
+            "(business_date, first_fetch_run, last_fetch_run) FROM orders LIMIT 0"
+        )
+        total = 0
+        batch: list[Order] = []
+        for order in orders:
+            batch.append(order)
+            if len(batch) >= batch_size:
+                total += self._append(cur, batch)
+                batch = []
+                if on_batch:
+                    on_batch(total)
+        if batch:
+            total += self._append(cur, batch)
+        return total
+
+    @staticmethod
+    def _append(cur: duckdb.DuckDBPyConnection, batch: list[Order]) -> int:
+        columns = {name: [getattr(o, name) for o in batch] for name in ORDER_COLUMNS}
+        cur.register("order_batch", pa.Table.from_pydict(columns, schema=ORDER_SCHEMA))
+        cur.execute("INSERT INTO stage_orders SELECT * FROM order_batch")
+        cur.unregister("order_batch")
+        return len(batch)
+
+    def merge_staged_orders(self, cur: duckdb.DuckDBPyConnection, run_id: int) -> UpsertCounts:
+        """Upsert the staged orders; the latest updated_at wins, an older copy never does."""
+        cur.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE fresh AS
+            SELECT * FROM stage_orders
+            QUALIFY row_number() OVER (
+                PARTITION BY provider, order_id ORDER BY updated_at DESC NULLS LAST) = 1
+            """
+        )
+        counts = cur.execute(
+            """
+            SELECT count(*),
+                   count(*) FILTER (WHERE o.order_id IS NULL),
+                   count(*) FILTER (WHERE o.order_id IS NOT NULL AND f.raw <> o.raw
+                                     AND coalesce(f.updated_at >= o.updated_at, true))
+            FROM fresh f LEFT JOIN orders o USING (provider, order_id)
+            """
+        ).fetchone()
+        assert counts is not None
+        seen, new, updated = (int(c) for c in counts)
+        cols = ", ".join(ORDER_COLUMNS)
+        updates = ", ".join(
+            f"{c} = excluded.{c}" for c in ORDER_COLUMNS if c not in ("provider", "order_id")
+        )
+        cur.execute(
+            f"""
+            INSERT INTO orders ({cols}, business_date, first_fetch_run, last_fetch_run)
+            SELECT {cols}, {business_date_sql("created_at")}, $run, $run FROM fresh
+            ON CONFLICT (provider, order_id) DO UPDATE SET {updates},
+                business_date = excluded.business_date, last_fetch_run = excluded.last_fetch_run
+            WHERE excluded.raw <> orders.raw
+              AND coalesce(excluded.updated_at >= orders.updated_at, true)
+            """,
+            {"tz": self.timezone, "run": run_id},
+        )
+        cur.execute("DROP TABLE fresh")
+        cur.execute("DROP TABLE stage_orders")
+        return UpsertCounts(seen, new, updated, seen - new - updated)
+
+    def counts(self) -> dict[str, int]:
+        with self.read() as cur:
+            rows = cur.execute(
+                "SELECT 'orders', count(*) FROM orders UNION ALL "
+                "SELECT 'ledger_lines', count(*) FROM ledger_lines UNION ALL "
+                "SELECT 'recon_runs', count(*) FROM recon_runs"
+            ).fetchall()
+        return {name: int(n) for name, n in rows}
+
+    def audit(
+        self, cur: duckdb.DuckDBPyConnection, actor: str, action: str, subject: str, detail: str
+    ) -> None:
+        cur.execute(
+            "INSERT INTO audit_log VALUES (now()::TIMESTAMP, ?, ?, ?, ?)",
+            [actor, action, subject, detail],
+        )
+
+
+def business_date_sql(column: str) -> str:
+    """SQL for a naive-UTC timestamp column's calendar date in the `$tz` timezone."""
+    return f"CAST(timezone($tz, {column} AT TIME ZONE 'UTC') AS DATE)"
+
+
+def utc_now() -> datetime:
+    """Now, as the naive UTC timestamp every table stores."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
