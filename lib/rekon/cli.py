@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _db(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", default=None, help="DuckDB file (default $REKON_DB or data/rekon.duckdb)")
+    p.add_argument(
+        "--db", default=None, help="DuckDB file (default $REKON_DB or data/rekon.duckdb)"
+    )
 
 
 def _fail(message: str) -> int:
@@ -93,8 +95,10 @@ def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
         config["months"] = tuple(m.strip() for m in args.months.split(","))
     state = make_state(DataConfig(**config), Faults(latency_ms=args.latency_ms))
     url = f"http://{args.host}:{args.port}"
-    print(f"Rekon sandbox on {url} ({len(state.xepeng)} Xepeng, {len(state.durianpay)} "
-          "Durianpay orders). Point Rekon at it with:")
+    print(
+        f"Rekon sandbox on {url} ({len(state.xepeng)} Xepeng, {len(state.durianpay)} "
+        "Durianpay orders). Point Rekon at it with:"
+    )
     print(f"  export XEPENG_BASE_URL={url} XEPENG_API_KEY={XEPENG_TEST_KEY}")
     print(f"  export DURIANPAY_BASE_URL={url} DURIANPAY_SERVER_KEY={DURIANPAY_TEST_KEY}")
     sys.stdout.flush()
@@ -117,8 +121,9 @@ class ProgressLine:
         frac = p.fraction
         bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac)) if frac is not None else "…"
         total = f"/{p.pages_total}" if p.pages_total else ""
-        sys.stderr.write(f"\r{p.provider:<10} [{bar}] pages {p.pages_done}{total}, "
-                         f"orders {p.orders_done}   ")
+        sys.stderr.write(
+            f"\r{p.provider:<10} [{bar}] pages {p.pages_done}{total}, orders {p.orders_done}   "
+        )
         sys.stderr.flush()
 
     def done(self) -> None:

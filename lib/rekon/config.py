@@ -113,7 +113,11 @@ def load_settings(
     tz = get("REKON_TIMEZONE") or DEFAULT_TIMEZONE
     ZoneInfo(tz)  # fail early on a misspelt zone
     xepeng = None
-    x_key, x_id, x_secret = get("XEPENG_API_KEY"), get("XEPENG_CLIENT_ID"), get("XEPENG_CLIENT_SECRET")
+    x_key, x_id, x_secret = (
+        get("XEPENG_API_KEY"),
+        get("XEPENG_CLIENT_ID"),
+        get("XEPENG_CLIENT_SECRET"),
+    )
     if x_key or (x_id and x_secret):
         xepeng = ProviderSettings(
             base_url=get("XEPENG_BASE_URL") or XEPENG_DEFAULT_URL,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -47,8 +47,10 @@ class FetchSummary:
     def total(self) -> UpsertCounts:
         c = list(self.per_provider.values())
         return UpsertCounts(
-            sum(x.seen for x in c), sum(x.new for x in c),
-            sum(x.updated for x in c), sum(x.unchanged for x in c),
+            sum(x.seen for x in c),
+            sum(x.new for x in c),
+            sum(x.updated for x in c),
+            sum(x.unchanged for x in c),
         )
 
     def line(self) -> str:
@@ -56,8 +58,11 @@ class FetchSummary:
             f"{name}: {c.seen} orders ({c.new} new, {c.updated} updated)"
             for name, c in self.per_provider.items()
         ]
-        return f"Fetched {self.start}..{self.end} — " + "; ".join(parts) + \
-            f" in {self.seconds:.1f}s (run {self.run_id})"
+        return (
+            f"Fetched {self.start}..{self.end} — "
+            + "; ".join(parts)
+            + f" in {self.seconds:.1f}s (run {self.run_id})"
+        )
 
 
 @dataclass
@@ -76,8 +81,11 @@ def make_clients(
     wanted = PROVIDER_NAMES if providers == "all" else (providers,)
     clients: dict[str, OrderSource] = {}
     kwargs = dict(
-        timezone=settings.timezone, transport=options.transport, timeout=options.timeout,
-        retry=options.retry, concurrency=options.concurrency,
+        timezone=settings.timezone,
+        transport=options.transport,
+        timeout=options.timeout,
+        retry=options.retry,
+        concurrency=options.concurrency,
     )
     for name in wanted:
         if name == "xepeng":
@@ -100,7 +108,6 @@ def fetch_orders(
     end: date,
     progress: ProgressCallback | None = None,
     requested_by: str | None = None,
-    on_stored: Callable[[str, int], None] | None = None,
 ) -> FetchSummary:
     """Fetch start..end (business dates, inclusive) from every client into the store.
 
@@ -123,17 +130,22 @@ def fetch_orders(
         with store.write() as cur:
             for name, client in clients.items():
                 orders = client.iter_orders(start, end, progress)
-                store.stage_orders(
-                    cur, orders, on_batch=(lambda n, p=name: on_stored(p, n)) if on_stored else None
-                )
+                store.stage_orders(cur, orders)
                 results[name] = store.merge_staged_orders(cur, run_id)
             total = FetchSummary(run_id, start, end, results, 0).total
             cur.execute(
                 "UPDATE fetch_runs SET status = 'succeeded', finished_at = ?, orders_seen = ?,"
                 " orders_new = ?, orders_updated = ?, orders_unchanged = ?, per_provider = ?"
                 " WHERE id = ?",
-                [utc_now(), total.seen, total.new, total.updated, total.unchanged,
-                 json.dumps({k: v.__dict__ for k, v in results.items()}), run_id],
+                [
+                    utc_now(),
+                    total.seen,
+                    total.new,
+                    total.updated,
+                    total.unchanged,
+                    json.dumps({k: v.__dict__ for k, v in results.items()}),
+                    run_id,
+                ],
             )
     except BaseException as exc:
         with store.write() as cur:

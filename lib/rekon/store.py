@@ -286,12 +286,11 @@ class Store:
             return
         with self.write() as cur:
             cur.execute(
+                # The SQL is built from constants only; values go in as parameters.
                 f"UPDATE orders SET business_date = {business_date_sql('created_at')}",
                 {"tz": self.timezone},
             )
-            cur.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('timezone', ?)", [self.timezone]
-            )
+            cur.execute("INSERT OR REPLACE INTO meta VALUES ('timezone', ?)", [self.timezone])
 
     # ------------------------------------------------------------ orders
 
@@ -353,7 +352,7 @@ class Store:
         updates = ", ".join(
             f"{c} = excluded.{c}" for c in ORDER_COLUMNS if c not in ("provider", "order_id")
         )
-        cur.execute(
+        cur.execute(  # column names are constants; values are parameters
             f"""
             INSERT INTO orders ({cols}, business_date, first_fetch_run, last_fetch_run)
             SELECT {cols}, {business_date_sql("created_at")}, $run, $run FROM fresh

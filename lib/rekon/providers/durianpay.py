@@ -52,7 +52,8 @@ def parse_order(item: Mapping[str, Any]) -> Order:
     else:
         status = normalize_status(ORDER_STATUS_MAP, order_status)
     name = " ".join(
-        part for part in (text_or_none(item.get("given_name")), text_or_none(item.get("sur_name")))
+        part
+        for part in (text_or_none(item.get("given_name")), text_or_none(item.get("sur_name")))
         if part
     )
     return Order(

@@ -84,7 +84,10 @@ class SignatureAuth(httpx.Auth):
                 "X-Client-ID": self._client_id,
                 "X-Timestamp": timestamp,
                 "X-Signature": sign(
-                    self._secret.reveal(), request.method, request.url.path, timestamp,
+                    self._secret.reveal(),
+                    request.method,
+                    request.url.path,
+                    timestamp,
                     request.content,
                 ),
             }
@@ -254,8 +257,11 @@ class XepengClient(BaseClient):
 
         def report(pages_done: int) -> None:
             if progress:
-                progress(Progress(self.provider, pages_done, total_pages, state.scanned,
-                                  first_page.total))
+                progress(
+                    Progress(
+                        self.provider, pages_done, total_pages, state.scanned, first_page.total
+                    )
+                )
 
         def take(page: OrderPage) -> Iterator[Order]:
             state.observe(page)

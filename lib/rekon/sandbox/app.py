@@ -190,16 +190,24 @@ class DroppedBody(Response):
     """Promises a body, sends half of it, and drops the connection."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = [(b"content-type", b"application/json"),
-                   (b"content-length", str(len(self.body) * 2).encode())]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(self.body) * 2).encode()),
+        ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2],
-                    "more_body": True})
+        await send(
+            {
+                "type": "http.response.body",
+                "body": self.body[: len(self.body) // 2],
+                "more_body": True,
+            }
+        )
         raise ConnectionAbortedError("sandbox: connection dropped mid-body (injected)")
 
 
 def build_app(state: SandboxState) -> Starlette:
-    faults = lambda: state.faults  # noqa: E731 - faults may be replaced between requests
+    def faults() -> Faults:  # tests replace state.faults between requests
+        return state.faults
 
     async def injected(request: Request, provider: str, page_key: str | None) -> Response | None:
         f = faults()
@@ -266,8 +274,9 @@ def build_app(state: SandboxState) -> Starlette:
             b'{"status":true,"message":"success","data":{"orders":['
             + b",".join(rows)
             + b'],"pagination":'
-            + json.dumps({"page": page, "limit": limit, "total": total, "total_pages": pages})
-            .encode()
+            + json.dumps(
+                {"page": page, "limit": limit, "total": total, "total_pages": pages}
+            ).encode()
             + b"}}"
         )
         if page == 1 and (n := faults().shift_after_first_page):
@@ -346,15 +355,18 @@ def build_app(state: SandboxState) -> Starlette:
         except ValueError:
             return _dp_error(400, "DPAY_INVALID_REQUEST", "invalid from/to/skip/limit")
         if skip < 0 or not 1 <= limit <= 100 or lo > hi:
-            return _dp_error(400, "DPAY_INVALID_REQUEST", "skip >= 0, 1 <= limit <= 100, from <= to")
+            return _dp_error(
+                400, "DPAY_INVALID_REQUEST", "skip >= 0, 1 <= limit <= 100, from <= to"
+            )
         if (bad := await injected(request, "durianpay", f"skip={skip}")) is not None:
             return bad
         # from/to are UTC calendar days here; the real API does not say which zone it uses.
         start = datetime.combine(lo, datetime.min.time())
         end = datetime.combine(hi + timedelta(days=1), datetime.min.time())
         with state.lock:
-            i, j = bisect.bisect_left(state.dp_created, start), bisect.bisect_left(
-                state.dp_created, end
+            i, j = (
+                bisect.bisect_left(state.dp_created, start),
+                bisect.bisect_left(state.dp_created, end),
             )
             window = state.durianpay[i:j]
             rows = [state.render(o) for o in window[skip : skip + limit]]
@@ -387,8 +399,9 @@ def build_app(state: SandboxState) -> Starlette:
     # ------------------------------------------------------------ controls
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"ok": True, "xepeng": len(state.xepeng),
-                             "durianpay": len(state.durianpay)})
+        return JSONResponse(
+            {"ok": True, "xepeng": len(state.xepeng), "durianpay": len(state.durianpay)}
+        )
 
     async def set_faults(request: Request) -> Response:
         doc = await request.json()
@@ -427,8 +440,8 @@ def _wrap(order: bytes) -> bytes:
 
 def _new_xepeng_order(state: SandboxState, amount: Decimal, doc: dict[str, Any]) -> SeedOrder:
     now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    customer = doc.get("customer") if isinstance(doc.get("customer"), dict) else {}
-    metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    customer: dict[str, Any] = doc["customer"] if isinstance(doc.get("customer"), dict) else {}
+    metadata: dict[str, Any] = doc["metadata"] if isinstance(doc.get("metadata"), dict) else {}
     return SeedOrder(
         provider="xepeng",
         order_id="xo_" + secrets.token_hex(8),

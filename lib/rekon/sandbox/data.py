@@ -48,14 +48,60 @@ UNPAID_BOOKED_SHARE = 0.10
 MISSING_IN_PROVIDER_LINES = 40
 AMBIGUOUS_CASES = 5
 
-FIRST_NAMES = (
-    "Budi Siti Agus Dewi Rina Andi Putri Eko Wahyu Sri Yusuf Ayu Rizky Fitri Hendra Lestari "
-    "Bayu Intan Dimas Nur Joko Wulan Fajar Maya Teguh Ratna Arif Indah Galih Sari"
-).split()
-LAST_NAMES = (
-    "Santoso Wijaya Pratama Saputra Hidayat Kusuma Nugroho Lestari Siregar Simanjuntak "
-    "Wibowo Setiawan Hasibuan Gunawan Halim Tanoto Sitompul Purnomo Rahmawati Susanto"
-).split()
+FIRST_NAMES = [
+    "Budi",
+    "Siti",
+    "Agus",
+    "Dewi",
+    "Rina",
+    "Andi",
+    "Putri",
+    "Eko",
+    "Wahyu",
+    "Sri",
+    "Yusuf",
+    "Ayu",
+    "Rizky",
+    "Fitri",
+    "Hendra",
+    "Lestari",
+    "Bayu",
+    "Intan",
+    "Dimas",
+    "Nur",
+    "Joko",
+    "Wulan",
+    "Fajar",
+    "Maya",
+    "Teguh",
+    "Ratna",
+    "Arif",
+    "Indah",
+    "Galih",
+    "Sari",
+]
+LAST_NAMES = [
+    "Santoso",
+    "Wijaya",
+    "Pratama",
+    "Saputra",
+    "Hidayat",
+    "Kusuma",
+    "Nugroho",
+    "Lestari",
+    "Siregar",
+    "Simanjuntak",
+    "Wibowo",
+    "Setiawan",
+    "Hasibuan",
+    "Gunawan",
+    "Halim",
+    "Tanoto",
+    "Sitompul",
+    "Purnomo",
+    "Rahmawati",
+    "Susanto",
+]
 PRODUCTS = (
     "Kopi Arabika 1kg", "Paket Sembako", "Batik Tulis", "Sepatu Lari", "Tas Kulit",
     "Voucher Pulsa", "Langganan Premium", "Kaos Polos", "Madu Hutan", "Teh Hijau",
@@ -184,7 +230,9 @@ def generate(config: DataConfig = DataConfig()) -> Dataset:
                 day = start + timedelta(days=rng.randrange(span))
                 # Busier in the day than at night, as shops are.
                 minute = int(rng.triangular(0, 24 * 60 - 1, 14 * 60))
-                local = datetime.combine(day, time(minute // 60, minute % 60, rng.randrange(60)), tz)
+                local = datetime.combine(
+                    day, time(minute // 60, minute % 60, rng.randrange(60)), tz
+                )
                 orders.append(make(provider, local))
             if config.edge_orders:
                 nxt = end + timedelta(days=1)
@@ -272,8 +320,11 @@ def _plan_ledger(dataset: Dataset, rng: random.Random, tz: ZoneInfo, month: str)
             break
         twin = next(
             (
-                b for b in unbooked
-                if b is not a and b.fate == "not_booked" and a.fate == "not_booked"
+                b
+                for b in unbooked
+                if b is not a
+                and b.fate == "not_booked"
+                and a.fate == "not_booked"
                 and b.business_date(tz) == a.business_date(tz)
             ),
             None,
@@ -303,7 +354,11 @@ def _plan_ledger(dataset: Dataset, rng: random.Random, tz: ZoneInfo, month: str)
 
     # Outside the period: a next-month order's line inside the date window, and a line two
     # days before the month. Neither belongs to this month's reconciliation.
-    lines.append(LedgerRow(end + timedelta(days=2), "NEXT-MONTH-0001", "Penjualan", Decimal(99_000), ""))
-    lines.append(LedgerRow(start - timedelta(days=2), "PREV-MONTH-0001", "Penjualan", Decimal(88_500), ""))
+    lines.append(
+        LedgerRow(end + timedelta(days=2), "NEXT-MONTH-0001", "Penjualan", Decimal(99_000), "")
+    )
+    lines.append(
+        LedgerRow(start - timedelta(days=2), "PREV-MONTH-0001", "Penjualan", Decimal(88_500), "")
+    )
     lines.sort(key=lambda r: (r.date, r.reference))
     dataset.ledger = lines

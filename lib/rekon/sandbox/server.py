@@ -1,4 +1,4 @@
-"""Serve the sandbox with uvicorn on 127.0.0.1, in a thread (tests, the app) or in the foreground."""
+"""Serve the sandbox with uvicorn on 127.0.0.1: in a thread (tests, the app) or in front."""
 
 from __future__ import annotations
 
@@ -43,15 +43,11 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def start_in_thread(
-    state: SandboxState, host: str = "127.0.0.1", port: int = 0
-) -> RunningSandbox:
+def start_in_thread(state: SandboxState, host: str = "127.0.0.1", port: int = 0) -> RunningSandbox:
     """Start serving on a free port (or the given one) and return once it accepts requests."""
     sock = _bind(host, port)
     actual = sock.getsockname()[1]
-    config = uvicorn.Config(
-        build_app(state), log_level="warning", lifespan="off", access_log=False
-    )
+    config = uvicorn.Config(build_app(state), log_level="warning", lifespan="off", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="rekon-sandbox"

@@ -1,0 +1,5 @@
+"""Rekon dashboard entry point (placeholder until the pages land)."""
+
+import streamlit as st
+
+st.title("Rekon")

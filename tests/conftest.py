@@ -1,0 +1,85 @@
+"""Fixtures: a real sandbox over HTTP on 127.0.0.1 and real DuckDB files in tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from rekon.config import Settings
+from rekon.fetching import ClientOptions, make_clients
+from rekon.providers.base import RetryPolicy
+from rekon.providers.durianpay import DurianpayClient
+from rekon.providers.xepeng import XepengClient
+from rekon.sandbox.app import Faults
+from rekon.sandbox.data import DataConfig
+from rekon.sandbox.server import RunningSandbox, make_state, start_in_thread
+from rekon.store import Store
+
+OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
+FAST_RETRY = RetryPolicy(max_tries=4, base_delay=0.01, max_delay=0.05, retry_after_cap=1.0)
+SMALL = DataConfig(orders_per_month=250, months=("2026-09", "2026-10"), golden_month=None)
+
+
+@pytest.fixture(scope="session")
+def golden_sandbox() -> Iterator[RunningSandbox]:
+    """The default data set (3 months, 5,000 orders per provider per month). Read-only."""
+    with start_in_thread(make_state()) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sandbox() -> Iterator[RunningSandbox]:
+    """A small sandbox of its own, free to break and to change."""
+    with start_in_thread(make_state(SMALL, Faults())) as running:
+        yield running
+
+
+@pytest.fixture
+def settings(tmp_path: Path, sandbox: RunningSandbox) -> Settings:
+    return Settings(db_path=tmp_path / "rekon.duckdb").with_sandbox(sandbox.url)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "rekon.duckdb")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def options() -> ClientOptions:
+    return ClientOptions(retry=FAST_RETRY, timeout=5.0)
+
+
+@pytest.fixture
+def clients(settings: Settings, options: ClientOptions) -> Iterator[dict[str, object]]:
+    made = make_clients(settings, "all", options)
+    yield made  # type: ignore[misc]
+    for c in made.values():
+        c.close()
+
+
+@pytest.fixture
+def xepeng(settings: Settings) -> Iterator[XepengClient]:
+    assert settings.xepeng
+    with XepengClient.from_settings(settings.xepeng, retry=FAST_RETRY) as client:
+        yield client  # type: ignore[misc]
+
+
+@pytest.fixture
+def durianpay(settings: Settings) -> Iterator[DurianpayClient]:
+    assert settings.durianpay
+    with DurianpayClient.from_settings(settings.durianpay, retry=FAST_RETRY) as client:
+        yield client  # type: ignore[misc]
+
+
+def expected_count(sandbox: RunningSandbox, provider: str, start: date, end: date) -> int:
+    """How many of the sandbox's orders were created on Asia/Jakarta dates start..end."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Jakarta")
+    orders = sandbox.state.xepeng if provider == "xepeng" else sandbox.state.durianpay
+    return sum(1 for o in orders if start <= o.business_date(tz) <= end)

@@ -1,0 +1,47 @@
+"""Settings: env over secrets.toml, sandbox when nothing is configured, keys never shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rekon.config import load_settings
+
+
+def test_nothing_configured_means_sandbox() -> None:
+    settings = load_settings(env={}, secrets={})
+    assert settings.sandbox
+    assert settings.timezone == "Asia/Jakarta"
+    assert settings.db_path == Path("data/rekon.duckdb")
+
+
+def test_environment_wins_over_secrets_and_keys_stay_hidden() -> None:
+    settings = load_settings(
+        env={"XEPENG_API_KEY": "xp_env_secret", "REKON_DB": "/tmp/x.duckdb"},
+        secrets={
+            "XEPENG_API_KEY": "xp_file_secret",
+            "DURIANPAY_SERVER_KEY": "dp_live_abc",
+            "REKON_TIMEZONE": "Asia/Makassar",
+        },
+    )
+    assert settings.xepeng and settings.durianpay and not settings.sandbox
+    assert settings.xepeng.key.reveal() == "xp_env_secret"
+    assert settings.durianpay.base_url == "https://api-sandbox.durianpay.id"
+    assert settings.timezone == "Asia/Makassar"
+    text = f"{settings!r} {settings} {settings.xepeng} {settings.durianpay!r}"
+    assert "xp_env_secret" not in text and "dp_live_abc" not in text
+
+
+def test_a_misspelt_timezone_fails_early() -> None:
+    with pytest.raises(Exception, match="Asia/Jakrta"):
+        load_settings(env={"REKON_TIMEZONE": "Asia/Jakrta"}, secrets={})
+
+
+def test_secrets_file_is_read(tmp_path: Path) -> None:
+    from rekon.config import read_secrets_file
+
+    path = tmp_path / "secrets.toml"
+    path.write_text('DURIANPAY_SERVER_KEY = "dp_test_1"\nDURIANPAY_BASE_URL = "http://x"\n')
+    settings = load_settings(env={}, secrets=read_secrets_file(path))
+    assert settings.durianpay and settings.durianpay.base_url == "http://x"

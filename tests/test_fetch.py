@@ -1,0 +1,172 @@
+"""Fetching into a real DuckDB file: month edges, idempotence, updates, failure atomicity."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from rekon.fetching import ClientOptions, OrderSource, fetch_orders, make_clients
+from rekon.providers.base import ProviderUnavailable
+from rekon.sandbox.app import Faults
+from rekon.sandbox.server import RunningSandbox
+from rekon.store import MIGRATIONS, Store
+from tests.conftest import OCTOBER, expected_count
+
+
+def snapshot(store: Store) -> list[tuple[object, ...]]:
+    with store.read() as cur:
+        return cur.execute("SELECT * FROM orders ORDER BY provider, order_id").fetchall()
+
+
+def test_month_fetch_stores_exactly_the_jakarta_month(
+    store: Store, clients: dict[str, OrderSource], sandbox: RunningSandbox
+) -> None:
+    summary = fetch_orders(store, clients, *OCTOBER)
+    for provider in ("xepeng", "durianpay"):
+        assert summary.per_provider[provider].new == expected_count(sandbox, provider, *OCTOBER)
+    created = {row[0] for row in store.query("SELECT created_at FROM orders").iter_rows()}
+    assert datetime(2026, 9, 30, 17, 0, 5) in created  # 1 Oct 00:00:05 WIB: in
+    assert datetime(2026, 10, 31, 16, 59) in created  # 31 Oct 23:59 WIB: in
+    assert datetime(2026, 10, 31, 17, 30) not in created  # 1 Nov 00:30 WIB: out
+    assert datetime(2026, 9, 30, 16, 59, 59) not in created  # 30 Sep 23:59:59 WIB: out
+    dates = store.query("SELECT min(business_date) lo, max(business_date) hi FROM orders")
+    assert dates.row(0) == OCTOBER
+    assert store.scalar("SELECT typeof(amount) FROM orders LIMIT 1") == "DECIMAL(18,2)"
+
+
+def test_fetching_the_same_range_twice_changes_nothing(
+    store: Store, clients: dict[str, OrderSource]
+) -> None:
+    fetch_orders(store, clients, *OCTOBER)
+    before = snapshot(store)
+    again = fetch_orders(store, clients, *OCTOBER)
+    assert again.total.new == again.total.updated == 0
+    assert again.total.unchanged == again.total.seen == len(before)
+    assert snapshot(store) == before
+
+
+def test_an_order_whose_status_changed_is_updated(
+    store: Store, clients: dict[str, OrderSource], sandbox: RunningSandbox
+) -> None:
+    fetch_orders(store, clients, *OCTOBER)
+    target = next(
+        o
+        for o in sandbox.state.durianpay
+        if o.status == "pending" and o.created_at > datetime(2026, 10, 2)
+    )
+    sandbox.state.set_status(target.order_id, "paid")
+    summary = fetch_orders(store, clients, *OCTOBER)
+    assert summary.per_provider["durianpay"].updated == 1
+    assert summary.per_provider["xepeng"].updated == 0
+    row = store.query(
+        "SELECT status, provider_status, paid_at, last_fetch_run FROM orders WHERE order_id = ?",
+        [target.order_id],
+    ).row(0)
+    assert row[:2] == ("paid", "completed") and row[2] is not None
+    assert row[3] == summary.run_id
+
+
+def test_an_older_copy_never_overwrites_a_newer_one(store: Store) -> None:
+    from dataclasses import replace
+
+    from rekon.providers.xepeng import parse_order
+
+    doc = {
+        "uid": "xo_1",
+        "amount": 1000,
+        "currency": "IDR",
+        "status": "paid",
+        "created_at": "2026-10-05T01:00:00Z",
+        "updated_at": "2026-10-05T02:00:00Z",
+    }
+    newer = parse_order(doc)
+    older = replace(parse_order(dict(doc, status="pending")), updated_at=datetime(2026, 10, 5, 1))
+    for batch in ([newer], [older]):
+        with store.write() as cur:
+            store.stage_orders(cur, batch)
+            store.merge_staged_orders(cur, 1)
+    assert store.scalar("SELECT status FROM orders") == "paid"
+
+
+def test_a_provider_that_keeps_failing_leaves_the_orders_as_they_were(
+    store: Store, clients: dict[str, OrderSource], sandbox: RunningSandbox
+) -> None:
+    fetch_orders(store, clients, *OCTOBER)
+    before = snapshot(store)
+    sandbox.state.set_status(sandbox.state.xepeng[-1].order_id, "refunded")
+    sandbox.state.faults = Faults(always_fail="durianpay")  # xepeng succeeds first, then this
+    with pytest.raises(ProviderUnavailable):
+        fetch_orders(store, clients, date(2026, 9, 1), date(2026, 10, 31))
+    assert snapshot(store) == before
+    runs = store.query("SELECT status, error FROM fetch_runs ORDER BY id")
+    assert runs["status"].to_list() == ["succeeded", "failed"]
+    assert "Durianpay" in runs["error"][1] and "gave up" in runs["error"][1]
+
+
+def test_faults_are_survived_and_the_result_is_complete(
+    store: Store, clients: dict[str, OrderSource], sandbox: RunningSandbox
+) -> None:
+    sandbox.state.faults = Faults(
+        rate_limit_every=5,
+        retry_after=0.05,
+        fail_once=["xepeng:page=2"],
+        drop_once=["durianpay:skip=100"],
+        latency_ms=2,
+    )
+    summary = fetch_orders(store, clients, *OCTOBER)
+    assert summary.total.new == sum(
+        expected_count(sandbox, p, *OCTOBER) for p in ("xepeng", "durianpay")
+    )
+
+
+def test_unknown_raw_status_is_stored_as_unknown(
+    store: Store, clients: dict[str, OrderSource], sandbox: RunningSandbox
+) -> None:
+    target = next(o for o in sandbox.state.durianpay if o.created_at > datetime(2026, 10, 3))
+    sandbox.state.set_raw_status(target.order_id, "chargeback_pending")
+    fetch_orders(store, clients, *OCTOBER)
+    status = store.query(
+        "SELECT status, provider_status FROM orders WHERE order_id = ?", [target.order_id]
+    ).row(0)
+    assert status == ("unknown", "chargeback_pending")
+
+
+def test_sequential_and_concurrent_fetches_store_the_same_rows(
+    tmp_path: Path, settings: object, options: ClientOptions
+) -> None:
+    stores = []
+    for concurrency in (1, 6):
+        store = Store(tmp_path / f"c{concurrency}.duckdb")
+        clients = make_clients(
+            settings,
+            "all",
+            ClientOptions(  # type: ignore[arg-type]
+                retry=options.retry, concurrency=concurrency
+            ),
+        )
+        fetch_orders(store, clients, *OCTOBER)
+        stores.append(store)
+    assert snapshot(stores[0]) and snapshot(stores[0]) == snapshot(stores[1])
+
+
+def test_migrations_are_recorded_and_reopening_is_harmless(tmp_path: Path) -> None:
+    path = tmp_path / "m.duckdb"
+    Store(path).close()
+    store = Store(path)
+    assert store.schema_version == len(MIGRATIONS)
+    assert store.scalar("SELECT count(*) FROM schema_version") == len(MIGRATIONS)
+
+
+def test_changing_the_timezone_recomputes_business_dates(
+    tmp_path: Path, clients: dict[str, OrderSource]
+) -> None:
+    path = tmp_path / "tz.duckdb"
+    store = Store(path)
+    fetch_orders(store, clients, *OCTOBER)
+    assert store.scalar("SELECT count(*) FROM orders WHERE business_date = '2026-09-30'") == 0
+    store.close()
+    utc = Store(path, timezone="UTC")
+    # 1 Oct 00:00:05 in Jakarta is still 30 Sep in UTC.
+    assert utc.scalar("SELECT count(*) FROM orders WHERE business_date = '2026-09-30'") >= 2

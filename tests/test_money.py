@@ -1,0 +1,91 @@
+"""Exact money: every supported style parses, round-trips, and agrees between Python and polars."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rekon.money import (
+    DecimalStyle,
+    MoneyError,
+    amount_expr,
+    format_amount,
+    format_idr,
+    format_plain,
+    parse_amount,
+    parse_api_amount,
+    sniff_style,
+)
+
+amounts = st.decimals(
+    min_value=Decimal("-999999999999.99"),
+    max_value=Decimal("999999999999.99"),
+    places=2,
+    allow_nan=False,
+    allow_infinity=False,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1.500.000,00", "1500000.00"),
+        ("1,500,000.00", "1500000.00"),
+        ("1500000", "1500000.00"),
+        ("Rp 1.500.000", "1500000.00"),
+        ("Rp1.500.000,50", "1500000.50"),
+        ("IDR 25.000", "25000.00"),
+        ("-1.000", "-1000.00"),
+        ("(1.000)", "-1000.00"),
+        ("Rp (2.500,00)", "-2500.00"),
+        ("20000.00", "20000.00"),
+    ],
+)
+def test_parse_amount_reads_every_style(text: str, value: str) -> None:
+    assert parse_amount(text) == Decimal(value)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1.50.0", "1,5,0.0,0", "Rp", "12..5"])
+def test_parse_amount_refuses_what_it_cannot_read_exactly(text: str) -> None:
+    with pytest.raises(MoneyError):
+        parse_amount(text)
+
+
+@given(amounts, st.sampled_from(list(DecimalStyle)), st.booleans())
+def test_format_then_parse_round_trips(value: Decimal, style: DecimalStyle, prefix: bool) -> None:
+    text = format_amount(value, style, prefix="Rp " if prefix else "")
+    assert parse_amount(text, style) == value
+
+
+@given(st.lists(amounts, min_size=1, max_size=30), st.sampled_from(list(DecimalStyle)))
+def test_polars_column_parsing_agrees_with_the_scalar_parser(
+    values: list[Decimal], style: DecimalStyle
+) -> None:
+    texts = [format_amount(v, style) for v in values]
+    frame = pl.DataFrame({"a": texts}).select(amount_expr(pl.col("a"), style))
+    assert frame["a"].to_list() == [parse_amount(t, style) for t in texts] == values
+
+
+def test_column_style_is_decided_from_all_values() -> None:
+    assert sniff_style(pl.Series(["1.500", "20.000", "7.250,50"])) is DecimalStyle.COMMA
+    assert sniff_style(pl.Series(["1,500", "20,000", "7,250.50"])) is DecimalStyle.POINT
+    assert sniff_style(pl.Series(["1.500.000", "25.000"])) is DecimalStyle.COMMA
+    assert sniff_style(pl.Series(["150000", "20000"])) is DecimalStyle.COMMA
+
+
+def test_api_amounts_never_pass_through_binary_floats() -> None:
+    assert parse_api_amount(0.1) == Decimal("0.10")
+    assert parse_api_amount("20000.00") == Decimal("20000.00")
+    assert parse_api_amount(150000) == Decimal("150000.00")
+    with pytest.raises(MoneyError):
+        parse_api_amount(None)
+
+
+def test_formats_for_people_and_machines() -> None:
+    assert format_idr(Decimal("1500000.00")) == "Rp 1.500.000"
+    assert format_idr(Decimal("-2500.50")) == "-Rp 2.500,50"
+    assert format_plain(Decimal("150000")) == "150000.00"
