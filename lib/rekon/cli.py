@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     fe.add_argument("--provider", choices=["xepeng", "durianpay", "all"], default="all")
     fe.add_argument("--from", dest="start", type=_date, required=True)
     fe.add_argument("--to", dest="end", type=_date, required=True)
-    fe.add_argument("--concurrency", type=int, default=6, help="pages in flight (1: sequential)")
+    fe.add_argument("--concurrency", type=int, default=8, help="pages in flight (1: sequential)")
     fe.add_argument("--sandbox-url", help="use a running `rekon sandbox` and its test keys")
     _db(fe)
 
@@ -144,7 +144,7 @@ def _fetch(args: argparse.Namespace, settings: Settings) -> int:
             "(see README), or pass --sandbox-url http://127.0.0.1:8700 for `rekon sandbox`"
         )
     clients = make_clients(settings, args.provider, ClientOptions(concurrency=args.concurrency))
-    store = Store(settings.db_path, settings.timezone)
+    store = Store(settings.db_path, settings.timezone, settings.memory_limit)
     bar = ProgressLine()
     try:
         summary = fetch_orders(store, clients, args.start, args.end, bar, requested_by="cli")

@@ -1,11 +1,210 @@
-"""CLI commands for ledgers, reconciliation, reviews and exports (filled in with matching)."""
+"""`rekon ledger`, `rekon reconcile`, `rekon review`, `rekon export`."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
+
+from rekon.config import Settings
+from rekon.errors import RekonError
+from rekon.store import Store
 
 
 def add_parsers(sub: Any, db: Callable[[argparse.ArgumentParser], None], date_type: Any) -> None:
-    return None
+    ledger = sub.add_parser("ledger", help="import, list or delete ledger CSV files")
+    lsub = ledger.add_subparsers(dest="ledger_command", required=True)
+    imp = lsub.add_parser("import", help="import a ledger CSV")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--name")
+    imp.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="map a field (date, amount, debit, credit, reference, description, "
+        "currency, provider, email) to a column",
+    )
+    imp.add_argument("--mapping", help="start from a saved mapping")
+    imp.add_argument("--save-mapping", metavar="NAME", help="save the mapping used under NAME")
+    imp.add_argument("--delimiter")
+    style = imp.add_mutually_exclusive_group()
+    style.add_argument("--decimal-comma", action="store_true", help="amounts like 1.500.000,00")
+    style.add_argument("--decimal-point", action="store_true", help="amounts like 1,500,000.00")
+    imp.add_argument("--date-format", help="strftime format, e.g. %%d/%%m/%%Y")
+    imp.add_argument("--replace", action="store_true", help="re-import a file seen before")
+    db(imp)
+    lst = lsub.add_parser("list", help="list imported ledgers")
+    db(lst)
+    dele = lsub.add_parser("delete", help="delete an imported ledger")
+    dele.add_argument("id", type=int)
+    db(dele)
+
+    rec = sub.add_parser("reconcile", help="match orders against ledger lines for a period")
+    rec.add_argument("--from", dest="start", type=date_type, required=True)
+    rec.add_argument("--to", dest="end", type=date_type, required=True)
+    rec.add_argument("--ledger", type=int, action="append", default=[], help="ledger id(s)")
+    rec.add_argument("--amount-tolerance", default="0")
+    rec.add_argument("--date-window", type=int, default=3)
+    db(rec)
+
+    rev = sub.add_parser("review", help="list or decide on exceptions")
+    rsub = rev.add_subparsers(dest="review_command", required=True)
+    rl = rsub.add_parser("list", help="open exceptions of a run")
+    rl.add_argument("--run", default="latest")
+    rl.add_argument("--status", default="open", choices=["open", "accepted", "resolved", "all"])
+    rl.add_argument("--limit", type=int, default=50)
+    db(rl)
+    for verb in ("accept", "resolve", "reopen"):
+        p = rsub.add_parser(verb, help=f"{verb} one or more results by key")
+        p.add_argument("keys", nargs="+", metavar="KEY")
+        p.add_argument("--note", required=verb == "resolve")
+        p.add_argument("--reviewer", default=None)
+        p.add_argument("--run", default="latest")
+        db(p)
+
+    exp = sub.add_parser("export", help="write results for accounting")
+    exp.add_argument("--run", default="latest")
+    exp.add_argument("--kind", choices=["all", "exceptions", "matched", "summary"], required=True)
+    exp.add_argument("--out", type=Path, required=True)
+    exp.add_argument("--format", choices=["csv", "xlsx"], default=None)
+    db(exp)
+
+    from rekon.cli import command
+
+    command("ledger")(_ledger)
+    command("reconcile")(_reconcile)
+    command("review")(_review)
+    command("export")(_export)
+
+
+def _store(settings: Settings) -> Store:
+    return Store(settings.db_path, settings.timezone, settings.memory_limit)
+
+
+def _ledger(args: argparse.Namespace, settings: Settings) -> int:
+    from rekon import ledger
+    from rekon.money import DecimalStyle
+
+    store = _store(settings)
+    if args.ledger_command == "list":
+        from rekon.money import format_plain
+
+        frame = ledger.list_ledgers(store)
+        if not frame.height:
+            print("No ledgers imported yet.")
+        for row in frame.iter_rows(named=True):
+            print(
+                f"{row['id']:>4}  {row['name']:<30} {row['lines_imported']:>9} lines "
+                f"{format_plain(row['amount_total']):>18}  {row['date_from']}..{row['date_to']}"
+            )
+        return 0
+    if args.ledger_command == "delete":
+        ledger.delete_ledger(store, args.id, actor="cli")
+        print(f"Deleted ledger {args.id}.")
+        return 0
+    overrides = {}
+    for item in args.map:
+        field, sep, column = item.partition("=")
+        if not sep:
+            raise RekonError(f"--map takes FIELD=COLUMN, not {item!r}")
+        overrides[field.strip()] = column.strip()
+    style = (
+        DecimalStyle.COMMA
+        if args.decimal_comma
+        else DecimalStyle.POINT
+        if args.decimal_point
+        else None
+    )
+    delimiter = {"tab": "\t", "\\t": "\t"}.get(args.delimiter or "", args.delimiter)
+    options = ledger.ImportOptions(
+        name=args.name,
+        mapping=overrides,
+        delimiter=delimiter,
+        decimal_style=style,
+        date_format=args.date_format,
+        replace=args.replace,
+        imported_by="cli",
+    )
+    if not args.file.is_file():
+        raise RekonError(f"no such file: {args.file}")
+    try:
+        result = ledger.import_ledger(store, args.file, options=options, saved_mapping=args.mapping)
+    except ledger.TooManyRejected as exc:
+        for r in exc.rejected[:20]:
+            print(f"  line {r.line_no}: {r.column}: {r.reason} ({r.value!r})", file=sys.stderr)
+        raise
+    if args.save_mapping:
+        ledger.save_mapping(store, args.save_mapping, result.mapping)
+    print(result.line())
+    print(f"  format: {result.format.describe()}")
+    for r in result.rejected[:50]:
+        print(f"  rejected line {r.line_no}: {r.column}: {r.reason} ({r.value!r})")
+    return 0
+
+
+def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from rekon.matching import ReconcileParams, reconcile
+
+    try:
+        tolerance = Decimal(args.amount_tolerance)
+    except InvalidOperation as exc:
+        raise RekonError(f"--amount-tolerance {args.amount_tolerance!r} is not a number") from exc
+    params = ReconcileParams(args.start, args.end, tuple(args.ledger), tolerance, args.date_window)
+    summary = reconcile(_store(settings), params, run_by="cli")
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def _review(args: argparse.Namespace, settings: Settings) -> int:
+    from rekon import reviews
+    from rekon.matching import EXCEPTIONS, resolve_run
+    from rekon.money import format_plain
+    from rekon.reports import ResultFilter, results_page
+
+    store = _store(settings)
+    run_id = resolve_run(store, args.run)
+    if args.review_command == "list":
+        review = () if args.status == "all" else (args.status,)
+        page, total = results_page(
+            store, run_id, ResultFilter(results=EXCEPTIONS, review=review), limit=args.limit
+        )
+        print(
+            f"{total} {args.status} exceptions in run {run_id}"
+            + (f" (first {page.height})" if total > page.height else "")
+        )
+        for row in page.iter_rows(named=True):
+            amount = (
+                row["ledger_amount"] if row["ledger_amount"] is not None else row["order_amount"]
+            )
+            print(
+                f"  {row['result_key']:<40} {row['result']:<20} "
+                f"{format_plain(amount):>15} {row['review_status']}"
+            )
+        return 0
+    decision = {"accept": "accepted", "resolve": "resolved", "reopen": "reopened"}
+    n = reviews.record(
+        store,
+        args.keys,
+        decision[args.review_command],
+        args.reviewer or settings.reviewer,
+        args.note,
+        run_id,
+    )
+    print(f"Recorded {decision[args.review_command]} for {n} item(s).")
+    return 0
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from rekon.matching import resolve_run
+    from rekon.reports import write_export
+
+    fmt = args.format or ("xlsx" if args.out.suffix.lower() == ".xlsx" else "csv")
+    store = _store(settings)
+    run_id = resolve_run(store, args.run)
+    rows = write_export(store, run_id, args.kind, args.out, fmt)
+    print(f"Wrote {rows} rows ({args.kind}, run {run_id}) to {args.out}")
+    return 0

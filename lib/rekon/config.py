@@ -62,6 +62,7 @@ class Settings:
     xepeng: ProviderSettings | None = None
     durianpay: ProviderSettings | None = None
     max_upload_mb: int = 200
+    memory_limit: str = "1GB"  # DuckDB's budget; larger work spills to disk
     reviewer: str = field(default_factory=lambda: os.environ.get("USER", "reviewer"))
 
     @property
@@ -83,6 +84,7 @@ class Settings:
             xepeng=ProviderSettings(base_url, Secret(XEPENG_TEST_KEY)),
             durianpay=ProviderSettings(base_url, Secret(DURIANPAY_TEST_KEY)),
             max_upload_mb=self.max_upload_mb,
+            memory_limit=self.memory_limit,
             reviewer=self.reviewer,
         )
 
@@ -136,5 +138,6 @@ def load_settings(
         xepeng=xepeng,
         durianpay=durianpay,
         max_upload_mb=int(get("REKON_MAX_UPLOAD_MB") or 200),
+        memory_limit=get("REKON_MEMORY_LIMIT") or "1GB",
         reviewer=get("REKON_REVIEWER") or env.get("USER") or "reviewer",
     )

@@ -68,7 +68,7 @@ class FetchSummary:
 @dataclass
 class ClientOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    concurrency: int = 6
+    concurrency: int = 8
     timeout: float = 30.0
     transport: httpx.BaseTransport | None = None
 

@@ -183,7 +183,7 @@ class BaseClient:
         *,
         timezone: str = "Asia/Jakarta",
         retry: RetryPolicy | None = None,
-        concurrency: int = 6,
+        concurrency: int = 8,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._http = client
@@ -286,8 +286,9 @@ def run_windowed(
 ) -> Iterator[tuple[int, T]]:
     """Call fetch(key) for each key with at most `concurrency` in flight; yield in key order.
 
-    Stopping the iteration early cancels what has not started, so an early stop on a
-    newest-first list costs at most one window of extra requests.
+    A second window of keys waits queued behind the workers, so a slow page at the head does
+    not leave them idle. Stopping the iteration early cancels what has not started, so an
+    early stop on a newest-first list costs at most one window of extra requests.
     """
     if concurrency <= 1:
         for key in keys:
@@ -299,7 +300,7 @@ def run_windowed(
         try:
             for key in it:
                 pending.append((key, pool.submit(fetch, key)))
-                if len(pending) >= concurrency:
+                if len(pending) >= 2 * concurrency:
                     k, fut = pending.popleft()
                     yield k, fut.result()
             while pending:
@@ -337,34 +338,37 @@ class RecentIds:
 
 def parse_timestamp(value: object) -> datetime | None:
     """ISO-8601 (Z or offset; naive means UTC) or epoch seconds/millis -> naive UTC datetime."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
-        seconds = float(value)
-        if seconds > 1e11:  # epoch milliseconds
-            seconds /= 1000
-        return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
     if isinstance(value, str):
-        text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
         try:
-            parsed = datetime.fromisoformat(text)
+            parsed = datetime.fromisoformat(value)  # 3.11 reads 'Z' and offsets
         except ValueError:
-            return None
+            text = value.strip()
+            if not text.isdigit():
+                return None
+            return _from_epoch(float(text))
         if parsed.tzinfo is not None:
             parsed = parsed.astimezone(UTC).replace(tzinfo=None)
         return parsed
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _from_epoch(float(value))
     return None
 
 
+def _from_epoch(seconds: float) -> datetime:
+    if seconds > 1e11:  # epoch milliseconds
+        seconds /= 1000
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+
+
 def first(mapping: Mapping[str, Any], *paths: str) -> Any:
-    """The first present, non-null value among dotted paths ('metadata.order_ref')."""
+    """The first present, non-empty value among dotted paths ('metadata.order_ref')."""
     for path in paths:
-        node: Any = mapping
-        for part in path.split("."):
-            if not isinstance(node, Mapping) or part not in node:
-                node = None
-                break
-            node = node[part]
+        if "." in path:
+            node: Any = mapping
+            for part in path.split("."):
+                node = node.get(part) if isinstance(node, Mapping) else None
+        else:
+            node = mapping.get(path)
         if node is not None and node != "":
             return node
     return None
@@ -373,7 +377,7 @@ def first(mapping: Mapping[str, Any], *paths: str) -> Any:
 def text_or_none(value: object) -> str | None:
     if value is None:
         return None
-    text = str(value).strip()
+    text = value.strip() if isinstance(value, str) else str(value).strip()
     return text or None
 
 

@@ -14,6 +14,7 @@ import httpx
 from rekon.config import ProviderSettings
 from rekon.money import parse_api_amount
 from rekon.providers.base import (
+    PAID,
     BaseClient,
     Order,
     OrderPage,
@@ -41,39 +42,35 @@ ORDER_STATUS_MAP = {"started": "pending", "processing": "pending", "completed": 
 
 def parse_order(item: Mapping[str, Any]) -> Order:
     """One Durianpay order (epoch or RFC 3339 timestamps, decimal-string amount)."""
-    order_id = text_or_none(first(item, "id", "order_id"))
-    created = parse_timestamp(first(item, "created_at"))
+    get = item.get
+    order_id = text_or_none(get("id") or get("order_id"))
+    created = parse_timestamp(get("created_at"))
     if order_id is None or created is None:
         raise ValueError("order without id or creation time")
-    payment_status = text_or_none(first(item, "payment_status"))
-    order_status = text_or_none(first(item, "status"))
+    payment_status = text_or_none(get("payment_status"))
+    order_status = text_or_none(get("status"))
     if payment_status is not None:
         status = normalize_status(PAYMENT_STATUS_MAP, payment_status)
     else:
         status = normalize_status(ORDER_STATUS_MAP, order_status)
-    name = " ".join(
-        part
-        for part in (text_or_none(item.get("given_name")), text_or_none(item.get("sur_name")))
-        if part
-    )
+    given, sur = text_or_none(get("given_name")), text_or_none(get("sur_name"))
+    name = f"{given} {sur}" if given and sur else (given or sur)
     return Order(
         provider="durianpay",
         order_id=order_id,
-        merchant_ref=text_or_none(first(item, "order_ref_id", "order_ref")),
-        payment_id=text_or_none(first(item, "payment_id")),
-        amount=parse_api_amount(first(item, "amount")),
-        currency=(text_or_none(first(item, "currency")) or "IDR").upper(),
+        merchant_ref=text_or_none(get("order_ref_id") or get("order_ref")),
+        payment_id=text_or_none(get("payment_id")),
+        amount=parse_api_amount(get("amount")),
+        currency=(text_or_none(get("currency")) or "IDR").upper(),
         status=status,
         provider_status=payment_status or order_status,
         created_at=created,
-        updated_at=parse_timestamp(first(item, "updated_at")),
-        paid_at=parse_timestamp(first(item, "payment_date", "paid_at"))
-        if status == "paid"
-        else None,
-        customer_name=name or None,
-        customer_email=text_or_none(first(item, "email", "customer.email")),
-        customer_phone=text_or_none(first(item, "mobile", "phone")),
-        description=text_or_none(first(item, "description")),
+        updated_at=parse_timestamp(get("updated_at")),
+        paid_at=parse_timestamp(get("payment_date") or get("paid_at")) if status == PAID else None,
+        customer_name=name,
+        customer_email=text_or_none(get("email") or first(item, "customer.email")),
+        customer_phone=text_or_none(get("mobile") or get("phone")),
+        description=text_or_none(get("description")),
         raw=json.dumps(item, separators=(",", ":"), ensure_ascii=False),
     )
 

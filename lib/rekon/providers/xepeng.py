@@ -102,27 +102,33 @@ def sign(secret: str, method: str, path: str, timestamp: str, body: bytes) -> st
 
 def parse_order(item: Mapping[str, Any]) -> Order:
     """One Xepeng order object, whatever its exact field names, as a normalized Order."""
-    order_id = text_or_none(first(item, "uid", "id", "order_uid"))
+    get = item.get
+    order_id = text_or_none(get("uid") or get("id") or get("order_uid"))
     created = parse_timestamp(first(item, "created_at", "createdAt", "created"))
     if order_id is None or created is None:
         raise ValueError("order without id or creation time")
-    raw_status = first(item, "status", "payment_status", "state")
+    raw_status = get("status") or get("payment_status") or get("state")
+    customer = get("customer")
+    if not isinstance(customer, Mapping):
+        customer = {}
+    metadata = get("metadata")
+    ref = metadata.get("order_ref") if isinstance(metadata, Mapping) else None
     return Order(
         provider="xepeng",
         order_id=order_id,
-        merchant_ref=text_or_none(first(item, "metadata.order_ref", "order_ref", "reference")),
+        merchant_ref=text_or_none(ref or get("order_ref") or get("reference")),
         payment_id=text_or_none(first(item, "payment_id", "payment.id", "transaction_id")),
         amount=parse_api_amount(first(item, "amount", "total_amount")),
-        currency=(text_or_none(first(item, "currency")) or "IDR").upper(),
+        currency=(text_or_none(get("currency")) or "IDR").upper(),
         status=normalize_status(STATUS_MAP, raw_status),
         provider_status=text_or_none(raw_status),
         created_at=created,
         updated_at=parse_timestamp(first(item, "updated_at", "updatedAt", "updated")),
         paid_at=parse_timestamp(first(item, "paid_at", "paidAt", "payment.paid_at")),
-        customer_name=text_or_none(first(item, "customer.name", "customer_name")),
-        customer_email=text_or_none(first(item, "customer.email", "customer_email")),
-        customer_phone=text_or_none(first(item, "customer.phone", "customer_phone")),
-        description=text_or_none(first(item, "description")),
+        customer_name=text_or_none(customer.get("name") or get("customer_name")),
+        customer_email=text_or_none(customer.get("email") or get("customer_email")),
+        customer_phone=text_or_none(customer.get("phone") or get("customer_phone")),
+        description=text_or_none(get("description")),
         raw=json.dumps(item, separators=(",", ":"), ensure_ascii=False),
     )
 

@@ -138,6 +138,13 @@ class SandboxState:
             "description": o.description,
         }
 
+    def warm(self) -> int:
+        """Render every order once, so benchmarks time the client, not the emulator."""
+        with self.lock:
+            for o in self.by_id.values():
+                self.render(o)
+        return len(self.by_id)
+
     # ------------------------------------------------------------ changes
 
     def invalidate(self, order_id: str) -> None:
@@ -403,6 +410,9 @@ def build_app(state: SandboxState) -> Starlette:
             {"ok": True, "xepeng": len(state.xepeng), "durianpay": len(state.durianpay)}
         )
 
+    async def warm(request: Request) -> Response:
+        return JSONResponse({"rendered": state.warm()})
+
     async def set_faults(request: Request) -> Response:
         doc = await request.json()
         names = {f.name for f in fields(Faults)}
@@ -425,6 +435,7 @@ def build_app(state: SandboxState) -> Starlette:
             Route("/v1/orders/{order_id}", durianpay_order, methods=["GET"]),
             Route("/_sandbox/health", health),
             Route("/_sandbox/faults", set_faults, methods=["POST"]),
+            Route("/_sandbox/warm", warm, methods=["POST"]),
             Route("/_sandbox/orders/{order_id}/status", change_status, methods=["POST"]),
         ]
     )

@@ -8,11 +8,15 @@ running the matcher.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import random
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 XEPENG_TEST_KEY = "xp_test_sandbox_key"
@@ -257,11 +261,16 @@ def _plan_ledger(dataset: Dataset, rng: random.Random, tz: ZoneInfo, month: str)
     lines: list[LedgerRow] = []
     odd = iter(range(1, 10**6))  # a unique odd-rupiah amount per order booked without reference
 
-    def book(o: SeedOrder, reference: str, amount: Decimal | None = None) -> None:
+    def book(
+        o: SeedOrder, reference: str, amount: Decimal | None = None, same_day: bool = False
+    ) -> None:
         local_paid = (o.paid_at or o.created_at).replace(tzinfo=UTC).astimezone(tz).date()
+        delay = rng.choice((0, 0, 0, 1, 1, 2))
         lines.append(
             LedgerRow(
-                date=local_paid + timedelta(days=rng.choice((0, 0, 0, 1, 1, 2))),
+                # An unclaimed line belongs to the month of its own date: keep ambiguous
+                # lines on their orders' business date so they stay in the golden month.
+                date=o.business_date(tz) if same_day else local_paid + timedelta(days=delay),
                 reference=reference,
                 description=f"Penjualan {o.description} - {o.customer_name}",
                 amount=o.amount if amount is None else amount,
@@ -334,7 +343,7 @@ def _plan_ledger(dataset: Dataset, rng: random.Random, tz: ZoneInfo, month: str)
         n = next(odd)
         a.amount = twin.amount = Decimal(1000 * (100 + n) + 1 + n % 499)
         a.fate = twin.fate = "ambiguous_candidate"
-        book(a, "")
+        book(a, "", same_day=True)
         expected["ambiguous"] += 1
         cases += 1
 
@@ -355,10 +364,53 @@ def _plan_ledger(dataset: Dataset, rng: random.Random, tz: ZoneInfo, month: str)
     # Outside the period: a next-month order's line inside the date window, and a line two
     # days before the month. Neither belongs to this month's reconciliation.
     lines.append(
-        LedgerRow(end + timedelta(days=2), "NEXT-MONTH-0001", "Penjualan", Decimal(99_000), "")
+        LedgerRow(end + timedelta(days=2), "NEXT-MONTH-0001", "Penjualan", Decimal(99_700), "")
     )
     lines.append(
         LedgerRow(start - timedelta(days=2), "PREV-MONTH-0001", "Penjualan", Decimal(88_500), "")
     )
     lines.sort(key=lambda r: (r.date, r.reference))
     dataset.ledger = lines
+
+
+SAMPLE_LEDGER = Path("data/samples/ledger-2026-10.csv")
+SAMPLE_EXPECTED = Path("data/samples/ledger-2026-10.expected.json")
+
+
+def ledger_csv(dataset: Dataset) -> bytes:
+    """The golden month's ledger as an Indonesian accounting export would write it:
+    UTF-8 with BOM, semicolons, DD/MM/YYYY dates and 1.500.000,00 amounts."""
+    from rekon.money import DecimalStyle, format_amount
+
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["Tanggal", "No. Referensi", "Keterangan", "Jumlah", "Provider"])
+    for row in dataset.ledger:
+        writer.writerow(
+            [
+                row.date.strftime("%d/%m/%Y"),
+                row.reference,
+                row.description,
+                format_amount(row.amount, DecimalStyle.COMMA),
+                row.provider,
+            ]
+        )
+    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+
+
+def write_samples(root: Path = Path(".")) -> None:
+    """Regenerate data/samples/ from the default seed (`python -m rekon.sandbox.data`)."""
+    dataset = generate()
+    (root / SAMPLE_LEDGER).parent.mkdir(parents=True, exist_ok=True)
+    (root / SAMPLE_LEDGER).write_bytes(ledger_csv(dataset))
+    expected = {name: dataset.expected[name] for name in sorted(dataset.expected)}
+    (root / SAMPLE_EXPECTED).write_text(
+        json.dumps(
+            {"period": GOLDEN_MONTH, "seed": DataConfig().seed, "expected": expected}, indent=2
+        )
+        + "\n"
+    )
+
+
+if __name__ == "__main__":
+    write_samples()

@@ -1,0 +1,300 @@
+"""Read models for pages, charts and exports: results with their order, line and review.
+
+Everything is aggregated or paged in DuckDB; pages receive at most a page of rows.
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from rekon.errors import RekonError
+from rekon.matching import EXCEPTIONS, RESULTS
+from rekon.reviews import LATEST_SQL
+from rekon.store import Store
+
+KINDS = ("all", "exceptions", "matched", "summary")
+FORMATS = ("csv", "xlsx")
+EXPORT_COLUMNS = (
+    "result", "rule", "provider", "order_id", "merchant_ref", "payment_id", "order_status",
+    "order_date", "order_amount", "currency", "ledger_id", "ledger_line", "ledger_date",
+    "ledger_reference", "ledger_amount", "difference", "description", "review_status",
+    "review_note",
+)  # fmt: skip
+TEXT_COLUMNS = ("order_id", "merchant_ref", "payment_id", "ledger_reference", "description",
+                "review_note")  # fmt: skip
+MONEY_COLUMNS = ("order_amount", "ledger_amount", "difference")
+PAGE_LIMIT = 1_000
+
+
+class ExportError(RekonError):
+    """An export could not be written."""
+
+
+# One row per result, with what a reviewer needs to see beside it.
+RESULTS_SQL = f"""
+    SELECT r.result_key, r.result, r.rule, r.provider, r.order_id, o.merchant_ref,
+           o.payment_id, o.status AS order_status, r.business_date AS order_date,
+           r.order_amount, coalesce(o.currency, l.currency) AS currency,
+           r.ledger_id, r.line_no AS ledger_line, r.ledger_date, l.reference AS ledger_reference,
+           r.ledger_amount, r.difference, coalesce(l.description, o.description) AS description,
+           CASE WHEN r.result IN {EXCEPTIONS} THEN coalesce(v.review_status, 'open')
+                ELSE '' END AS review_status,
+           v.review_note, o.customer_name, o.customer_email, r.anchor_date
+    FROM recon_results r
+    LEFT JOIN orders o USING (provider, order_id)
+    LEFT JOIN ledger_lines l USING (ledger_id, line_no)
+    LEFT JOIN ({LATEST_SQL}) v USING (result_key)
+    WHERE r.run_id = $run
+"""
+
+
+@dataclass(frozen=True)
+class ResultFilter:
+    results: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    review: tuple[str, ...] = ()  # open / accepted / resolved
+    search: str = ""
+
+    def sql(self) -> tuple[str, dict[str, Any]]:
+        clauses: list[str] = ["TRUE"]
+        params: dict[str, Any] = {}
+        if self.results:
+            clauses.append("list_contains($results, result)")
+            params["results"] = list(self.results)
+        if self.providers:
+            clauses.append("list_contains($providers, provider)")
+            params["providers"] = list(self.providers)
+        if self.review:
+            clauses.append("list_contains($review, review_status)")
+            params["review"] = list(self.review)
+        if self.search.strip():
+            clauses.append(
+                "concat_ws(' ', order_id, merchant_ref, payment_id, ledger_reference,"
+                " description, customer_name, customer_email) ILIKE $search"
+            )
+            params["search"] = f"%{self.search.strip()}%"
+        return " AND ".join(clauses), params
+
+
+def results_page(
+    store: Store, run_id: int, flt: ResultFilter = ResultFilter(), offset: int = 0, limit: int = 100
+) -> tuple[pl.DataFrame, int]:
+    """One page of results (never more than PAGE_LIMIT rows) and the filtered total."""
+    where, params = flt.sql()
+    limit = max(1, min(limit, PAGE_LIMIT))
+    base = f"SELECT * FROM ({RESULTS_SQL}) WHERE {where}"
+    params = params | {"run": run_id}
+    total = int(store.scalar(f"SELECT count(*) FROM ({base})", params) or 0)
+    page = store.query(
+        f"{base} ORDER BY array_position({list(RESULTS)}, result), anchor_date, result_key"
+        f" LIMIT {limit} OFFSET {max(0, int(offset))}",
+        params,
+    )
+    return page, total
+
+
+def result_detail(store: Store, run_id: int, key: str) -> dict[str, Any]:
+    """One result with its full order (raw JSON included) and ledger line."""
+    rows = store.query(
+        f"SELECT * FROM ({RESULTS_SQL}) WHERE result_key = $key", {"run": run_id, "key": key}
+    )
+    if rows.is_empty():
+        raise RekonError(f"no result {key} in run {run_id}")
+    result = rows.row(0, named=True)
+    order = line = None
+    if result["order_id"]:
+        order = store.query(
+            "SELECT * FROM orders WHERE provider = ? AND order_id = ?",
+            [result["provider"], result["order_id"]],
+        ).row(0, named=True)
+    if result["ledger_id"] is not None:
+        line = store.query(
+            "SELECT * FROM ledger_lines WHERE ledger_id = ? AND line_no = ?",
+            [result["ledger_id"], result["ledger_line"]],
+        ).row(0, named=True)
+    return {"result": result, "order": order, "line": line}
+
+
+def class_totals(store: Store, run_id: int) -> pl.DataFrame:
+    """Per result class: count, order amount and ledger amount (every class, zeros kept)."""
+    return store.query(
+        f"""
+        SELECT k.result, count(r.result) AS count,
+               coalesce(sum(r.order_amount), 0) AS order_amount,
+               coalesce(sum(r.ledger_amount), 0) AS ledger_amount,
+               coalesce(sum(coalesce(r.ledger_amount, r.order_amount)), 0) AS amount
+        FROM unnest({list(RESULTS)}) AS k(result)
+        LEFT JOIN recon_results r ON r.result = k.result AND r.run_id = $run
+        GROUP BY k.result ORDER BY array_position({list(RESULTS)}, k.result)
+        """,
+        {"run": run_id},
+    )
+
+
+def summary_by_provider(store: Store, run_id: int) -> pl.DataFrame:
+    return store.query(
+        """
+        SELECT coalesce(provider, '(ledger only)') AS provider, result, count(*) AS count,
+               sum(order_amount) AS order_amount, sum(ledger_amount) AS ledger_amount,
+               sum(difference) AS difference
+        FROM recon_results WHERE run_id = $run GROUP BY ALL ORDER BY ALL
+        """,
+        {"run": run_id},
+    )
+
+
+def summary_by_day(store: Store, run_id: int) -> pl.DataFrame:
+    return store.query(
+        """
+        SELECT anchor_date AS business_date, result, count(*) AS count,
+               sum(order_amount) AS order_amount, sum(ledger_amount) AS ledger_amount,
+               sum(difference) AS difference
+        FROM recon_results WHERE run_id = $run GROUP BY ALL ORDER BY ALL
+        """,
+        {"run": run_id},
+    )
+
+
+# ---------------------------------------------------------------- exports
+
+
+def _kind_where(kind: str) -> str:
+    if kind == "all":
+        return "TRUE"
+    if kind == "exceptions":
+        return f"result IN {EXCEPTIONS}"
+    if kind == "matched":
+        return "result = 'matched'"
+    raise ExportError(f"unknown export kind {kind!r}: use one of {', '.join(KINDS)}")
+
+
+def _neutralise(col: str) -> str:
+    # A spreadsheet runs a cell that starts with = + - @ tab or CR; prefix those with '.
+    return (
+        f"CASE WHEN regexp_matches({col}, '^[=+\\-@\\t\\r]') THEN '''' || {col}"
+        f" ELSE {col} END AS {col}"
+    )
+
+
+def export_sql(kind: str, typed: bool = False) -> str:
+    """The export's SELECT: plain strings (CSV) or typed numbers and dates (XLSX)."""
+    cols = []
+    for col in EXPORT_COLUMNS:
+        if col in TEXT_COLUMNS:
+            cols.append(_neutralise(col))
+        elif col in MONEY_COLUMNS and not typed:
+            cols.append(f"CAST({col} AS VARCHAR) AS {col}")
+        elif col in ("order_date", "ledger_date") and not typed:
+            cols.append(f"strftime({col}, '%Y-%m-%d') AS {col}")
+        else:
+            cols.append(col)
+    return (
+        f"SELECT {', '.join(cols)} FROM ({RESULTS_SQL}) WHERE {_kind_where(kind)}"
+        f" ORDER BY array_position({list(RESULTS)}, result), anchor_date, result_key"
+    )
+
+
+def summary_frame(store: Store, run_id: int) -> pl.DataFrame:
+    """Both summaries in one table: section 'provider' or 'day', then the key."""
+    by_provider = summary_by_provider(store, run_id).rename({"provider": "key"})
+    by_day = summary_by_day(store, run_id).rename({"business_date": "key"})
+    return pl.concat(
+        [
+            by_provider.with_columns(pl.lit("provider").alias("section")),
+            by_day.with_columns(pl.col("key").cast(pl.String), pl.lit("day").alias("section")),
+        ]
+    ).select("section", "key", "result", "count", "order_amount", "ledger_amount", "difference")
+
+
+def export_frame(store: Store, run_id: int, kind: str) -> pl.DataFrame:
+    if kind == "summary":
+        return summary_frame(store, run_id)
+    return store.query(export_sql(kind), {"run": run_id})
+
+
+def write_export(store: Store, run_id: int, kind: str, out: Path, fmt: str = "csv") -> int:
+    """Write an export file; returns the number of data rows."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}: use csv or xlsx")
+    if kind not in KINDS:
+        raise ExportError(f"unknown export kind {kind!r}: use one of {', '.join(KINDS)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "xlsx":
+        return _write_xlsx(store, run_id, kind, out)
+    if kind == "summary":
+        frame = summary_frame(store, run_id)
+        frame.with_columns(pl.col(c).cast(pl.String) for c in MONEY_COLUMNS).write_csv(out)
+        return frame.height
+    with store.read() as cur:
+        # DuckDB writes the file itself: no rows pass through Python.
+        cur.execute(
+            f"COPY ({export_sql(kind)}) TO '{_sql_path(out)}' (HEADER, DELIMITER ',')",
+            {"run": run_id},
+        )
+        rows = cur.execute(
+            f"SELECT count(*) FROM ({RESULTS_SQL}) WHERE {_kind_where(kind)}", {"run": run_id}
+        ).fetchall()
+    return int(rows[0][0])
+
+
+def export_bytes(store: Store, run_id: int, kind: str, fmt: str = "csv") -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"export.{fmt}"
+        write_export(store, run_id, kind, path, fmt)
+        return path.read_bytes()
+
+
+def export_name(start: date, end: date, kind: str, fmt: str) -> str:
+    """'rekon-2026-10-exceptions.csv' for a calendar month, else the exact range."""
+    last_day = calendar.monthrange(start.year, start.month)[1]
+    whole_month = start.day == 1 and end == start.replace(day=last_day)
+    period = f"{start:%Y-%m}" if whole_month else f"{start}_{end}"
+    return f"rekon-{period}-{kind}.{fmt}"
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _write_xlsx(store: Store, run_id: int, kind: str, out: Path) -> int:
+    import xlsxwriter
+
+    kinds = ("all", "exceptions", "matched", "summary") if kind == "all" else (kind,)
+    rows = 0
+    with xlsxwriter.Workbook(str(out)) as book:
+        money = book.add_format({"num_format": "#,##0.00"})
+        day = book.add_format({"num_format": "yyyy-mm-dd"})
+        for sheet in kinds:
+            if sheet == "summary":
+                frame = summary_frame(store, run_id)
+            else:
+                frame = store.query(export_sql(sheet, typed=True), {"run": run_id})
+            formats: dict[str, Any] = {c: money for c in MONEY_COLUMNS if c in frame.columns}
+            formats |= {c: day for c in ("order_date", "ledger_date") if c in frame.columns}
+            # Excel stores numbers as doubles: exact for every IDR amount below 10^13.
+            frame = frame.with_columns(
+                pl.col(c).cast(pl.Float64) for c in MONEY_COLUMNS if c in frame.columns
+            )
+            frame.write_excel(
+                book,
+                worksheet=sheet,
+                column_formats=formats,  # type: ignore[arg-type]
+                autofit=frame.height < 5_000,
+                dtype_formats=None,
+            )
+            if sheet == kind:
+                rows = frame.height
+    return rows
+
+
+def csv_rows(data: bytes) -> pl.DataFrame:
+    """Read an export back as strings (tests and previews)."""
+    return pl.read_csv(io.BytesIO(data), infer_schema=False)

@@ -1,0 +1,90 @@
+"""Reviewer decisions on exceptions: accept, resolve (with a note), reopen.
+
+Decisions attach to a result's stable key (`O:provider:order_id`, `L:ledger:line`,
+`D:ledger:line`), so they survive a re-run of the same period. Nothing is overwritten: every
+decision is a new row, and the latest one is the item's status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from rekon.errors import RekonError
+from rekon.store import Store, utc_now
+
+DECISIONS = ("accepted", "resolved", "reopened")
+
+# The current status of every reviewed key: the decision of its latest review.
+LATEST_SQL = """
+    SELECT result_key,
+           CASE decision WHEN 'reopened' THEN 'open' ELSE decision END AS review_status,
+           note AS review_note, reviewer, reviewed_at
+    FROM reviews
+    QUALIFY row_number() OVER (PARTITION BY result_key ORDER BY seq DESC) = 1
+"""
+
+
+class ReviewError(RekonError):
+    """A review could not be recorded."""
+
+
+def record(
+    store: Store,
+    keys: Sequence[str],
+    decision: str,
+    reviewer: str,
+    note: str | None = None,
+    run_id: int | None = None,
+) -> int:
+    """Record one decision for each key; returns how many were recorded."""
+    if decision not in DECISIONS:
+        raise ReviewError(f"unknown decision {decision!r}: use accept, resolve or reopen")
+    note = (note or "").strip() or None
+    if decision == "resolved" and not note:
+        raise ReviewError("resolving needs a note saying how it was resolved")
+    if not reviewer.strip():
+        raise ReviewError("a review needs the reviewer's name")
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        raise ReviewError("nothing selected to review")
+    with store.write() as cur:
+        known = cur.execute(
+            "SELECT count(DISTINCT result_key) FROM recon_results"
+            " WHERE list_contains(?, result_key)",
+            [keys],
+        ).fetchall()[0][0]
+        if known != len(keys):
+            raise ReviewError("some of the selected items are not in any reconciliation run")
+        cur.execute(
+            """
+            INSERT INTO reviews
+            SELECT k.key, coalesce(max(r.seq), 0) + 1, $decision, $note, $reviewer, $at, $run
+            FROM unnest($keys) AS k(key) LEFT JOIN reviews r ON r.result_key = k.key
+            GROUP BY k.key
+            """,
+            {
+                "keys": keys,
+                "decision": decision,
+                "note": note,
+                "reviewer": reviewer.strip(),
+                "at": utc_now(),
+                "run": run_id,
+            },
+        )
+    return len(keys)
+
+
+def history(store: Store, key: str) -> pl.DataFrame:
+    """Every decision on one item, oldest first."""
+    return store.query(
+        "SELECT seq, decision, note, reviewer, reviewed_at, run_id FROM reviews"
+        " WHERE result_key = ? ORDER BY seq",
+        [key],
+    )
+
+
+def status(store: Store, key: str) -> str:
+    value = store.scalar(f"SELECT review_status FROM ({LATEST_SQL}) WHERE result_key = ?", [key])
+    return "open" if value is None else str(value)
