@@ -358,16 +358,16 @@ def read_ledger(
     frame = frame.rename({c: c.strip() for c in frame.columns})
     columns = frame.columns
     mapping = (saved_mapping or auto_mapping(columns)).with_overrides(options.mapping)
-    if missing := mapping.missing():
-        raise LedgerError(
-            f"no column for {', '.join(missing)}: found {', '.join(columns)}. "
-            "Map them explicitly, e.g. --map date=Tanggal --map amount=Jumlah"
-        )
     for fld, col in asdict(mapping).items():
         if col and col not in columns:
             raise LedgerError(
                 f"column {col!r} (for {fld}) is not in the file: found {', '.join(columns)}"
             )
+    if missing := mapping.missing():
+        raise LedgerError(
+            f"no column for {', '.join(missing)}: found {', '.join(columns)}. "
+            "Map them explicitly, e.g. --map date=Tanggal --map amount=Jumlah"
+        )
     return _validate(frame, mapping, file_name, raw, encoding, delimiter, header_line, options)
 
 
@@ -406,6 +406,8 @@ def _validate(
     no_date = ~pl.col(date_col).fill_null("").str.contains(r"\d")
     frame = frame.with_columns((no_date & wordy & ~pl.col("__blank")).alias("__summary"))
     data = frame.filter(~pl.col("__blank") & ~pl.col("__summary"))
+    if data.is_empty():
+        raise LedgerError(f"{file_name} has a header but no ledger lines")
     date_format = options.date_format or sniff_date_format(data[date_col])
     parsed_date = _month_expr(pl.col(date_col)).str.strptime(pl.Date, date_format, strict=False)
     if m["amount"]:

@@ -257,21 +257,20 @@ def reconcile(store: Store, params: ReconcileParams, run_by: str | None = None) 
         for _, sql in STEPS:
             used = {k: v for k, v in (values | {"run": run_id}).items() if f"${k}" in sql}
             cur.execute(sql, used)
-        counts = dict(
+        found = dict(
             cur.execute(
                 "SELECT result, count(*) FROM recon_results WHERE run_id = ? GROUP BY result",
                 [run_id],
             ).fetchall()
         )
+        counts = {name: int(found.get(name, 0)) for name in RESULTS}
         cur.execute(
             "UPDATE recon_runs SET finished_at = ?, counts = ? WHERE id = ?",
             [utc_now(), json.dumps(counts), run_id],
         )
         for table in ("c_orders", "c_lines", "claims", "t2", "ambiguous", "t3", "ranked"):
             cur.execute(f"DROP TABLE IF EXISTS {table}")
-    return RunSummary(
-        run_id, params, {k: int(v) for k, v in counts.items()}, time.perf_counter() - began
-    )
+    return RunSummary(run_id, params, counts, time.perf_counter() - began)
 
 
 def latest_run(store: Store) -> int | None:

@@ -1,0 +1,99 @@
+"""The `rekon` command as a scheduler would run it: exit codes, one-line errors, summaries."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from rekon.sandbox.server import RunningSandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+REKON = Path(sys.executable).parent / "rekon"
+
+
+def rekon(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("XEPENG_", "DURIANPAY_", "REKON_"))
+    }
+    return subprocess.run(
+        [str(REKON), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean | (env or {}),
+        cwd=ROOT,
+    )
+
+
+def test_month_end_from_the_command_line(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    db = str(tmp_path / "cli.duckdb")
+    fetched = rekon(
+        "fetch",
+        "--provider",
+        "all",
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-10-31",
+        "--db",
+        db,
+        "--sandbox-url",
+        sandbox.url,
+    )
+    assert fetched.returncode == 0, fetched.stderr
+    assert "xepeng: 253 orders (253 new" in fetched.stdout
+
+    sample = tmp_path / "ledger.csv"
+    sample.write_text("Tanggal;Referensi;Jumlah\n25/10/2026;NOPE-1;12.500\n")
+    imported = rekon("ledger", "import", str(sample), "--db", db, "--name", "oct")
+    assert imported.returncode == 0 and "1 lines" in imported.stdout
+    again = rekon("ledger", "import", str(sample), "--db", db)
+    assert again.returncode == 1
+    assert again.stderr.strip().count("\n") == 0 and "--replace" in again.stderr
+
+    run = rekon("reconcile", "--from", "2026-10-01", "--to", "2026-10-31", "--db", db)
+    assert run.returncode == 0 and re.search(r"missing_in_provider\s+1\n", run.stdout)
+
+    listed = rekon("review", "list", "--db", db, "--limit", "1000")
+    key = next(line.split()[0] for line in listed.stdout.splitlines() if "L:" in line)
+    resolved = rekon(
+        "review", "resolve", key, "--note", "cash sale", "--reviewer", "ana", "--db", db
+    )
+    assert resolved.returncode == 0, resolved.stderr
+
+    out = tmp_path / "exc.csv"
+    exported = rekon(
+        "export", "--run", "latest", "--kind", "exceptions", "--out", str(out), "--db", db
+    )
+    assert exported.returncode == 0
+    assert "cash sale" in out.read_text() and "resolved" in out.read_text()
+
+
+def test_failures_are_one_line_with_a_non_zero_status(
+    tmp_path: Path, sandbox: RunningSandbox
+) -> None:
+    db = str(tmp_path / "x.duckdb")
+    no_keys = rekon("fetch", "--from", "2026-10-01", "--to", "2026-10-31", "--db", db)
+    assert no_keys.returncode == 1 and "no provider is configured" in no_keys.stderr
+    bad_key = rekon(
+        "fetch",
+        "--provider",
+        "durianpay",
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-10-31",
+        "--db",
+        db,
+        env={"DURIANPAY_SERVER_KEY": "dp_live_LEAKME", "DURIANPAY_BASE_URL": sandbox.url},
+    )
+    assert bad_key.returncode == 1
+    assert "Durianpay" in bad_key.stderr and "LEAKME" not in bad_key.stderr + bad_key.stdout
+    assert len(bad_key.stderr.strip().splitlines()) == 1
+    no_run = rekon("export", "--kind", "all", "--out", str(tmp_path / "a.csv"), "--db", db)
+    assert no_run.returncode == 1 and "no reconciliation run" in no_run.stderr
+    missing = rekon("ledger", "import", str(tmp_path / "nope.csv"), "--db", db)
+    assert missing.returncode == 1 and "no such file" in missing.stderr

@@ -1,0 +1,180 @@
+"""Ledger import: real-world file shapes, line-numbered rejections, atomic landing."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from rekon.ledger import (
+    DuplicateLedger,
+    ImportOptions,
+    LedgerError,
+    TooManyRejected,
+    import_ledger,
+    list_mappings,
+    load_mapping,
+    read_ledger,
+    save_mapping,
+)
+from rekon.money import DecimalStyle
+from rekon.store import Store
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ledgers"
+D = Decimal
+STANDARD = [
+    (date(2026, 1, 31), "INV-001", D("1500000.00")),
+    (date(2026, 2, 1), "INV-002", D("25000.50")),
+    (date(2026, 2, 15), "INV-003", D("100.00")),
+]
+
+SHAPES = {
+    "01_semicolon_bom_idr.csv": ([2, 3, 4], STANDARD, ";", DecimalStyle.COMMA),
+    "02_comma_english.csv": ([2, 3, 4], STANDARD, ",", DecimalStyle.POINT),
+    "03_rp_prefix.csv": ([2, 3, 4], STANDARD, ";", DecimalStyle.COMMA),
+    "04_debit_credit.csv": (
+        [2, 3, 4],
+        [*STANDARD[:2], (date(2026, 2, 15), "INV-003", D("-100.00"))],
+        ";",
+        DecimalStyle.COMMA,
+    ),
+    "05_tab_separated.tsv": ([2, 3, 4], STANDARD, "\t", DecimalStyle.COMMA),
+    "06_cp1252.csv": ([2, 3, 4], STANDARD, ";", DecimalStyle.COMMA),
+    "07_quoted_delimiters_newlines.csv": ([2, 4, 5], STANDARD, ",", DecimalStyle.COMMA),
+    "08_trailing_total.csv": ([2, 3, 4], STANDARD, ";", DecimalStyle.COMMA),
+    "09_blank_lines.csv": ([3, 6, 7], STANDARD, ";", DecimalStyle.COMMA),
+    "10_header_not_first.csv": ([6, 7, 8], STANDARD, ";", DecimalStyle.COMMA),
+    "11_indonesian_months.csv": ([2, 3, 4], STANDARD, ";", DecimalStyle.COMMA),
+    "12_negative_amounts.csv": (
+        [2, 3, 4],
+        [
+            STANDARD[0],
+            (date(2026, 2, 1), "INV-002", D("-25000.50")),
+            (date(2026, 2, 15), "INV-003", D("-100.00")),
+        ],
+        ";",
+        DecimalStyle.COMMA,
+    ),
+    "13_pipe_english_months.csv": ([2, 3, 4], STANDARD, "|", DecimalStyle.POINT),
+    "14_month_first.csv": ([2, 3, 4], STANDARD, ",", DecimalStyle.POINT),
+    "15_agustus_abbrev_crlf.csv": ([2, 3, 4], STANDARD, ";", DecimalStyle.COMMA),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_every_ledger_shape_imports_with_its_lines_and_amounts(store: Store, name: str) -> None:
+    line_numbers, expected, delimiter, style = SHAPES[name]
+    result = import_ledger(store, FIXTURES / name)
+    assert result.rejected == []
+    assert (result.format.delimiter, result.format.decimal_style) == (delimiter, style)
+    rows = store.query(
+        "SELECT line_no, entry_date, reference, amount FROM ledger_lines"
+        " WHERE ledger_id = ? ORDER BY line_no",
+        [result.ledger_id],
+    ).rows()
+    assert [r[0] for r in rows] == line_numbers
+    assert [r[1:] for r in rows] == expected
+    assert store.scalar("SELECT amount_total FROM ledgers WHERE id = ?", [result.ledger_id]) == sum(
+        e[2] for e in expected
+    )
+
+
+def test_text_survives_encodings_and_quoting(store: Store) -> None:
+    cp = import_ledger(store, FIXTURES / "06_cp1252.csv")
+    assert cp.format.encoding == "cp1252"
+    quoted = import_ledger(store, FIXTURES / "07_quoted_delimiters_newlines.csv")
+    descriptions = store.query(
+        "SELECT ledger_id, description FROM ledger_lines WHERE line_no = 2 ORDER BY ledger_id"
+    )["description"].to_list()
+    assert descriptions == ["Café – résumé", 'Penjualan, kopi "Gayo"\nbaris kedua']
+    assert quoted.format.header_line == 1
+
+
+def test_total_rows_and_blank_lines_are_recognised_not_rejected(store: Store) -> None:
+    totals = import_ledger(store, FIXTURES / "08_trailing_total.csv")
+    assert totals.skipped == [(5, "total/summary row"), (6, "total/summary row")]
+    blanks = import_ledger(store, FIXTURES / "09_blank_lines.csv")
+    assert [n for n, why in blanks.skipped if why == "blank line"] == [2, 4, 5, 8]
+
+
+BAD_ROWS = "Tanggal;Referensi;Jumlah\n" + "".join(
+    f"{day:02d}/10/2026;INV-{day:03d};{day}.000,00\n" for day in range(1, 29)
+)
+
+
+def test_a_bad_row_is_reported_with_its_line_and_the_rest_lands(store: Store) -> None:
+    text = BAD_ROWS.replace("05/10/2026;INV-005;5.000,00", "05/10/2026;INV-005;lima ribu")
+    result = import_ledger(store, text.encode(), "oct.csv", ImportOptions(threshold=0.05))
+    assert result.lines_imported == 27
+    (bad,) = result.rejected
+    assert (bad.line_no, bad.column, bad.value) == (6, "Jumlah", "lima ribu")
+    assert "not an amount" in bad.reason
+    assert store.scalar("SELECT lines_rejected FROM ledgers") == 1
+
+
+def test_more_than_five_percent_bad_rows_refuses_the_whole_file(store: Store) -> None:
+    text = BAD_ROWS.replace("05/10/2026", "35/10/2026").replace("07/10/2026", "7 Okt")
+    with pytest.raises(TooManyRejected) as err:
+        import_ledger(store, text.encode(), "oct.csv")
+    assert [(r.line_no, r.column) for r in err.value.rejected] == [(6, "Tanggal"), (8, "Tanggal")]
+    assert "nothing was imported" in str(err.value)
+    assert store.counts()["ledger_lines"] == 0
+    assert store.scalar("SELECT count(*) FROM ledgers") == 0
+
+
+def test_day_month_order_that_cannot_be_decided_is_refused(store: Store) -> None:
+    text = "Tanggal;Jumlah\n01/02/2026;1.000\n03/04/2026;2.000\n"
+    with pytest.raises(LedgerError, match="--date-format"):
+        import_ledger(store, text.encode(), "x.csv")
+    result = import_ledger(store, text.encode(), "x.csv", ImportOptions(date_format="%d/%m/%Y"))
+    assert store.query("SELECT entry_date FROM ledger_lines ORDER BY line_no")[
+        "entry_date"
+    ].to_list() == [date(2026, 2, 1), date(2026, 4, 3)]
+    assert result.format.date_format == "%d/%m/%Y"
+
+
+def test_missing_amount_column_names_what_was_found(store: Store) -> None:
+    with pytest.raises(LedgerError, match=r"no column for amount.*found Tanggal, Catatan"):
+        import_ledger(store, b"Tanggal;Catatan\n01/10/2026;x\n02/10/2026;y\n", "x.csv")
+
+
+def test_explicit_mapping_overrides_and_saved_mappings_are_reused(store: Store) -> None:
+    text = b"Tgl Bayar;Kode;Nilai Bersih;Nilai Kotor\n31/10/2026;A-1;9.000;10.000\n"
+    opts = ImportOptions(
+        mapping={"date": "Tgl Bayar", "reference": "Kode", "amount": "Nilai Kotor"}
+    )
+    first = import_ledger(store, text, "a.csv", opts)
+    assert store.scalar("SELECT amount FROM ledger_lines") == Decimal("10000.00")
+    save_mapping(store, "bank-bca", first.mapping)
+    assert list_mappings(store) == ["bank-bca"]
+    again = b"Tgl Bayar;Kode;Nilai Bersih;Nilai Kotor\n13/11/2026;A-2;18.000;20.000\n"
+    second = import_ledger(store, again, "b.csv", saved_mapping="bank-bca")
+    assert second.mapping == load_mapping(store, "bank-bca") == first.mapping
+    with pytest.raises(LedgerError, match="not in the file"):
+        import_ledger(store, text, "c.csv", ImportOptions(mapping={"amount": "Harga"}))
+
+
+def test_the_same_file_twice_is_refused_unless_replaced(store: Store) -> None:
+    path = FIXTURES / "01_semicolon_bom_idr.csv"
+    first = import_ledger(store, path)
+    with pytest.raises(DuplicateLedger, match=f"already imported as ledger {first.ledger_id}"):
+        import_ledger(store, path)
+    second = import_ledger(store, path, options=ImportOptions(replace=True))
+    assert second.ledger_id != first.ledger_id
+    assert store.query("SELECT id FROM ledgers")["id"].to_list() == [second.ledger_id]
+    assert store.counts()["ledger_lines"] == 3
+
+
+def test_an_empty_or_header_only_file_is_a_clear_error(store: Store) -> None:
+    with pytest.raises(LedgerError, match="is empty"):
+        import_ledger(store, b"  \n", "empty.csv")
+    with pytest.raises(LedgerError, match="no ledger lines"):
+        import_ledger(store, b"Tanggal;Jumlah\n", "header.csv")
+
+
+def test_reading_does_not_store_anything(store: Store) -> None:
+    parsed = read_ledger((FIXTURES / "02_comma_english.csv").read_bytes(), "x.csv")
+    assert parsed.lines.height == 3
+    assert store.counts()["ledger_lines"] == 0

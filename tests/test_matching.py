@@ -1,0 +1,285 @@
+"""The matching engine: tiers, classes, tolerance, window, month edges, invariant."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rekon.config import Settings
+from rekon.fetching import fetch_orders, make_clients
+from rekon.ledger import import_ledger
+from rekon.matching import RESULTS, ReconcileError, ReconcileParams, reconcile
+from rekon.sandbox.data import SAMPLE_EXPECTED, SAMPLE_LEDGER, generate, ledger_csv
+from rekon.sandbox.server import RunningSandbox
+from rekon.store import Store
+from tests.conftest import OCTOBER
+from tests.factories import add_ledger, add_orders, by_order, check_invariant, order, results
+
+ROOT = Path(__file__).resolve().parent.parent
+OCT = ReconcileParams(*OCTOBER)
+
+
+def test_golden_month_gives_the_counts_the_generator_planned(
+    golden_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    planned = generate().expected  # from how the data was built, not from the engine
+    store = Store(tmp_path / "golden.duckdb")
+    settings_ = Settings(db_path=tmp_path / "golden.duckdb").with_sandbox(golden_sandbox.url)
+    fetch_orders(store, make_clients(settings_), *OCTOBER)
+    import_ledger(store, ROOT / SAMPLE_LEDGER)
+    run = reconcile(store, OCT)
+    assert run.counts == {name: planned[name] for name in RESULTS}
+    assert set(planned) == set(RESULTS)  # the sample holds every class
+    check_invariant(store, run.run_id)
+
+
+def test_the_committed_sample_is_what_the_seed_generates() -> None:
+    import json
+
+    dataset = generate()
+    assert (ROOT / SAMPLE_LEDGER).read_bytes() == ledger_csv(dataset)
+    committed = json.loads((ROOT / SAMPLE_EXPECTED).read_text())["expected"]
+    assert committed == dict(dataset.expected)
+
+
+def test_tier_1_matches_order_id_and_payment_id(store: Store) -> None:
+    add_orders(
+        store,
+        order("xo_1", 150_000, date(2026, 10, 5), payment_id="pay_1"),
+        order("xo_2", 75_000, date(2026, 10, 6), payment_id="pay_2"),
+    )
+    add_ledger(store, (date(2026, 10, 5), "xo_1", 150_000), (date(2026, 10, 6), "pay_2", 75_000))
+    run = reconcile(store, OCT)
+    assert by_order(store, run.run_id) == {
+        "xo_1": ("matched", "order_id"),
+        "xo_2": ("matched", "payment_id"),
+    }
+
+
+def test_tier_2_matches_merchant_ref_trimmed_and_case_insensitive(store: Store) -> None:
+    add_orders(store, order("xo_1", 150_000, date(2026, 10, 5), merchant_ref="INV-2026-0001"))
+    add_ledger(store, (date(2026, 10, 6), "  inv-2026-0001 ", 150_000))
+    run = reconcile(store, OCT)
+    assert by_order(store, run.run_id) == {"xo_1": ("matched", "merchant_ref")}
+
+
+def test_merchant_ref_shared_by_an_expired_retry_goes_to_the_paid_order(store: Store) -> None:
+    add_orders(
+        store,
+        order("xo_old", 99_000, date(2026, 10, 5), "expired", merchant_ref="INV-7"),
+        order("xo_new", 99_000, date(2026, 10, 5), "paid", merchant_ref="INV-7"),
+    )
+    add_ledger(store, (date(2026, 10, 5), "INV-7", 99_000))
+    run = reconcile(store, OCT)
+    assert by_order(store, run.run_id) == {
+        "xo_new": ("matched", "merchant_ref"),
+        "xo_old": ("unpaid", None),
+    }
+
+
+def test_tier_3_matches_amount_and_date_when_unique_on_both_sides(store: Store) -> None:
+    add_orders(store, order("xo_1", 123_457, date(2026, 10, 5)))
+    add_ledger(store, (date(2026, 10, 7), "", 123_457))
+    run = reconcile(store, OCT)
+    assert by_order(store, run.run_id) == {"xo_1": ("matched", "amount_date")}
+
+
+def test_two_equal_candidates_leave_the_line_ambiguous_and_both_orders_unbooked(
+    store: Store,
+) -> None:
+    add_orders(
+        store, order("xo_1", 50_000, date(2026, 10, 5)), order("xo_2", 50_000, date(2026, 10, 6))
+    )
+    add_ledger(store, (date(2026, 10, 6), "transfer", 50_000))
+    run = reconcile(store, OCT)
+    assert by_order(store, run.run_id) == {
+        "xo_1": ("missing_in_ledger", None),
+        "xo_2": ("missing_in_ledger", None),
+    }
+    assert run.counts["ambiguous"] == 1 and run.counts["missing_in_provider"] == 0
+
+
+def test_one_order_two_unreferenced_lines_is_ambiguous_too(store: Store) -> None:
+    add_orders(store, order("xo_1", 50_000, date(2026, 10, 5)))
+    add_ledger(store, (date(2026, 10, 5), "", 50_000), (date(2026, 10, 6), "", 50_000))
+    run = reconcile(store, OCT)
+    assert run.counts["ambiguous"] == 2 and run.counts["missing_in_ledger"] == 1
+
+
+def test_ledger_line_booked_twice_is_one_match_and_one_duplicate(store: Store) -> None:
+    add_orders(store, order("xo_1", 150_000, date(2026, 10, 5), merchant_ref="INV-1"))
+    add_ledger(store, (date(2026, 10, 5), "xo_1", 150_000), (date(2026, 10, 9), "INV-1", 150_000))
+    run = reconcile(store, OCT)
+    rows = results(store, run.run_id)
+    assert rows["result"].to_list() == ["duplicate_in_ledger", "matched"]
+    assert rows.filter(rows["result"] == "duplicate_in_ledger")["line_no"].to_list() == [3]
+
+
+def test_amount_mismatch_carries_ledger_minus_order_and_tolerance_forgives(
+    store: Store,
+) -> None:
+    add_orders(store, order("xo_1", 150_000, date(2026, 10, 5)))
+    add_ledger(store, (date(2026, 10, 5), "xo_1", "147500.00"))
+    run = reconcile(store, OCT)
+    row = results(store, run.run_id).row(0, named=True)
+    assert (row["result"], row["difference"]) == ("amount_mismatch", Decimal("-2500.00"))
+    lenient = reconcile(store, ReconcileParams(*OCTOBER, amount_tolerance=Decimal(2500)))
+    assert lenient.counts["matched"] == 1
+
+
+def test_booked_but_not_paid_is_a_status_mismatch_and_unbooked_unpaid_is_information(
+    store: Store,
+) -> None:
+    add_orders(
+        store,
+        order("xo_1", 10_000, date(2026, 10, 5), "expired"),
+        order("xo_2", 20_000, date(2026, 10, 5), "unknown"),
+        order("xo_3", 30_000, date(2026, 10, 5), "failed"),
+    )
+    add_ledger(store, (date(2026, 10, 5), "xo_1", 10_000), (date(2026, 10, 5), "xo_2", 20_000))
+    run = reconcile(store, OCT)
+    assert by_order(store, run.run_id) == {
+        "xo_1": ("status_mismatch", "order_id"),
+        "xo_2": ("status_mismatch", "order_id"),
+        "xo_3": ("unpaid", None),
+    }
+
+
+def test_a_line_outside_the_window_is_not_matched_by_amount(store: Store) -> None:
+    add_orders(store, order("xo_1", 77_777, date(2026, 10, 5)))
+    add_ledger(store, (date(2026, 10, 9), "", 77_777))
+    strict = reconcile(store, OCT)
+    assert strict.counts["missing_in_ledger"] == strict.counts["missing_in_provider"] == 1
+    wide = reconcile(store, ReconcileParams(*OCTOBER, date_window=4))
+    assert by_order(store, wide.run_id) == {"xo_1": ("matched", "amount_date")}
+
+
+def test_month_edges_in_jakarta_and_a_line_booked_next_month(store: Store) -> None:
+    add_orders(
+        store,
+        order("first_second", 10_000, datetime(2026, 10, 1, 0, 0, 5)),
+        order("last_minute", 20_000, datetime(2026, 10, 31, 23, 59)),
+        order("next_month", 30_000, datetime(2026, 11, 1, 0, 30)),
+        order("prev_month", 40_000, datetime(2026, 9, 30, 23, 59, 59)),
+    )
+    add_ledger(
+        store,
+        (date(2026, 10, 1), "first_second", 10_000),
+        (date(2026, 11, 1), "last_minute", 20_000),  # booked the next day
+        (date(2026, 10, 31), "next_month", 30_000),  # a November order, booked early
+        (date(2026, 10, 1), "prev_month", 40_000),
+    )  # a September order, booked late
+    october = reconcile(store, OCT)
+    assert by_order(store, october.run_id) == {
+        "first_second": ("matched", "order_id"),
+        "last_minute": ("matched", "order_id"),
+    }
+    assert sum(october.counts.values()) == 2  # the two neighbours' pairs are not October's
+    november = reconcile(store, ReconcileParams(date(2026, 11, 1), date(2026, 11, 30)))
+    assert by_order(store, november.run_id) == {"next_month": ("matched", "order_id")}
+    for run in (october, november):
+        check_invariant(store, run.run_id)
+
+
+def test_only_the_chosen_ledgers_take_part(store: Store) -> None:
+    add_orders(store, order("xo_1", 150_000, date(2026, 10, 5)))
+    first = add_ledger(store, (date(2026, 10, 5), "xo_1", 150_000))
+    add_ledger(store, (date(2026, 10, 6), "xo_1", 150_000))
+    run = reconcile(store, ReconcileParams(*OCTOBER, ledger_ids=(first,)))
+    assert run.counts["matched"] == sum(run.counts.values()) == 1
+    with pytest.raises(ReconcileError, match="no ledger with id 99"):
+        reconcile(store, ReconcileParams(*OCTOBER, ledger_ids=(99,)))
+
+
+def test_bad_parameters_are_refused(store: Store) -> None:
+    with pytest.raises(ReconcileError, match="ends"):
+        reconcile(store, ReconcileParams(date(2026, 10, 31), date(2026, 10, 1)))
+    with pytest.raises(ReconcileError, match="negative"):
+        reconcile(store, ReconcileParams(*OCTOBER, amount_tolerance=Decimal(-1)))
+
+
+# ---------------------------------------------------------------- property
+
+
+orders_strategy = st.lists(
+    st.tuples(
+        st.sampled_from(["paid", "paid", "paid", "expired", "unknown"]),
+        st.sampled_from([10_000, 20_000, 20_000, 35_500]),
+        st.integers(1, 31),
+        st.booleans(),
+    ),
+    min_size=0,
+    max_size=25,
+)
+lines_strategy = st.lists(
+    st.tuples(
+        st.integers(-1, 30),
+        st.sampled_from(["id", "pay", "ref", "none", "junk"]),
+        st.sampled_from([10_000, 20_000, 35_500, 12_345]),
+        st.integers(-4, 33),
+    ),
+    min_size=0,
+    max_size=30,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(orders_strategy, lines_strategy, st.integers(0, 5), st.sampled_from([0, 500]))
+def test_every_order_and_line_lands_in_exactly_one_result(
+    specs: list[tuple[str, int, int, bool]],
+    lines: list[tuple[int, str, int, int]],
+    window: int,
+    tolerance: int,
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "p.duckdb")
+        made = [
+            order(
+                f"o{i}",
+                amount,
+                date(2026, 10, day),
+                status,
+                merchant_ref=f"REF-{i % 7}" if shared else f"REF-{i}",
+                payment_id=f"p{i}",
+            )
+            for i, (status, amount, day, shared) in enumerate(specs)
+        ]
+        if made:
+            add_orders(store, *made)
+        rows = []
+        for target, kind, amount, day in lines:
+            ref = {
+                "id": f"o{target}",
+                "pay": f"p{target}",
+                "ref": f"ref-{target}",
+                "none": "",
+                "junk": "MANUAL-9",
+            }[kind]
+            rows.append(
+                (
+                    date(2026, 10, 1).fromordinal(date(2026, 10, 1).toordinal() + day - 1),
+                    ref,
+                    amount,
+                )
+            )
+        if rows:
+            add_ledger(store, *rows)
+        run = reconcile(
+            store,
+            ReconcileParams(*OCTOBER, amount_tolerance=Decimal(tolerance), date_window=window),
+        )
+        check_invariant(store, run.run_id)
+        in_period_lines = sum(1 for r in rows if OCTOBER[0] <= r[0] <= OCTOBER[1])
+        paired_or_lone_lines = store.scalar(
+            "SELECT count(*) FROM recon_results WHERE run_id = ? AND line_no IS NOT NULL",
+            [run.run_id],
+        )
+        # all orders are in October, so every October line must be in the run
+        assert paired_or_lone_lines >= in_period_lines
+        store.close()

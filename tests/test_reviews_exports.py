@@ -1,0 +1,176 @@
+"""Reviews survive re-runs with full history; exports match the store to the rupiah."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+
+from rekon import reviews
+from rekon.matching import EXCEPTIONS, RESULTS, ReconcileParams, reconcile
+from rekon.reports import (
+    EXPORT_COLUMNS,
+    ResultFilter,
+    class_totals,
+    csv_rows,
+    export_bytes,
+    export_name,
+    result_detail,
+    results_page,
+    write_export,
+)
+from rekon.store import Store
+from tests.conftest import OCTOBER
+from tests.factories import add_ledger, add_orders, order
+
+OCT = ReconcileParams(*OCTOBER)
+
+
+@pytest.fixture
+def reconciled(store: Store) -> tuple[Store, int]:
+    add_orders(
+        store,
+        order("xo_ok", 150_000, date(2026, 10, 5), merchant_ref="INV-1"),
+        order("xo_fee", 100_000, date(2026, 10, 6)),
+        order("xo_lost", 80_000, date(2026, 10, 7)),
+        order("xo_exp", 60_000, date(2026, 10, 8), "expired"),
+        order("xo_dup", 40_000, date(2026, 10, 9)),
+        order("xo_open", 30_000, date(2026, 10, 10), "pending"),
+    )
+    add_ledger(
+        store,
+        (date(2026, 10, 5), "INV-1", 150_000),
+        (date(2026, 10, 6), "xo_fee", 97_500),
+        (date(2026, 10, 8), "xo_exp", 60_000),
+        (date(2026, 10, 9), "xo_dup", 40_000),
+        (date(2026, 10, 10), "xo_dup", 40_000),
+        (date(2026, 10, 11), '=HYPERLINK("http://x")', 12_345),
+    )
+    return store, reconcile(store, OCT).run_id
+
+
+def test_a_resolution_is_kept_with_its_history_and_survives_a_rerun(
+    reconciled: tuple[Store, int],
+) -> None:
+    store, run_id = reconciled
+    key = "O:xepeng:xo_fee"
+    reviews.record(store, [key], "accepted", "ana", run_id=run_id)
+    reviews.record(store, [key], "reopened", "budi", run_id=run_id)
+    reviews.record(store, [key], "resolved", "ana", "MDR 2.5% booked net", run_id)
+    rerun = reconcile(store, OCT).run_id
+    page, _ = results_page(store, rerun, ResultFilter(results=("amount_mismatch",)))
+    assert page.select("result_key", "review_status", "review_note").rows() == [
+        (key, "resolved", "MDR 2.5% booked net")
+    ]
+    history = reviews.history(store, key)
+    assert history["decision"].to_list() == ["accepted", "reopened", "resolved"]
+    assert history["reviewer"].to_list() == ["ana", "budi", "ana"]
+
+
+def test_bulk_review_and_its_rules(reconciled: tuple[Store, int]) -> None:
+    store, run_id = reconciled
+    open_items, total = results_page(
+        store, run_id, ResultFilter(results=EXCEPTIONS, review=("open",))
+    )
+    assert total == open_items.height == 5
+    assert reviews.record(store, open_items["result_key"].to_list(), "accepted", "ana") == 5
+    _, still_open = results_page(store, run_id, ResultFilter(results=EXCEPTIONS, review=("open",)))
+    assert still_open == 0
+    with pytest.raises(reviews.ReviewError, match="needs a note"):
+        reviews.record(store, ["O:xepeng:xo_fee"], "resolved", "ana", "  ")
+    with pytest.raises(reviews.ReviewError, match="not in any reconciliation run"):
+        reviews.record(store, ["O:xepeng:nope"], "accepted", "ana")
+
+
+def test_results_are_paged_filtered_and_searchable(reconciled: tuple[Store, int]) -> None:
+    store, run_id = reconciled
+    page, total = results_page(store, run_id, offset=0, limit=3)
+    assert (page.height, total) == (3, 8)  # 6 orders, 1 duplicate, 1 lone line
+    second, _ = results_page(store, run_id, offset=3, limit=3)
+    assert not set(page["result_key"]) & set(second["result_key"])
+    found, n = results_page(store, run_id, ResultFilter(search="fee"))
+    assert n == 1 and found["order_id"].to_list() == ["xo_fee"]
+    detail = result_detail(store, run_id, "O:xepeng:xo_fee")
+    assert detail["order"]["raw"] == '{"id": "xo_fee"}'
+    assert detail["line"]["amount"] == Decimal("97500.00")
+
+
+def test_csv_export_columns_values_and_totals_match_the_store(
+    reconciled: tuple[Store, int], tmp_path: Path
+) -> None:
+    store, run_id = reconciled
+    rows = write_export(store, run_id, "all", tmp_path / "all.csv")
+    frame = pl.read_csv(tmp_path / "all.csv", infer_schema=False)
+    assert tuple(frame.columns) == EXPORT_COLUMNS and frame.height == rows == 8
+    fee = frame.filter(pl.col("order_id") == "xo_fee").row(0, named=True)
+    assert (fee["order_amount"], fee["ledger_amount"], fee["difference"]) == (
+        "100000.00",
+        "97500.00",
+        "-2500.00",
+    )
+    assert fee["order_date"] == "2026-10-06" and fee["result"] == "amount_mismatch"
+    totals = class_totals(store, run_id)
+    for col in ("order_amount", "ledger_amount"):
+        exported = sum((Decimal(v) for v in frame[col].drop_nulls()), Decimal(0))
+        assert exported == sum(totals[col].to_list())
+    assert dict(frame["result"].value_counts().rows()) == {
+        r: c for r, c in totals.select("result", "count").rows() if c
+    }
+
+
+def test_kinds_select_their_rows_and_text_cells_cannot_run_as_formulas(
+    reconciled: tuple[Store, int],
+) -> None:
+    store, run_id = reconciled
+    exceptions = csv_rows(export_bytes(store, run_id, "exceptions"))
+    assert set(exceptions["result"]) <= set(EXCEPTIONS) and exceptions.height == 5
+    matched = csv_rows(export_bytes(store, run_id, "matched"))
+    assert matched["order_id"].to_list() == ["xo_ok", "xo_dup"]
+    lone = exceptions.filter(pl.col("result") == "missing_in_provider").row(0, named=True)
+    assert lone["ledger_reference"] == '\'=HYPERLINK("http://x")'
+
+
+def test_summary_totals_equal_the_results(reconciled: tuple[Store, int]) -> None:
+    store, run_id = reconciled
+    summary = csv_rows(export_bytes(store, run_id, "summary"))
+    by_provider = summary.filter(pl.col("section") == "provider")
+    by_day = summary.filter(pl.col("section") == "day")
+    for part in (by_provider, by_day):
+        assert sum(int(c) for c in part["count"]) == 8
+        assert sum(Decimal(v) for v in part["ledger_amount"].drop_nulls()) == Decimal("399845.00")
+
+
+def test_xlsx_has_a_sheet_per_kind_with_typed_numbers(reconciled: tuple[Store, int]) -> None:
+    store, run_id = reconciled
+    book = openpyxl.load_workbook(io.BytesIO(export_bytes(store, run_id, "all", "xlsx")))
+    assert book.sheetnames == ["all", "exceptions", "matched", "summary"]
+    sheet = book["all"]
+    header = [c.value for c in sheet[1]]
+    assert tuple(header) == EXPORT_COLUMNS
+    col = header.index("order_amount")
+    amounts = [row[col].value for row in sheet.iter_rows(min_row=2) if row[col].value is not None]
+    assert all(isinstance(a, int | float) for a in amounts)
+    assert Decimal(str(sum(amounts))) == sum(class_totals(store, run_id)["order_amount"].to_list())
+
+
+def test_file_names_carry_the_period() -> None:
+    assert (
+        export_name(date(2026, 1, 1), date(2026, 1, 31), "exceptions", "csv")
+        == "rekon-2026-01-exceptions.csv"
+    )
+    assert (
+        export_name(date(2026, 1, 5), date(2026, 1, 31), "all", "xlsx")
+        == "rekon-2026-01-05_2026-01-31-all.xlsx"
+    )
+
+
+def test_every_class_is_listed_even_when_empty(reconciled: tuple[Store, int]) -> None:
+    store, run_id = reconciled
+    totals = class_totals(store, run_id)
+    assert totals["result"].to_list() == list(RESULTS)
+    assert totals.filter(pl.col("result") == "ambiguous")["count"].item() == 0
