@@ -99,12 +99,15 @@ STEPS: list[tuple[str, str]] = [
         "tier 1 claims every line whose reference is an order id or a payment id",
         """
         CREATE OR REPLACE TEMP TABLE claims AS
-        SELECT l.ledger_id, l.line_no, o.provider, o.order_id, 1 AS tier,
-               CASE WHEN l.ref = o.order_id THEN 'order_id' ELSE 'payment_id' END AS rule
-        FROM c_lines l JOIN c_orders o ON l.ref = o.order_id OR l.ref = o.payment_id
-        WHERE l.ref IS NOT NULL
-        QUALIFY row_number() OVER (PARTITION BY l.ledger_id, l.line_no
-                                   ORDER BY (l.ref = o.order_id) DESC, o.provider) = 1
+        SELECT ledger_id, line_no, provider, order_id, 1 AS tier, rule FROM (
+            SELECT l.ledger_id, l.line_no, o.provider, o.order_id, 'order_id' AS rule
+            FROM c_lines l JOIN c_orders o ON l.ref = o.order_id
+            UNION ALL  -- two equi-joins: an OR in one join condition would be a nested loop
+            SELECT l.ledger_id, l.line_no, o.provider, o.order_id, 'payment_id'
+            FROM c_lines l JOIN c_orders o ON l.ref = o.payment_id
+        )
+        QUALIFY row_number() OVER (PARTITION BY ledger_id, line_no
+                                   ORDER BY rule = 'order_id' DESC, provider) = 1
         """,
     ),
     (
