@@ -218,8 +218,9 @@ def main() -> None:
         "machine's floor) and the pandas script an analyst would write (read both, merge on "
         "the reference, classify with `np.select`).",
         "",
-        "| orders | ledger CSV | import | reconcile | export `all` | bare join | reconcile ÷ join "
-        "| pandas (read + match) | pandas match only | pandas ÷ reconcile | peak RSS Rekon / pandas |",
+        "| orders | ledger CSV | import | reconcile | export `all` | bare join "
+        "| reconcile ÷ join | pandas (read + match) | pandas match only "
+        "| pandas ÷ reconcile | peak RSS Rekon / pandas |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, size_mb, r, f, p in table:

@@ -298,3 +298,150 @@ def _write_xlsx(store: Store, run_id: int, kind: str, out: Path) -> int:
 def csv_rows(data: bytes) -> pl.DataFrame:
     """Read an export back as strings (tests and previews)."""
     return pl.read_csv(io.BytesIO(data), infer_schema=False)
+
+
+# ---------------------------------------------------------------- overview and charts
+
+
+def provider_kpis(store: Store, start: date, end: date, run_id: int | None) -> pl.DataFrame:
+    """Per provider and in total: orders, paid count and amount, matched %, exceptions."""
+    return store.query(
+        f"""
+        WITH o AS (
+            SELECT provider, grouping(provider) AS g, count(*) AS orders,
+                   count(*) FILTER (WHERE status = 'paid') AS paid,
+                   coalesce(sum(amount) FILTER (WHERE status = 'paid'), 0) AS paid_amount
+            FROM orders WHERE business_date BETWEEN $start AND $end GROUP BY ROLLUP (provider)
+        ), r AS (
+            SELECT provider, grouping(provider) AS g,
+                   count(*) FILTER (WHERE result = 'matched') AS matched,
+                   count(*) FILTER (WHERE result IN {EXCEPTIONS}) AS exceptions,
+                   coalesce(sum(coalesce(ledger_amount, order_amount))
+                            FILTER (WHERE result IN {EXCEPTIONS}), 0) AS exception_amount
+            FROM recon_results WHERE run_id = $run GROUP BY ROLLUP (provider)
+        )
+        SELECT coalesce(o.provider, 'total') AS provider, o.orders, o.paid, o.paid_amount,
+               coalesce(r.matched, 0) AS matched,
+               CASE WHEN o.paid > 0 THEN 100.0 * coalesce(r.matched, 0) / o.paid END
+                   AS matched_pct,
+               coalesce(r.exceptions, 0) AS exceptions,
+               coalesce(r.exception_amount, 0) AS exception_amount
+        -- ledger-only results have no provider: they count in the total row only
+        FROM o LEFT JOIN r ON o.g = r.g AND o.provider IS NOT DISTINCT FROM r.provider
+        ORDER BY o.g, o.provider
+        """,
+        {"start": start, "end": end, "run": run_id if run_id is not None else -1},
+    )
+
+
+def last_fetches(store: Store) -> pl.DataFrame:
+    return store.query(
+        """
+        SELECT p.provider, max(f.finished_at) AS finished_at
+        FROM fetch_runs f, unnest(string_split(f.providers, ',')) AS p(provider)
+        WHERE f.status = 'succeeded' GROUP BY p.provider ORDER BY p.provider
+        """
+    )
+
+
+def fetch_history(store: Store, limit: int = 50) -> pl.DataFrame:
+    return store.query(
+        "SELECT id, providers, range_from, range_to, started_at, finished_at, status,"
+        " orders_seen, orders_new, orders_updated, error FROM fetch_runs"
+        f" ORDER BY id DESC LIMIT {int(limit)}"
+    )
+
+
+def runs_for_period(store: Store, start: date, end: date) -> pl.DataFrame:
+    return store.query(
+        "SELECT id, period_from, period_to, ledger_ids, amount_tolerance, date_window,"
+        " finished_at, run_by FROM recon_runs WHERE finished_at IS NOT NULL"
+        " AND period_from = ? AND period_to = ? ORDER BY id DESC",
+        [start, end],
+    )
+
+
+def status_by_provider(
+    store: Store, start: date, end: date, providers: tuple[str, ...] = ()
+) -> pl.DataFrame:
+    return store.query(
+        """
+        SELECT provider, status, count(*) AS orders, sum(amount) AS amount FROM orders
+        WHERE business_date BETWEEN $start AND $end
+          AND (len($providers) = 0 OR list_contains($providers, provider))
+        GROUP BY ALL ORDER BY ALL
+        """,
+        {"start": start, "end": end, "providers": list(providers)},
+    )
+
+
+def paid_per_day(
+    store: Store, start: date, end: date, providers: tuple[str, ...] = ()
+) -> pl.DataFrame:
+    return store.query(
+        """
+        SELECT business_date, provider, sum(amount) AS paid_amount, count(*) AS orders
+        FROM orders WHERE status = 'paid' AND business_date BETWEEN $start AND $end
+          AND (len($providers) = 0 OR list_contains($providers, provider))
+        GROUP BY ALL ORDER BY ALL
+        """,
+        {"start": start, "end": end, "providers": list(providers)},
+    )
+
+
+def exceptions_by_age(
+    store: Store, run_id: int, today: date, providers: tuple[str, ...] = ()
+) -> pl.DataFrame:
+    """Open exceptions by how many days old their date is, in buckets a reviewer uses."""
+    return store.query(
+        f"""
+        SELECT CASE WHEN age <= 7 THEN '0–7 days' WHEN age <= 30 THEN '8–30 days'
+                    WHEN age <= 60 THEN '31–60 days' ELSE 'over 60 days' END AS age,
+               result, count(*) AS count, sum(amount) AS amount
+        FROM (SELECT result, date_diff('day', anchor_date, $today) AS age,
+                     coalesce(ledger_amount, order_amount) AS amount, provider
+              FROM ({RESULTS_SQL}) WHERE result IN {EXCEPTIONS} AND review_status = 'open'
+                AND (len($providers) = 0 OR list_contains($providers, provider)))
+        GROUP BY ALL ORDER BY min(age), result
+        """,
+        {"run": run_id, "today": today, "providers": list(providers)},
+    )
+
+
+def amount_distribution(
+    store: Store, start: date, end: date, providers: tuple[str, ...] = ()
+) -> pl.DataFrame:
+    """Orders per amount band and status (bands in rupiah, log-spaced)."""
+    return store.query(
+        """
+        SELECT CASE WHEN amount < 50000 THEN '< 50 rb' WHEN amount < 100000 THEN '50–100 rb'
+                    WHEN amount < 250000 THEN '100–250 rb' WHEN amount < 500000 THEN '250–500 rb'
+                    WHEN amount < 1000000 THEN '500 rb–1 jt' WHEN amount < 2500000
+                    THEN '1–2,5 jt' ELSE '≥ 2,5 jt' END AS band,
+               min(amount) AS lowest, status, count(*) AS orders
+        FROM orders WHERE business_date BETWEEN $start AND $end
+          AND (len($providers) = 0 OR list_contains($providers, provider))
+        GROUP BY band, status ORDER BY lowest
+        """,
+        {"start": start, "end": end, "providers": list(providers)},
+    )
+
+
+def find_orders(store: Store, text: str, limit: int = 50) -> pl.DataFrame:
+    """Orders whose id, payment id or merchant reference is or contains the text."""
+    needle = text.strip()
+    if not needle:
+        return store.query("SELECT * FROM orders LIMIT 0")
+    return store.query(
+        f"""
+        SELECT provider, order_id, merchant_ref, payment_id, amount, status, provider_status,
+               business_date, customer_name, description
+        FROM orders
+        WHERE order_id = $t OR payment_id = $t OR upper(merchant_ref) = upper($t)
+           OR order_id ILIKE $like OR merchant_ref ILIKE $like
+        ORDER BY (order_id = $t OR payment_id = $t OR upper(merchant_ref) = upper($t)) DESC,
+                 business_date DESC
+        LIMIT {int(limit)}
+        """,
+        {"t": needle, "like": f"%{needle}%"},
+    )

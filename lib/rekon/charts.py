@@ -1,0 +1,121 @@
+"""Plotly figures from small, already-aggregated frames. No I/O here."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+
+STATUS_COLORS = {
+    "paid": "#0f766e", "pending": "#f59e0b", "expired": "#94a3b8", "failed": "#dc2626",
+    "cancelled": "#64748b", "refunded": "#7c3aed", "unknown": "#111827",
+}  # fmt: skip
+RESULT_COLORS = {
+    "matched": "#0f766e", "amount_mismatch": "#f59e0b", "status_mismatch": "#ea580c",
+    "missing_in_ledger": "#dc2626", "missing_in_provider": "#be123c",
+    "duplicate_in_ledger": "#7c3aed", "ambiguous": "#0ea5e9", "unpaid": "#94a3b8",
+}  # fmt: skip
+PROVIDER_COLORS = {"xepeng": "#0f766e", "durianpay": "#f59e0b"}
+
+
+def _layout(fig: go.Figure, title: str, y_title: str = "") -> go.Figure:
+    fig.update_layout(
+        title=title,
+        template="plotly_white",
+        height=380,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "y": -0.2},
+        yaxis_title=y_title,
+        separators=",.",  # Indonesian: 1.500.000,50
+    )
+    return fig
+
+
+def _float(frame: pl.DataFrame, *cols: str) -> pl.DataFrame:
+    # Plotly draws doubles; aggregation already happened exactly in DuckDB.
+    return frame.with_columns(pl.col(c).cast(pl.Float64) for c in cols if c in frame.columns)
+
+
+def status_by_provider(frame: pl.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for status in STATUS_COLORS:
+        part = frame.filter(pl.col("status") == status)
+        if part.height:
+            fig.add_bar(
+                name=status,
+                x=part["provider"].to_list(),
+                y=part["orders"].to_list(),
+                marker_color=STATUS_COLORS[status],
+            )
+    fig.update_layout(barmode="stack")
+    return _layout(fig, "Payment status by provider", "orders")
+
+
+def paid_per_day(frame: pl.DataFrame) -> go.Figure:
+    frame = _float(frame, "paid_amount")
+    fig = go.Figure()
+    for provider in frame["provider"].unique().sort().to_list():
+        part = frame.filter(pl.col("provider") == provider)
+        fig.add_scatter(
+            name=provider,
+            x=part["business_date"].to_list(),
+            y=part["paid_amount"].to_list(),
+            mode="lines+markers",
+            line={"color": PROVIDER_COLORS.get(provider)},
+            hovertemplate="%{x}<br>Rp %{y:,.0f}<extra>" + provider + "</extra>",
+        )
+    return _layout(fig, "Paid amount per day", "Rp")
+
+
+def result_classes(frame: pl.DataFrame) -> go.Figure:
+    from plotly.subplots import make_subplots
+
+    frame = _float(frame, "amount")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Count", "Amount (Rp)"))
+    colors = [RESULT_COLORS.get(r, "#999") for r in frame["result"].to_list()]
+    fig.add_bar(
+        x=frame["result"].to_list(),
+        y=frame["count"].to_list(),
+        marker_color=colors,
+        showlegend=False,
+        row=1,
+        col=1,
+    )
+    fig.add_bar(
+        x=frame["result"].to_list(),
+        y=frame["amount"].to_list(),
+        marker_color=colors,
+        showlegend=False,
+        row=1,
+        col=2,
+    )
+    return _layout(fig, "Result classes")
+
+
+def exceptions_by_age(frame: pl.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for result in frame["result"].unique().sort().to_list():
+        part = frame.filter(pl.col("result") == result)
+        fig.add_bar(
+            name=result,
+            x=part["age"].to_list(),
+            y=part["count"].to_list(),
+            marker_color=RESULT_COLORS.get(result),
+        )
+    fig.update_layout(barmode="stack")
+    return _layout(fig, "Open exceptions by age", "exceptions")
+
+
+def amount_distribution(frame: pl.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    bands = frame.sort("lowest")["band"].unique(maintain_order=True).to_list()
+    for status in STATUS_COLORS:
+        part = frame.filter(pl.col("status") == status)
+        if part.height:
+            fig.add_bar(
+                name=status,
+                x=part["band"].to_list(),
+                y=part["orders"].to_list(),
+                marker_color=STATUS_COLORS[status],
+            )
+    fig.update_layout(barmode="group", xaxis={"categoryorder": "array", "categoryarray": bands})
+    return _layout(fig, "Order amounts by status", "orders")
