@@ -63,6 +63,7 @@ class Settings:
     durianpay: ProviderSettings | None = None
     max_upload_mb: int = 200
     memory_limit: str = "1GB"  # DuckDB's budget; larger work spills to disk
+    bootstrap: bool = True  # sandbox mode: seed the sample month into an empty database
     reviewer: str = field(default_factory=lambda: os.environ.get("USER", "reviewer"))
 
     @property
@@ -85,6 +86,7 @@ class Settings:
             durianpay=ProviderSettings(base_url, Secret(DURIANPAY_TEST_KEY)),
             max_upload_mb=self.max_upload_mb,
             memory_limit=self.memory_limit,
+            bootstrap=self.bootstrap,
             reviewer=self.reviewer,
         )
 
@@ -139,5 +141,6 @@ def load_settings(
         durianpay=durianpay,
         max_upload_mb=int(get("REKON_MAX_UPLOAD_MB") or 200),
         memory_limit=get("REKON_MEMORY_LIMIT") or "1GB",
+        bootstrap=(get("REKON_BOOTSTRAP") or "1").lower() not in ("0", "false", "no"),
         reviewer=get("REKON_REVIEWER") or env.get("USER") or "reviewer",
     )

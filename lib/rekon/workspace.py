@@ -7,6 +7,7 @@ sample ledger and reconciles it, so a first-time user sees a working reconciliat
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, replace
 from datetime import date
@@ -50,7 +51,7 @@ class Workspace:
         return tuple(row)
 
 
-def open_workspace(settings: Settings, root: Path = Path("."), bootstrap: bool = True) -> Workspace:
+def open_workspace(settings: Settings, root: Path = Path(".")) -> Workspace:
     """Open the store; in sandbox mode also start the sandbox and seed the sample month."""
     if not settings.sandbox:
         store = Store(settings.db_path, settings.timezone, settings.memory_limit)
@@ -60,7 +61,7 @@ def open_workspace(settings: Settings, root: Path = Path("."), bootstrap: bool =
     sandboxed = replace(settings.with_sandbox(sandbox.url), db_path=db_path)
     store = Store(db_path, settings.timezone, settings.memory_limit)
     workspace = Workspace(sandboxed, store, sandbox)
-    if bootstrap and store.scalar("SELECT count(*) FROM recon_runs") == 0:
+    if settings.bootstrap and store.scalar("SELECT count(*) FROM recon_runs") == 0:
         seed_sample_month(workspace, root)
     return workspace
 
@@ -75,10 +76,8 @@ def seed_sample_month(workspace: Workspace, root: Path = Path(".")) -> None:
         == 0
     ):
         fetch_orders(store, workspace.clients(), start, end, requested_by="sandbox start")
-    try:
+    with contextlib.suppress(DuplicateLedger):  # imported on an earlier start
         import_ledger(store, root / SAMPLE_LEDGER)
-    except DuplicateLedger:
-        pass
     reconcile(store, ReconcileParams(start, end), run_by="sandbox start")
     log.info("sandbox: seeded %s", GOLDEN_MONTH)
 

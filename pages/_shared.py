@@ -1,0 +1,175 @@
+"""What every page shares: the workspace, the period, caching, formatting, errors.
+
+Not a page: app.py lists the pages explicitly, so Streamlit never runs this file on its own.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from rekon import reports
+from rekon.config import Settings, load_settings
+from rekon.errors import RekonError
+from rekon.money import format_idr
+from rekon.providers.base import AuthError, ProviderError, provider_title
+from rekon.sandbox.data import month_bounds
+from rekon.workspace import Workspace, default_period, open_workspace
+
+KEY_NAMES = {"xepeng": "XEPENG_API_KEY", "durianpay": "DURIANPAY_SERVER_KEY"}
+
+
+def _secrets() -> dict[str, Any]:
+    try:
+        return {k: v for k, v in st.secrets.items() if isinstance(v, str | int | float)}
+    except (FileNotFoundError, KeyError, RuntimeError, st.errors.StreamlitAPIException):
+        return {}
+    except Exception:
+        return {}
+
+
+def settings() -> Settings:
+    return load_settings(secrets=_secrets())
+
+
+@st.cache_resource(show_spinner="Opening Rekon…")
+def _open(key: tuple[object, ...], _settings: Settings) -> Workspace:
+    return open_workspace(_settings)
+
+
+def workspace() -> Workspace:
+    """The process-wide workspace for these settings (one DuckDB connection, one sandbox)."""
+    s = settings()
+    key = (
+        str(s.db_path),
+        s.timezone,
+        s.sandbox,
+        s.bootstrap,
+        s.xepeng.base_url if s.xepeng else None,
+        s.durianpay.base_url if s.durianpay else None,
+    )
+    return _open(key, s)
+
+
+@st.cache_data(ttl=600, max_entries=256, show_spinner=False)
+def _cached(
+    name: str, version: tuple[object, ...], db: str, args: tuple[Any, ...], _fn: Callable[..., Any]
+) -> Any:
+    return _fn(workspace().store, *args)
+
+
+def query(ws: Workspace, fn: str | Callable[..., Any], *args: Any) -> Any:
+    """A read (a `reports` function by name, or any function of the store), cached until the
+    data changes: a fetch, import, run, review or order update."""
+    func = getattr(reports, fn) if isinstance(fn, str) else fn
+    name = f"{func.__module__}.{func.__qualname__}"
+    return _cached(name, ws.data_version(), str(ws.store.path), args, func)
+
+
+def period() -> tuple[date, date]:
+    value: tuple[date, date] = st.session_state["period"]
+    return value
+
+
+def period_label(start: date, end: date) -> str:
+    if start.day == 1 and end == start.replace(day=calendar.monthrange(start.year, start.month)[1]):
+        return f"{start:%B %Y}"
+    return f"{start:%d %b %Y} – {end:%d %b %Y}"
+
+
+def period_picker(ws: Workspace) -> None:
+    default = default_period(ws.store, date.today())
+    months = sorted(
+        {f"{d:%Y-%m}" for d in _recent_months(date.today())}
+        | {f"{default[0]:%Y-%m}"}
+        | set(_data_months(ws)),
+        reverse=True,
+    )
+    st.session_state.setdefault("period_month", f"{default[0]:%Y-%m}")
+    mode = st.radio("Period", ["Month", "Custom range"], horizontal=True, key="period_mode")
+    if mode == "Month":
+        month = st.selectbox(
+            "Month",
+            months,
+            key="period_month",
+            format_func=lambda m: f"{date.fromisoformat(m + '-01'):%B %Y}",
+        )
+        st.session_state["period"] = month_bounds(month)
+    else:
+        picked = st.date_input("From – to", value=default, key="period_range")
+        if isinstance(picked, tuple) and len(picked) == 2:
+            st.session_state["period"] = (picked[0], picked[1])
+        else:
+            st.session_state.setdefault("period", default)
+    st.caption(f"Dates are business dates in {ws.settings.timezone}.")
+
+
+def _recent_months(today: date) -> list[date]:
+    out, y, m = [], today.year, today.month
+    for _ in range(12):
+        out.append(date(y, m, 1))
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    return out
+
+
+def _data_months(ws: Workspace) -> list[str]:
+    frame = ws.store.query("SELECT DISTINCT strftime(business_date, '%Y-%m') AS m FROM orders")
+    return frame["m"].to_list()
+
+
+def sandbox_banner(ws: Workspace) -> None:
+    if ws.sandbox_mode:
+        st.info(
+            "**Sandbox mode** — no provider keys are configured, so Rekon is using its "
+            "built-in Xepeng and Durianpay emulators with sample data. Set the keys in "
+            "`.streamlit/secrets.toml` to use your real accounts.",
+            icon=":material/science:",
+        )
+
+
+def idr(value: Decimal | None) -> str:
+    return format_idr(value)
+
+
+def with_idr(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """Amount columns as 'Rp 1.500.000' text for display (a page holds at most 1,000 rows)."""
+    return frame.with_columns(
+        pl.Series(c, [format_idr(v) if v is not None else "" for v in frame[c]], pl.String)
+        for c in columns
+        if c in frame.columns
+    )
+
+
+def explain(exc: Exception) -> str:
+    """An error as a person can act on it."""
+    if isinstance(exc, AuthError):
+        name = provider_title(exc.provider)
+        return (
+            f"{name} refused the API key — set {KEY_NAMES.get(exc.provider, 'the key')} in "
+            f".streamlit/secrets.toml (or the environment) and try again. ({exc})"
+        )
+    if isinstance(exc, ProviderError):
+        return str(exc)
+    return str(exc) or type(exc).__name__
+
+
+def attempt(action: Callable[[], Any]) -> Any:
+    """Run an action; show a RekonError as st.error instead of a traceback."""
+    try:
+        return action()
+    except RekonError as exc:
+        st.error(explain(exc), icon=":material/error:")
+    except ValueError as exc:
+        st.error(str(exc), icon=":material/error:")
+    return None
+
+
+def latest_run_id(ws: Workspace, start: date, end: date) -> int | None:
+    runs = query(ws, "runs_for_period", start, end)
+    return int(runs["id"][0]) if runs.height else None

@@ -1,0 +1,49 @@
+"""Exports: every kind as CSV and XLSX, named for the period, generated on click."""
+
+import streamlit as st
+
+from pages._shared import period, period_label, query, workspace
+from rekon.reports import FORMATS, KINDS, export_bytes, export_name
+
+MIME = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+ABOUT = {
+    "all": "Every result, one row each.",
+    "exceptions": "Only what needs a reviewer: mismatches, missing, duplicates, ambiguous.",
+    "matched": "Orders matched to exactly one ledger line.",
+    "summary": "Counts and amounts per provider × result and per business day.",
+}
+
+ws = workspace()
+start, end = period()
+st.title(f"Exports · {period_label(start, end)}")
+runs = query(ws, "runs_for_period", start, end)
+if runs.is_empty():
+    st.info("Reconcile this period first; exports are made from a reconciliation run.")
+    st.stop()
+run_id = st.selectbox("Run", runs["id"].to_list(), format_func=lambda i: f"Run {i}")
+st.caption(
+    "Amounts are plain decimals (150000.00) and dates ISO (2026-01-31) so accounting "
+    "software reads them exactly; XLSX cells are typed numbers."
+)
+
+
+def maker(kind: str, fmt: str):
+    return lambda: export_bytes(ws.store, int(run_id), kind, fmt)
+
+
+for kind in KINDS:
+    left, *buttons = st.columns([4, 1, 1])
+    left.markdown(f"**{kind.capitalize()}** — {ABOUT[kind]}")
+    for col, fmt in zip(buttons, FORMATS, strict=True):
+        col.download_button(
+            fmt.upper(),
+            data=maker(kind, fmt),
+            file_name=export_name(start, end, kind, fmt),
+            mime=MIME[fmt],
+            key=f"dl_{kind}_{fmt}",
+            on_click="ignore",
+            icon=":material/download:",
+        )

@@ -1,0 +1,84 @@
+"""Fetch: pull orders from the providers into the store, with progress and history."""
+
+import streamlit as st
+
+from pages._shared import explain, period, query, workspace
+from rekon.errors import RekonError
+from rekon.fetching import fetch_orders
+from rekon.providers.base import Progress
+
+ws = workspace()
+st.title("Fetch orders")
+configured = ws.configured_providers()
+if not configured:
+    st.error(
+        "No provider is configured: set XEPENG_API_KEY or DURIANPAY_SERVER_KEY in "
+        ".streamlit/secrets.toml."
+    )
+    st.stop()
+
+start, end = period()
+with st.form("fetch"):
+    providers = st.multiselect("Providers", configured, default=configured)
+    picked = st.date_input("Business dates (from – to)", value=(start, end))
+    submitted = st.form_submit_button("Fetch orders", type="primary")
+
+if submitted:
+    if not (isinstance(picked, tuple) and len(picked) == 2):
+        st.error("Choose both a start and an end date.")
+    elif not providers:
+        st.error("Choose at least one provider.")
+    else:
+        bar = st.progress(0.0, text="Starting…")
+
+        def show(p: Progress) -> None:
+            total = f"/{p.pages_total}" if p.pages_total else ""
+            bar.progress(
+                p.fraction or 0.0,
+                text=f"{p.provider.capitalize()}: page "
+                f"{p.pages_done}{total}, {p.orders_done:,} orders read",
+            )
+
+        clients = {}
+        try:
+            for name in providers:
+                clients.update(ws.clients(name))
+            summary = fetch_orders(
+                ws.store, clients, picked[0], picked[1], show, requested_by="dashboard"
+            )
+        except RekonError as exc:
+            bar.empty()
+            st.error(explain(exc), icon=":material/error:")
+            st.caption("Nothing was stored: a failed fetch leaves the database as it was.")
+        except ValueError as exc:
+            bar.empty()
+            st.error(str(exc))
+        else:
+            bar.progress(1.0, text="Done")
+            st.success(summary.line(), icon=":material/check_circle:")
+        finally:
+            for client in clients.values():
+                client.close()
+
+st.subheader("Fetch history")
+history = query(ws, "fetch_history", 50)
+if history.is_empty():
+    st.caption("No fetches yet.")
+else:
+    st.dataframe(
+        history,
+        hide_index=True,
+        column_config={
+            "id": "Run",
+            "providers": "Providers",
+            "range_from": "From",
+            "range_to": "To",
+            "started_at": st.column_config.DatetimeColumn("Started (UTC)", format="D MMM HH:mm"),
+            "finished_at": st.column_config.DatetimeColumn("Finished (UTC)", format="D MMM HH:mm"),
+            "status": "Status",
+            "orders_seen": "Orders",
+            "orders_new": "New",
+            "orders_updated": "Updated",
+            "error": "Error",
+        },
+    )

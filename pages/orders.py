@@ -1,0 +1,85 @@
+"""Orders: look one up; for Xepeng, fetch it live and correct it (audited), then re-run."""
+
+import json
+
+import streamlit as st
+
+from pages._shared import attempt, idr, query, workspace
+from rekon.matching import ReconcileParams, reconcile, run_params
+from rekon.order_updates import update_xepeng_order
+from rekon.providers.xepeng import XepengClient
+from rekon.sandbox.data import month_bounds
+
+ws = workspace()
+st.title("Orders")
+text = st.text_input("Order id, payment id or merchant reference")
+if not text.strip():
+    st.caption("Type an id or reference to look an order up.")
+    st.stop()
+found = query(ws, "find_orders", text)
+if found.is_empty():
+    st.warning(f"No stored order matches {text!r}. Fetch its period first.")
+    st.stop()
+st.dataframe(found.with_columns(found["amount"].cast(str)), hide_index=True)
+choice = st.selectbox(
+    "Order",
+    found.rows(named=True),
+    format_func=lambda r: (
+        f"{r['provider']} · {r['order_id']} · {r['merchant_ref'] or ''} · {idr(r['amount'])}"
+    ),
+)
+order = ws.store.query(
+    "SELECT * FROM orders WHERE provider = ? AND order_id = ?",
+    [choice["provider"], choice["order_id"]],
+).row(0, named=True)
+st.json(json.loads(order["raw"]), expanded=False)
+
+if order["provider"] != "xepeng" or ws.settings.xepeng is None:
+    st.caption("Live lookup and corrections are available for Xepeng orders.")
+    st.stop()
+
+st.subheader("Xepeng")
+client = XepengClient.from_settings(ws.settings.xepeng, timezone=ws.settings.timezone)
+try:
+    if st.button("Fetch live from Xepeng"):
+        live = attempt(lambda: client.get_order(order["order_id"]))
+        if live:
+            st.json(json.loads(live.raw), expanded=True)
+    with st.form("correct"):
+        description = st.text_input("Description", value=order["description"] or "")
+        order_ref = st.text_input(
+            "Merchant reference (metadata.order_ref)", value=order["merchant_ref"] or ""
+        )
+        sure = st.checkbox("I confirm this changes the order at Xepeng")
+        if st.form_submit_button("Send correction to Xepeng", type="primary"):
+            if not sure:
+                st.error("Tick the confirmation first: this changes the order at Xepeng.")
+            else:
+                changed = attempt(
+                    lambda: update_xepeng_order(
+                        ws.store,
+                        client,
+                        order["order_id"],
+                        ws.settings.reviewer,
+                        description=description
+                        if description != (order["description"] or "")
+                        else None,
+                        order_ref=order_ref if order_ref != (order["merchant_ref"] or "") else None,
+                    )
+                )
+                if changed:
+                    st.session_state["rerun_month"] = f"{order['business_date']:%Y-%m}"
+                    st.success(f"Xepeng updated {changed.order_id}; recorded in the audit trail.")
+finally:
+    client.close()
+
+month = st.session_state.get("rerun_month")
+if month and st.button(f"Re-run the reconciliation of {month}"):
+    start, end = month_bounds(month)
+    runs = query(ws, "runs_for_period", start, end)
+    params = (
+        run_params(ws.store, int(runs["id"][0])) if runs.height else ReconcileParams(start, end)
+    )
+    summary = attempt(lambda: reconcile(ws.store, params, ws.settings.reviewer))
+    if summary:
+        st.success(f"Run {summary.run_id}: {summary.exceptions:,} exceptions.")

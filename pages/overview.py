@@ -1,0 +1,70 @@
+"""Overview: KPIs per provider and in total for the chosen period."""
+
+import streamlit as st
+
+from pages._shared import idr, latest_run_id, period, period_label, query, workspace
+
+ws = workspace()
+start, end = period()
+st.title(f"Overview · {period_label(start, end)}")
+
+run_id = latest_run_id(ws, start, end)
+kpis = query(ws, "provider_kpis", start, end, run_id)
+if kpis.is_empty():
+    st.info(
+        "No orders for this period yet. Fetch them on the **Fetch** page.",
+        icon=":material/cloud_download:",
+    )
+else:
+    for row in kpis.iter_rows(named=True):
+        st.subheader(
+            "All providers" if row["provider"] == "total" else row["provider"].capitalize()
+        )
+        cols = st.columns(5)
+        cols[0].metric("Orders", f"{row['orders']:,}".replace(",", "."))
+        cols[1].metric(
+            "Paid amount",
+            idr(row["paid_amount"]),
+            help=f"{row['paid']:,} paid orders".replace(",", "."),
+        )
+        pct = row["matched_pct"]
+        cols[2].metric(
+            "Matched",
+            "–" if run_id is None or pct is None else f"{pct:.1f} %",
+            help="Paid orders matched to exactly one ledger line",
+        )
+        cols[3].metric("Exceptions", f"{row['exceptions']:,}".replace(",", ".") if run_id else "–")
+        cols[4].metric("Exception amount", idr(row["exception_amount"]) if run_id else "–")
+    if run_id is None:
+        st.warning(
+            "This period has not been reconciled yet: import a ledger and run it on "
+            "the **Reconcile** page.",
+            icon=":material/rule:",
+        )
+    else:
+        st.caption(f"Figures from reconciliation run {run_id}.")
+
+st.divider()
+left, right = st.columns(2)
+with left:
+    st.subheader("Last fetch")
+    fetched = query(ws, "last_fetches")
+    providers = ws.configured_providers()
+    for provider in providers:
+        hit = fetched.filter(fetched["provider"] == provider)
+        when = hit["finished_at"][0] if hit.height else None
+        st.write(
+            f"**{provider.capitalize()}** — "
+            + (f"{when:%d %b %Y %H:%M} UTC" if when else "never fetched")
+        )
+with right:
+    st.subheader("Mode")
+    if ws.sandbox_mode:
+        st.write("Sandbox: built-in emulators on 127.0.0.1, sample data.")
+    else:
+        for provider in ("xepeng", "durianpay"):
+            conf = getattr(ws.settings, provider)
+            st.write(
+                f"**{provider.capitalize()}** — "
+                + (f"live at {conf.base_url}" if conf else "not configured")
+            )

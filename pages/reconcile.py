@@ -1,0 +1,139 @@
+"""Reconcile: run a period, see every class, work the exceptions (single and in bulk)."""
+
+import json
+from decimal import Decimal
+
+import streamlit as st
+
+from pages._shared import attempt, idr, period, period_label, query, with_idr, workspace
+from rekon import reviews
+from rekon.ledger import list_ledgers
+from rekon.matching import EXCEPTIONS, RESULTS, ReconcileParams, reconcile
+from rekon.reports import ResultFilter, result_detail, results_page
+
+PAGE_SIZE = 100
+ws = workspace()
+start, end = period()
+st.title(f"Reconcile · {period_label(start, end)}")
+
+ledgers = query(ws, list_ledgers)
+with st.expander(
+    "Run a reconciliation",
+    expanded=ledgers.height > 0 and query(ws, "runs_for_period", start, end).is_empty(),
+), st.form("run"):
+    chosen = st.multiselect(
+        "Ledgers",
+        ledgers["id"].to_list(),
+        default=ledgers["id"].to_list(),
+        format_func=lambda i: f"{i} · " + ledgers.filter(ledgers["id"] == i)["name"][0],
+    )
+    left, right = st.columns(2)
+    tolerance = left.number_input("Amount tolerance (Rp)", 0, 1_000_000, 0, step=100)
+    window = right.number_input("Date window (days)", 0, 31, 3)
+    if st.form_submit_button("Run reconciliation", type="primary"):
+        params = ReconcileParams(
+            start, end, tuple(chosen), Decimal(int(tolerance)), int(window)
+        )
+        summary = attempt(lambda: reconcile(ws.store, params, ws.settings.reviewer))
+        if summary:
+            st.success(
+                f"Run {summary.run_id}: {summary.exceptions:,} exceptions "
+                f"({summary.seconds:.1f}s)",
+                icon=":material/check_circle:",
+            )
+
+runs = query(ws, "runs_for_period", start, end)
+if runs.is_empty():
+    st.info(
+        "No reconciliation for this period yet."
+        + ("" if ledgers.height else " Import a ledger on the **Ledger** page first.")
+    )
+    st.stop()
+run_id = st.selectbox("Run", runs["id"].to_list(), format_func=lambda i: f"Run {i}")
+
+totals = query(ws, "class_totals", run_id)
+cols = st.columns(4)
+for i, row in enumerate(totals.iter_rows(named=True)):
+    cols[i % 4].metric(
+        row["result"].replace("_", " "),
+        f"{row['count']:,}".replace(",", "."),
+        delta=idr(row["amount"]),
+        delta_color="off",
+    )
+
+st.subheader("Results")
+f1, f2, f3, f4 = st.columns([3, 2, 2, 3])
+classes = f1.multiselect("Result", RESULTS, default=list(EXCEPTIONS))
+providers = f2.multiselect("Provider", ["xepeng", "durianpay"])
+review = f3.multiselect("Review", ["open", "accepted", "resolved"])
+search = f4.text_input("Search id, reference, description, customer")
+flt = ResultFilter(tuple(classes), tuple(providers), tuple(review), search)
+_, total = results_page(ws.store, run_id, flt, 0, 1)
+pages = max(1, -(-total // PAGE_SIZE))
+page_no = st.number_input(f"Page (of {pages}; {total:,} results)", 1, pages, 1)
+page, _ = results_page(ws.store, run_id, flt, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
+shown = [
+    "result",
+    "rule",
+    "provider",
+    "order_id",
+    "merchant_ref",
+    "order_date",
+    "order_amount",
+    "ledger_date",
+    "ledger_reference",
+    "ledger_amount",
+    "difference",
+    "review_status",
+    "result_key",
+]
+st.dataframe(
+    with_idr(page.select(shown), "order_amount", "ledger_amount", "difference"),
+    hide_index=True,
+    height=min(420, 38 + 35 * max(page.height, 1)),
+)
+if page.is_empty():
+    st.stop()
+
+st.subheader("Item")
+keys = page["result_key"].to_list()
+key = st.selectbox(
+    "Look at",
+    keys,
+    format_func=lambda k: f"{k} · " + page.filter(page["result_key"] == k)["result"][0],
+)
+detail = result_detail(ws.store, run_id, key)
+left, right = st.columns(2)
+with left:
+    st.markdown("**Order**")
+    if detail["order"]:
+        st.json(json.loads(detail["order"]["raw"]), expanded=False)
+        st.write(f"{detail['order']['status']} · {idr(detail['order']['amount'])}")
+    else:
+        st.caption("No order.")
+with right:
+    st.markdown("**Ledger line**")
+    line = detail["line"]
+    if line:
+        st.write(
+            f"Ledger {line['ledger_id']}, line {line['line_no']} · {line['entry_date']} · "
+            f"{line['reference'] or '(no reference)'} · {idr(line['amount'])}"
+        )
+        st.caption(line["description"] or "")
+    else:
+        st.caption("No ledger line.")
+history = reviews.history(ws.store, key)
+if history.height:
+    st.dataframe(history, hide_index=True)
+
+with st.form("review"):
+    decision = st.radio("Decision", ["accept", "resolve", "reopen"], horizontal=True)
+    note = st.text_area("Note (required to resolve)")
+    reviewer = st.text_input("Reviewer", value=ws.settings.reviewer)
+    bulk = st.checkbox(f"Apply to all {page.height} results on this page")
+    if st.form_submit_button("Record decision", type="primary"):
+        targets = keys if bulk else [key]
+        verb = {"accept": "accepted", "resolve": "resolved", "reopen": "reopened"}[decision]
+        done = attempt(lambda: reviews.record(ws.store, targets, verb, reviewer, note, run_id))
+        if done:
+            st.success(f"Recorded {verb} for {done} item(s).")

@@ -1,0 +1,185 @@
+"""Every page through Streamlit's AppTest, against a real sandbox and DuckDB file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rekon.sandbox.data import SAMPLE_LEDGER, generate
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [
+    "pages/overview.py",
+    "pages/fetch.py",
+    "pages/ledger.py",
+    "pages/reconcile.py",
+    "pages/charts.py",
+    "pages/exports.py",
+    "pages/orders.py",
+]
+
+
+@pytest.fixture(autouse=True)
+def _no_live_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith(("XEPENG_", "DURIANPAY_", "REKON_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(ROOT)
+
+
+def app(db: Path, **secrets: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.secrets["REKON_DB"] = str(db)
+    at.secrets["REKON_REVIEWER"] = "ana@finance"
+    for key, value in secrets.items():
+        at.secrets[key] = value
+    return at.run()
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_every_page_renders_on_an_empty_database(tmp_path: Path) -> None:
+    at = app(tmp_path / "empty.duckdb", REKON_BOOTSTRAP="0")
+    assert_clean(at)
+    assert "Sandbox mode" in at.info[0].value
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert_clean(at)
+        assert at.title, page
+
+
+def test_every_page_renders_on_the_sandbox_month(tmp_path: Path) -> None:
+    at = app(tmp_path / "seeded.duckdb")
+    assert_clean(at)
+    assert at.title[0].value == "Overview · October 2026"
+    metrics = {m.label: m.value for m in at.metric[-5:]}  # the "all providers" row
+    assert metrics["Orders"] == "10.006"
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert_clean(at)
+    assert not at.error
+
+
+def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
+    at = app(tmp_path / "seeded.duckdb").switch_page("pages/reconcile.py").run()
+    assert_clean(at)
+    shown = {m.label: int(m.value.replace(".", "")) for m in at.metric}
+    planned = generate().expected
+    assert shown == {name.replace("_", " "): planned[name] for name in planned}
+
+
+def test_ledger_page_imports_the_sample_through_the_uploader(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.duckdb"
+    at = app(db, REKON_BOOTSTRAP="0").switch_page("pages/ledger.py").run()
+    sample = (ROOT / SAMPLE_LEDGER).read_bytes()
+    at.file_uploader[0].upload("ledger-2026-10.csv", sample, "text/csv")
+    at.run()
+    assert_clean(at)
+    assert "semicolon-separated" in at.caption[0].value
+    next(b for b in at.button if b.label == "Import ledger").click().run()
+    assert_clean(at)
+    assert "7926 lines" in at.success[0].value
+    at.switch_page("pages/ledger.py").run()
+    listed = at.dataframe[-1].value
+    assert listed["name"].tolist() == ["ledger-2026-10.csv"]
+    assert listed["lines_imported"].tolist() == [7926]
+
+
+def test_a_review_recorded_on_the_page_persists(tmp_path: Path) -> None:
+    db = tmp_path / "review.duckdb"
+    at = app(db).switch_page("pages/reconcile.py").run()
+    key = next(s for s in at.selectbox if s.label == "Look at").value
+    at.radio[-1].set_value("resolve")
+    at.text_area[0].input("Fee booked net by finance")
+    next(b for b in at.button if b.label == "Record decision").click().run()
+    assert_clean(at)
+    assert "Recorded resolved for 1 item(s)." in [s.value for s in at.success]
+    at.switch_page("pages/reconcile.py").run()
+    notes = [df.value["note"].tolist() for df in at.dataframe if "note" in df.value.columns]
+    assert notes == [["Fee booked net by finance"]], key
+    results = at.dataframe[0].value
+    assert results.loc[results["result_key"] == key, "review_status"].tolist() == ["resolved"]
+
+
+def test_fetch_page_fetches_and_reports(tmp_path: Path) -> None:
+    at = app(tmp_path / "fetch.duckdb", REKON_BOOTSTRAP="0").switch_page("pages/fetch.py").run()
+    next(b for b in at.button if b.label == "Fetch orders").click().run()
+    assert_clean(at)
+    assert "xepeng: 5003 orders (5003 new" in at.success[0].value
+
+
+def test_a_wrong_key_is_an_error_that_says_what_to_do(tmp_path: Path) -> None:
+    from rekon.sandbox.server import make_state, start_in_thread
+
+    with start_in_thread(make_state()) as sandbox:
+        at = (
+            app(
+                tmp_path / "live.duckdb",
+                XEPENG_API_KEY="xp_wrong_key_zzz",
+                XEPENG_BASE_URL=sandbox.url,
+            )
+            .switch_page("pages/fetch.py")
+            .run()
+        )
+        assert not at.info or "Sandbox mode" not in at.info[0].value
+        next(b for b in at.button if b.label == "Fetch orders").click().run()
+        assert_clean(at)
+        message = at.error[0].value
+        assert "Xepeng refused the API key" in message and "XEPENG_API_KEY" in message
+        assert "xp_wrong_key_zzz" not in message
+
+
+@pytest.fixture
+def media(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The media file managers AppTest makes per run (where deferred downloads live)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    made: list[Any] = []
+
+    class Recording(MediaFileManager):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr("streamlit.testing.v1.app_test.MediaFileManager", Recording)
+    return made
+
+
+def download(at: AppTest, media: list[Any], key: str) -> tuple[str, bytes]:
+    """Click a deferred download button as the browser would: the file name and the bytes."""
+    button = next(b for b in at.get("download_button") if key in b.proto.id)
+    manager = media[-1]
+    url = manager.execute_deferred(button.proto.deferred_file_id)
+    stored = manager._storage.get_file(url.rsplit("/", 1)[1])  # type: ignore[attr-defined]
+    return str(stored.filename), bytes(stored.content)
+
+
+def test_exports_page_downloads_return_the_expected_bytes(tmp_path: Path, media: list[Any]) -> None:
+    import io
+
+    import openpyxl
+    import polars as pl
+
+    from rekon.matching import EXCEPTIONS
+    from rekon.reports import EXPORT_COLUMNS
+
+    at = app(tmp_path / "seeded.duckdb").switch_page("pages/exports.py").run()
+    assert_clean(at)
+    assert len(at.get("download_button")) == 8
+    name, data = download(at, media, "dl_exceptions_csv")
+    assert name == "rekon-2026-10-exceptions.csv"
+    rows = pl.read_csv(io.BytesIO(data), infer_schema=False)
+    planned = generate().expected
+    assert tuple(rows.columns) == EXPORT_COLUMNS
+    assert rows.height == sum(planned[k] for k in EXCEPTIONS)
+    assert dict(rows["result"].value_counts().rows()) == {k: planned[k] for k in EXCEPTIONS}
+    name, data = download(at, media, "dl_all_xlsx")
+    assert name == "rekon-2026-10-all.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    assert book.sheetnames == ["all", "exceptions", "matched", "summary"]
