@@ -19,7 +19,7 @@ from rekon.config import Settings, load_settings
 from rekon.errors import RekonError
 from rekon.money import format_idr
 from rekon.providers.base import AuthError, ProviderError, provider_title
-from rekon.sandbox.data import month_bounds
+from rekon.sandbox.data import GOLDEN_MONTH, month_bounds
 from rekon.workspace import Workspace, default_period, open_workspace
 
 KEY_NAMES = {"xepeng": "XEPENG_API_KEY", "durianpay": "DURIANPAY_SERVER_KEY"}
@@ -84,7 +84,7 @@ def period_label(start: date, end: date) -> str:
 
 
 def period_picker(ws: Workspace) -> None:
-    default = default_period(ws.store, date.today())
+    default = default_period(ws.store, date.today(), GOLDEN_MONTH if ws.sandbox_mode else None)
     months = sorted(
         {f"{d:%Y-%m}" for d in _recent_months(date.today())}
         | {f"{default[0]:%Y-%m}"}

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pages._shared import idr, latest_run_id, period, period_label, query, workspace
+from rekon.money import format_idr_short
 
 ws = workspace()
 start, end = period()
@@ -34,7 +35,11 @@ else:
             help="Paid orders matched to exactly one ledger line",
         )
         cols[3].metric("Exceptions", f"{row['exceptions']:,}".replace(",", ".") if run_id else "–")
-        cols[4].metric("Exception amount", idr(row["exception_amount"]) if run_id else "–")
+        cols[4].metric(
+            "Exception amount",
+            format_idr_short(row["exception_amount"]) if run_id else "–",
+            help=idr(row["exception_amount"]) if run_id else None,
+        )
     if run_id is None:
         st.warning(
             "This period has not been reconciled yet: import a ledger and run it on "

@@ -17,10 +17,13 @@ start, end = period()
 st.title(f"Reconcile · {period_label(start, end)}")
 
 ledgers = query(ws, list_ledgers)
-with st.expander(
-    "Run a reconciliation",
-    expanded=ledgers.height > 0 and query(ws, "runs_for_period", start, end).is_empty(),
-), st.form("run"):
+with (
+    st.expander(
+        "Run a reconciliation",
+        expanded=ledgers.height > 0 and query(ws, "runs_for_period", start, end).is_empty(),
+    ),
+    st.form("run"),
+):
     chosen = st.multiselect(
         "Ledgers",
         ledgers["id"].to_list(),
@@ -31,14 +34,11 @@ with st.expander(
     tolerance = left.number_input("Amount tolerance (Rp)", 0, 1_000_000, 0, step=100)
     window = right.number_input("Date window (days)", 0, 31, 3)
     if st.form_submit_button("Run reconciliation", type="primary"):
-        params = ReconcileParams(
-            start, end, tuple(chosen), Decimal(int(tolerance)), int(window)
-        )
+        params = ReconcileParams(start, end, tuple(chosen), Decimal(int(tolerance)), int(window))
         summary = attempt(lambda: reconcile(ws.store, params, ws.settings.reviewer))
         if summary:
             st.success(
-                f"Run {summary.run_id}: {summary.exceptions:,} exceptions "
-                f"({summary.seconds:.1f}s)",
+                f"Run {summary.run_id}: {summary.exceptions:,} exceptions ({summary.seconds:.1f}s)",
                 icon=":material/check_circle:",
             )
 
@@ -70,7 +70,8 @@ search = f4.text_input("Search id, reference, description, customer")
 flt = ResultFilter(tuple(classes), tuple(providers), tuple(review), search)
 _, total = results_page(ws.store, run_id, flt, 0, 1)
 pages = max(1, -(-total // PAGE_SIZE))
-page_no = st.number_input(f"Page (of {pages}; {total:,} results)", 1, pages, 1)
+count = f"{total:,}".replace(",", ".")
+page_no = st.number_input(f"Page (of {pages}; {count} results)", 1, pages, 1)
 page, _ = results_page(ws.store, run_id, flt, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
 shown = [
     "result",

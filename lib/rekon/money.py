@@ -111,6 +111,23 @@ def format_idr(value: Decimal | None) -> str:
     return text[:-3] if text.endswith(",00") else text
 
 
+def format_idr_short(value: Decimal | None) -> str:
+    """For headline figures: 'Rp 2,21 M' (miliar), 'Rp 309,4 jt' (juta), 'Rp 15 rb'."""
+    if value is None:
+        return "–"
+    sign, v = ("-" if value < 0 else ""), abs(value)
+    for size, unit, places in (
+        (Decimal(10) ** 12, "T", 2),
+        (Decimal(10) ** 9, "M", 2),
+        (Decimal(10) ** 6, "jt", 1),
+        (Decimal(10) ** 3, "rb", 0),
+    ):
+        if v >= size:
+            text = f"{v / size:.{places}f}".replace(".", ",")
+            return f"{sign}Rp {text} {unit}"
+    return f"{sign}{format_idr(v)}"
+
+
 # ---------------------------------------------------------------- columns (polars)
 
 

@@ -82,12 +82,14 @@ def seed_sample_month(workspace: Workspace, root: Path = Path(".")) -> None:
     log.info("sandbox: seeded %s", GOLDEN_MONTH)
 
 
-def default_period(store: Store, today: date) -> tuple[date, date]:
-    """The month of the latest reconciliation, else the latest month with orders, else last
-    calendar month."""
+def default_period(store: Store, today: date, fallback: str | None = None) -> tuple[date, date]:
+    """The month of the latest reconciliation, else the latest month with orders, else the
+    fallback month (the sandbox's sample month), else last calendar month."""
     latest = store.scalar(
         "SELECT period_from FROM recon_runs ORDER BY id DESC LIMIT 1"
     ) or store.scalar("SELECT max(business_date) FROM orders")
+    if latest is None and fallback:
+        return month_bounds(fallback)
     if latest is None:
         first = today.replace(day=1)
         latest = date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)

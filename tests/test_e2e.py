@@ -1,0 +1,177 @@
+"""The main flow in a real headless Chromium against `streamlit run` on a free port.
+
+Needs Debian's Chromium at /usr/bin/chromium (`apt-get install chromium`; `.ci/run` does it).
+Screenshots of every step land in test-output/e2e/.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import polars as pl
+import pytest
+
+from rekon.matching import EXCEPTIONS
+from rekon.sandbox.data import SAMPLE_LEDGER, generate
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "test-output" / "e2e"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason="no Chromium: `apt-get install chromium` to run the browser test",
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("XEPENG_", "DURIANPAY_", "REKON_"))
+    }
+    env |= {
+        "REKON_DB": str(tmp_path_factory.mktemp("e2e") / "e2e.duckdb"),
+        "REKON_BOOTSTRAP": "0",
+        "REKON_REVIEWER": "ana@finance",
+    }
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    log = (SHOTS / "streamlit.log").open("wb")  # a PIPE nobody reads would block the server
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        context = browser.new_context(
+            viewport={"width": 1400, "height": 1200}, accept_downloads=True
+        )
+        yield context.new_page()
+        browser.close()
+
+
+def open_page(page, server: str, path: str, title: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{server}/{path}")
+    page.get_by_role("heading", name=title).first.wait_for(timeout=90_000)
+    page.wait_for_timeout(800)
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_month_end_in_the_browser(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    open_page(page, server, "", "Overview · October 2026")
+    page.get_by_text("Sandbox mode").first.wait_for()
+    shot(page, "1-overview-empty")
+
+    open_page(page, server, "fetch", "Fetch orders")
+    page.get_by_role("button", name="Fetch orders").click()
+    page.get_by_text("xepeng: 5003 orders (5003 new").wait_for(timeout=120_000)
+    shot(page, "2-fetch")
+
+    open_page(page, server, "ledger", "Ledger import")
+    page.locator("input[type=file]").set_input_files(str(ROOT / SAMPLE_LEDGER))
+    page.get_by_text("lines read").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Import ledger").click()
+    page.get_by_text("Imported ledger 1").wait_for(timeout=60_000)
+    shot(page, "3-ledger")
+
+    open_page(page, server, "reconcile", "Reconcile · October 2026")
+    page.get_by_role("button", name="Run reconciliation").click()
+    page.get_by_text("Run 1:").wait_for(timeout=60_000)
+    planned = generate().expected
+    page.get_by_text(
+        f"{sum(planned[k] for k in EXCEPTIONS):,}".replace(",", ".") + " results"
+    ).first.wait_for(timeout=30_000)
+    shot(page, "4-reconcile")
+
+    page.get_by_text("resolve", exact=True).click()
+    page.locator("textarea").first.fill("Fee deducted by the gateway; booked net")
+    page.get_by_role("button", name="Record decision").click()
+    page.get_by_text("Recorded resolved for 1 item(s).").wait_for(timeout=30_000)
+    shot(page, "5-review")
+
+    open_page(page, server, "charts", "Charts · October 2026")
+    page.locator(".js-plotly-plot").nth(4).wait_for(timeout=60_000)
+    shot(page, "6-charts")
+
+    open_page(page, server, "exports", "Exports · October 2026")
+    shot(page, "7-exports")
+    with page.expect_download(timeout=60_000) as info:
+        page.locator(".st-key-dl_exceptions_csv button").click()
+    download = info.value
+    assert download.suggested_filename == "rekon-2026-10-exceptions.csv"
+    rows = pl.read_csv(io.BytesIO(Path(download.path()).read_bytes()), infer_schema=False)
+    assert rows.height == sum(planned[k] for k in EXCEPTIONS)
+    resolved = rows.filter(pl.col("review_status") == "resolved")
+    assert resolved["review_note"].to_list() == ["Fee deducted by the gateway; booked net"]
+
+    for path, title in (("orders", "Orders"),):
+        open_page(page, server, path, title)
+        shot(page, f"8-{path}")
