@@ -35,17 +35,23 @@ def _float(frame: pl.DataFrame, *cols: str) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).cast(pl.Float64) for c in cols if c in frame.columns)
 
 
-def status_by_provider(frame: pl.DataFrame) -> go.Figure:
+def _bars_by_status(frame: pl.DataFrame, x: str) -> go.Figure:
+    """One bar trace per order status, in the fixed status order and colours."""
     fig = go.Figure()
     for status in STATUS_COLORS:
         part = frame.filter(pl.col("status") == status)
         if part.height:
             fig.add_bar(
                 name=status,
-                x=part["provider"].to_list(),
+                x=part[x].to_list(),
                 y=part["orders"].to_list(),
                 marker_color=STATUS_COLORS[status],
             )
+    return fig
+
+
+def status_by_provider(frame: pl.DataFrame) -> go.Figure:
+    fig = _bars_by_status(frame, "provider")
     fig.update_layout(barmode="stack")
     return _layout(fig, "Payment status by provider", "orders")
 
@@ -106,16 +112,7 @@ def exceptions_by_age(frame: pl.DataFrame) -> go.Figure:
 
 
 def amount_distribution(frame: pl.DataFrame) -> go.Figure:
-    fig = go.Figure()
     bands = frame.sort("lowest")["band"].unique(maintain_order=True).to_list()
-    for status in STATUS_COLORS:
-        part = frame.filter(pl.col("status") == status)
-        if part.height:
-            fig.add_bar(
-                name=status,
-                x=part["band"].to_list(),
-                y=part["orders"].to_list(),
-                marker_color=STATUS_COLORS[status],
-            )
+    fig = _bars_by_status(frame, "band")
     fig.update_layout(barmode="group", xaxis={"categoryorder": "array", "categoryarray": bands})
     return _layout(fig, "Order amounts by status", "orders")

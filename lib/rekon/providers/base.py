@@ -192,6 +192,24 @@ class BaseClient:
         self.concurrency = max(1, concurrency)
         self._sleep = sleep
 
+    @staticmethod
+    def http_client(
+        base_url: str,
+        auth: httpx.Auth,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+    ) -> httpx.Client:
+        """The pooled httpx client both providers use (enough connections for the pages in
+        flight)."""
+        return httpx.Client(
+            base_url=base_url,
+            auth=auth,
+            timeout=timeout,
+            transport=transport,
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
+            headers={"Accept": "application/json"},
+        )
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={str(self._http.base_url)!r})"
 

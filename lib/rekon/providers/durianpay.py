@@ -99,13 +99,8 @@ class DurianpayClient(BaseClient):
         timeout: float = 30.0,
         **kwargs: Any,
     ) -> DurianpayClient:
-        http = httpx.Client(
-            base_url=settings.base_url,
-            auth=httpx.BasicAuth(settings.key.reveal(), ""),
-            timeout=timeout,
-            transport=transport,
-            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
-            headers={"Accept": "application/json"},
+        http = cls.http_client(
+            settings.base_url, httpx.BasicAuth(settings.key.reveal(), ""), transport, timeout
         )
         return cls(http, timezone=timezone, **kwargs)
 

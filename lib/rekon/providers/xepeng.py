@@ -187,14 +187,7 @@ class XepengClient(BaseClient):
             auth = SignatureAuth(settings.client_id, settings.client_secret)
         else:
             auth = BearerAuth(settings.key)
-        http = httpx.Client(
-            base_url=settings.base_url,
-            auth=auth,
-            timeout=timeout,
-            transport=transport,
-            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
-            headers={"Accept": "application/json"},
-        )
+        http = cls.http_client(settings.base_url, auth, transport, timeout)
         return cls(http, timezone=timezone, **kwargs)
 
     def create_order(
