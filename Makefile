@@ -3,6 +3,8 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null)
 VENV := .venv
 STAMP := $(VENV)/.synced
+# Use this machine's Python 3.11+; never download one.
+export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: setup run test lint bench clean
 

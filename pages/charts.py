@@ -27,7 +27,7 @@ left, right = st.columns(2)
 if run_id is None:
     left.info("Reconcile this period to see result classes and exceptions.")
 else:
-    totals = query(ws, "class_totals", run_id)
+    totals = query(ws, "class_totals", run_id, providers)
     left.plotly_chart(charts.result_classes(totals), width="stretch")
     aged = query(ws, "exceptions_by_age", run_id, date.today(), providers)
     if aged.is_empty():

@@ -12,6 +12,8 @@ from rekon.sandbox.data import month_bounds
 
 ws = workspace()
 st.title("Orders")
+if flash := st.session_state.pop("orders_flash", None):
+    st.success(flash, icon=":material/check_circle:")
 text = st.text_input("Order id, payment id or merchant reference")
 if not text.strip():
     st.caption("Type an id or reference to look an order up.")
@@ -69,7 +71,10 @@ try:
                 )
                 if changed:
                     st.session_state["rerun_month"] = f"{order['business_date']:%Y-%m}"
-                    st.success(f"Xepeng updated {changed.order_id}; recorded in the audit trail.")
+                    st.session_state["orders_flash"] = (
+                        f"Xepeng updated {changed.order_id}; recorded in the audit trail."
+                    )
+                    st.rerun()  # show the stored order as it is now
 finally:
     client.close()
 

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rekon.sandbox.data import SAMPLE_LEDGER, generate
+from rekon.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [
@@ -183,3 +184,54 @@ def test_exports_page_downloads_return_the_expected_bytes(tmp_path: Path, media:
     assert name == "rekon-2026-10-all.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
     assert book.sheetnames == ["all", "exceptions", "matched", "summary"]
+
+
+def test_orders_page_corrects_a_xepeng_order_live_and_audits_it(tmp_path: Path) -> None:
+    from datetime import date
+
+    from rekon.config import Settings
+    from rekon.fetching import fetch_orders, make_clients
+    from rekon.sandbox.data import DURIANPAY_TEST_KEY, XEPENG_TEST_KEY, DataConfig
+    from rekon.sandbox.server import make_state, start_in_thread
+
+    small = DataConfig(orders_per_month=100, months=("2026-10",), golden_month=None)
+    with start_in_thread(make_state(small)) as sandbox:
+        db = tmp_path / "live.duckdb"
+        store = Store(db)
+        fetch_orders(
+            store,
+            make_clients(Settings(db_path=db).with_sandbox(sandbox.url)),
+            date(2026, 10, 1),
+            date(2026, 10, 31),
+        )
+        store.close()
+        target = next(o for o in sandbox.state.xepeng if 5 <= o.created_at.day <= 25)
+        at = app(
+            db,
+            XEPENG_API_KEY=XEPENG_TEST_KEY,
+            XEPENG_BASE_URL=sandbox.url,
+            DURIANPAY_SERVER_KEY=DURIANPAY_TEST_KEY,
+            DURIANPAY_BASE_URL=sandbox.url,
+        )
+        at.switch_page("pages/orders.py").run()
+        at.text_input[0].input(target.merchant_ref).run()
+        assert_clean(at)
+        next(b for b in at.button if b.label == "Fetch live from Xepeng").click().run()
+        assert any(j.value and target.order_id in j.value for j in at.json)
+
+        next(t for t in at.text_input if t.label == "Description").input("Kopi Gayo 250g")
+        next(b for b in at.button if b.label == "Send correction to Xepeng").click().run()
+        assert "Tick the confirmation first" in at.error[0].value
+        assert sandbox.state.by_id[target.order_id].description != "Kopi Gayo 250g"
+
+        next(t for t in at.text_input if t.label == "Description").input("Kopi Gayo 250g")
+        next(c for c in at.checkbox if c.label.startswith("I confirm")).check()
+        next(b for b in at.button if b.label == "Send correction to Xepeng").click().run()
+        assert_clean(at)
+        assert "recorded in the audit trail" in at.success[0].value
+        assert sandbox.state.by_id[target.order_id].description == "Kopi Gayo 250g"
+        assert '"Kopi Gayo 250g"' in at.json[0].value  # the stored order now says so too
+
+        next(b for b in at.button if b.label.startswith("Re-run the reconciliation")).click().run()
+        assert_clean(at)
+        assert at.success[0].value.startswith("Run 1:")

@@ -123,8 +123,9 @@ def result_detail(store: Store, run_id: int, key: str) -> dict[str, Any]:
     return {"result": result, "order": order, "line": line}
 
 
-def class_totals(store: Store, run_id: int) -> pl.DataFrame:
-    """Per result class: count, order amount and ledger amount (every class, zeros kept)."""
+def class_totals(store: Store, run_id: int, providers: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Per result class: count, order amount and ledger amount (every class, zeros kept).
+    With providers, ledger-only results (no provider) are left out."""
     return store.query(
         f"""
         SELECT k.result, count(r.result) AS count,
@@ -133,9 +134,10 @@ def class_totals(store: Store, run_id: int) -> pl.DataFrame:
                coalesce(sum(coalesce(r.ledger_amount, r.order_amount)), 0) AS amount
         FROM unnest({list(RESULTS)}) AS k(result)
         LEFT JOIN recon_results r ON r.result = k.result AND r.run_id = $run
+             AND (len($providers) = 0 OR list_contains($providers, r.provider))
         GROUP BY k.result ORDER BY array_position({list(RESULTS)}, k.result)
         """,
-        {"run": run_id},
+        {"run": run_id, "providers": list(providers)},
     )
 
 
