@@ -118,7 +118,7 @@ def page(server: str) -> Iterator[object]:
 def open_page(page, server: str, path: str, title: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{server}/{path}")
     page.get_by_role("heading", name=title).first.wait_for(timeout=90_000)
-    page.wait_for_timeout(800)
+    page.wait_for_timeout(1500)  # let data grids and charts paint before a screenshot
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
