@@ -22,7 +22,8 @@ if upload is not None:
     saved = ledger.list_mappings(ws.store)
     base_name = st.selectbox("Start from a saved mapping", ["(detect)", *saved])
     base = ledger.load_mapping(ws.store, base_name) if base_name != "(detect)" else None
-    overrides = st.session_state.setdefault("ledger_overrides", {})
+    # Mapping changes belong to this upload; a new file starts from detection again.
+    overrides = st.session_state.setdefault(f"ledger_overrides_{upload.file_id}", {})
     options = ledger.ImportOptions(
         name=upload.name, mapping=overrides, imported_by=ws.settings.reviewer
     )
@@ -71,7 +72,6 @@ if upload is not None:
             )
             result = attempt(lambda: ledger.store_ledger(ws.store, parsed, opts))
             if result is not None:
-                st.session_state.pop("ledger_overrides", None)
                 st.success(result.line(), icon=":material/check_circle:")
 
 st.divider()

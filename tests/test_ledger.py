@@ -178,3 +178,25 @@ def test_reading_does_not_store_anything(store: Store) -> None:
     parsed = read_ledger((FIXTURES / "02_comma_english.csv").read_bytes(), "x.csv")
     assert parsed.lines.height == 3
     assert store.counts()["ledger_lines"] == 0
+
+
+def test_the_column_list_is_the_files_own(store: Store) -> None:
+    parsed = read_ledger((FIXTURES / "04_debit_credit.csv").read_bytes(), "dc.csv")
+    assert parsed.columns == ["Tanggal", "No. Bukti", "Uraian", "Debit", "Kredit"]
+    assert (parsed.mapping.debit, parsed.mapping.credit, parsed.mapping.amount) == (
+        "Debit",
+        "Kredit",
+        None,
+    )
+
+
+def test_choosing_one_amount_column_replaces_a_debit_credit_pair() -> None:
+    from rekon.ledger import ColumnMapping
+
+    pair = ColumnMapping(date="Tanggal", debit="Debit", credit="Kredit")
+    single = pair.with_overrides({"amount": "Debit"})
+    assert (single.amount, single.debit, single.credit) == ("Debit", None, None)
+    back = single.with_overrides({"debit": "Debit", "credit": "Kredit"})
+    assert (back.amount, back.debit, back.credit) == (None, "Debit", "Kredit")
+    with pytest.raises(LedgerError, match="unknown field"):
+        pair.with_overrides({"tanggal": "x"})

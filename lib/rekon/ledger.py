@@ -124,17 +124,18 @@ class ColumnMapping:
         return problems
 
     def with_overrides(self, overrides: dict[str, str | None]) -> ColumnMapping:
+        """This mapping with some fields re-pointed (None or "" unmaps a field). Choosing a
+        single amount column drops a detected debit/credit pair, and the other way round."""
         unknown = set(overrides) - set(FIELDS)
         if unknown:
             raise LedgerError(
                 f"unknown field(s) {', '.join(sorted(unknown))}; use one of {', '.join(FIELDS)}"
             )
-        data = asdict(self)
-        data.update({k: (v or None) for k, v in overrides.items()})
-        if overrides.get("amount"):
-            data["debit"] = data["credit"] = (
-                None if not (overrides.get("debit") or overrides.get("credit")) else data["debit"]
-            )
+        data = asdict(self) | {k: (v or None) for k, v in overrides.items()}
+        if overrides.get("amount") and not ({"debit", "credit"} & set(overrides)):
+            data["debit"] = data["credit"] = None
+        if (overrides.get("debit") or overrides.get("credit")) and "amount" not in overrides:
+            data["amount"] = None
         return ColumnMapping(**data)
 
     def to_json(self) -> str:
@@ -382,7 +383,7 @@ def _validate(
     options: ImportOptions,
 ) -> Parsed:
     m = asdict(mapping)
-    text_cols = list(frame.columns)
+    text_cols = list(frame.columns)  # the file's own columns, before helpers are added
     # Line in the file of each record: header line + 1 + index + newlines inside earlier records.
     newlines = pl.sum_horizontal(
         [pl.col(c).fill_null("").str.count_matches("\n") for c in text_cols]
@@ -447,7 +448,7 @@ def _validate(
         hashlib.sha256(raw).hexdigest(),
         fmt,
         mapping,
-        frame.columns[:-2],
+        text_cols,
         lines,
         rejected,
         sorted(skipped),

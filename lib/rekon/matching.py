@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -28,7 +27,6 @@ RESULTS = ("matched", "amount_mismatch", "status_mismatch", "missing_in_ledger",
            "missing_in_provider", "duplicate_in_ledger", "ambiguous", "unpaid")  # fmt: skip
 EXCEPTIONS = ("amount_mismatch", "status_mismatch", "missing_in_ledger", "missing_in_provider",
               "duplicate_in_ledger", "ambiguous")  # fmt: skip
-RULES = ("order_id", "payment_id", "merchant_ref", "amount_date")
 
 
 class ReconcileError(RekonError):
@@ -312,7 +310,3 @@ def run_params(store: Store, run_id: int) -> ReconcileParams:
         [run_id],
     ).row(0)
     return ReconcileParams(row[0], row[1], tuple(row[2] or ()), Decimal(row[3]), int(row[4]))
-
-
-def ledger_ids_for(store: Store, ids: Sequence[int]) -> tuple[int, ...]:
-    return tuple(int(i) for i in ids)
