@@ -78,6 +78,11 @@ try:
 finally:
     client.close()
 
+trail = query(ws, "audit_trail", f"xepeng:{order['order_id']}")
+if trail.height:
+    st.subheader("Audit trail")
+    st.dataframe(trail, hide_index=True)
+
 month = st.session_state.get("rerun_month")
 if month and st.button(f"Re-run the reconciliation of {month}"):
     start, end = month_bounds(month)

@@ -231,6 +231,9 @@ def test_orders_page_corrects_a_xepeng_order_live_and_audits_it(tmp_path: Path) 
         assert "recorded in the audit trail" in at.success[0].value
         assert sandbox.state.by_id[target.order_id].description == "Kopi Gayo 250g"
         assert '"Kopi Gayo 250g"' in at.json[0].value  # the stored order now says so too
+        trail = at.dataframe[-1].value
+        assert trail["action"].tolist() == ["xepeng.update_order"]
+        assert "Kopi Gayo 250g" in trail["detail"][0]
 
         next(b for b in at.button if b.label.startswith("Re-run the reconciliation")).click().run()
         assert_clean(at)

@@ -97,3 +97,59 @@ def test_failures_are_one_line_with_a_non_zero_status(
     assert no_run.returncode == 1 and "no reconciliation run" in no_run.stderr
     missing = rekon("ledger", "import", str(tmp_path / "nope.csv"), "--db", db)
     assert missing.returncode == 1 and "no such file" in missing.stderr
+
+
+def test_rekon_sandbox_serves_both_apis_with_injected_faults(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            str(REKON),
+            "sandbox",
+            "--port",
+            str(port),
+            "--months",
+            "2026-10",
+            "--orders-per-month",
+            "200",
+            "--rate-limit-every",
+            "3",
+            "--retry-after",
+            "0.05",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(f"{url}/_sandbox/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        fetched = rekon(
+            "fetch",
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-31",
+            "--db",
+            str(tmp_path / "s.duckdb"),
+            "--sandbox-url",
+            url,
+        )
+        assert fetched.returncode == 0, fetched.stderr
+        assert "xepeng: 202 orders" in fetched.stdout and "durianpay: 202 orders" in fetched.stdout
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=10)[0]
+    assert "XEPENG_API_KEY=" in out and "DURIANPAY_SERVER_KEY=" in out

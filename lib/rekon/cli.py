@@ -42,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--seed", type=int, default=None)
     sb.add_argument("--orders-per-month", type=int, default=5000, help="per provider")
     sb.add_argument("--months", default=None, help="comma-separated YYYY-MM list")
-    sb.add_argument("--latency-ms", type=float, default=0.0)
+    sb.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
+    sb.add_argument("--error-rate", type=float, default=0.0, help="share of list pages → 500")
+    sb.add_argument("--rate-limit-every", type=int, default=0, help="every Nth request → 429")
+    sb.add_argument("--retry-after", type=float, default=1.0, help="seconds, on those 429s")
 
     fe = sub.add_parser("fetch", help="fetch orders from the providers into the database")
     fe.add_argument("--provider", choices=["xepeng", "durianpay", "all"], default="all")
@@ -93,7 +96,13 @@ def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
         config["seed"] = args.seed
     if args.months:
         config["months"] = tuple(m.strip() for m in args.months.split(","))
-    state = make_state(DataConfig(**config), Faults(latency_ms=args.latency_ms))
+    faults = Faults(
+        latency_ms=args.latency_ms,
+        error_rate=args.error_rate,
+        rate_limit_every=args.rate_limit_every,
+        retry_after=args.retry_after,
+    )
+    state = make_state(DataConfig(**config), faults)
     url = f"http://{args.host}:{args.port}"
     print(
         f"Rekon sandbox on {url} ({len(state.xepeng)} Xepeng, {len(state.durianpay)} "

@@ -447,3 +447,12 @@ def find_orders(store: Store, text: str, limit: int = 50) -> pl.DataFrame:
         """,
         {"t": needle, "like": f"%{needle}%"},
     )
+
+
+def audit_trail(store: Store, subject: str, limit: int = 50) -> pl.DataFrame:
+    """What was done to one subject (e.g. 'xepeng:xo_123'), newest first."""
+    return store.query(
+        f"SELECT logged_at, actor, action, detail FROM audit_log WHERE subject = ?"
+        f" ORDER BY logged_at DESC LIMIT {int(limit)}",
+        [subject],
+    )
