@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from bench._common import ROOT, machine, peak_rss_mb, run_child, write_section
+from rekon.sandbox.server import wait_for_http
 
 PORT = 8790
 
@@ -82,14 +83,16 @@ def start_sandbox(per_provider: int) -> subprocess.Popen[bytes]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{PORT}"
-    for _ in range(600):
-        try:
-            httpx.get(f"{url}/_sandbox/health", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    if not wait_for_http(f"{url}/_sandbox/health", timeout=120):
+        proc.kill()
+        raise RuntimeError("the sandbox did not start")
     httpx.post(f"{url}/_sandbox/warm", timeout=300)
     return proc
+
+
+def fetch_child(*args: str) -> dict[str, object]:
+    """One measured fetch in a fresh process, against the running sandbox."""
+    return run_child("fetch", "--child", "--url", f"http://127.0.0.1:{PORT}", *args)
 
 
 def set_latency(ms: float) -> None:
@@ -119,30 +122,13 @@ def main() -> None:
                 result = {}
                 for mode, conc in (("sequential", 1), ("concurrent", 8)):
                     with tempfile.TemporaryDirectory() as tmp:
-                        r = run_child(
-                            "fetch",
-                            "--child",
-                            "--url",
-                            f"http://127.0.0.1:{PORT}",
-                            "--db",
-                            f"{tmp}/b.duckdb",
-                            "--concurrency",
-                            str(conc),
-                        )
+                        r = fetch_child("--db", f"{tmp}/b.duckdb", "--concurrency", str(conc))
                     assert r["stored"] == r["orders"], r
                     result[mode] = r
                     print(total, latency, mode, r, file=sys.stderr)
                 rows.append((total, latency, result))
             set_latency(0)
-            r = run_child(
-                "fetch",
-                "--child",
-                "--url",
-                f"http://127.0.0.1:{PORT}",
-                "--db",
-                "/nonexistent",
-                "--no-store",
-            )
+            r = fetch_child("--db", "/nonexistent", "--no-store")
             client_only.append((total, r))
         finally:
             proc.terminate()

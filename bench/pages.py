@@ -19,16 +19,9 @@ from datetime import date
 from pathlib import Path
 
 from bench._common import ROOT, machine, peak_rss_mb, run_child, write_section
+from pages._shared import PAGES as PAGE_LIST
 
-PAGES = [
-    "pages/overview.py",
-    "pages/fetch.py",
-    "pages/ledger.py",
-    "pages/reconcile.py",
-    "pages/charts.py",
-    "pages/exports.py",
-    "pages/orders.py",
-]
+PAGES = [path for path, _, _ in PAGE_LIST]
 
 
 def child(folder: Path, runs: int) -> dict[str, object]:

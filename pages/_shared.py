@@ -22,6 +22,17 @@ from rekon.providers.base import AuthError, ProviderError, provider_title
 from rekon.sandbox.data import GOLDEN_MONTH, month_bounds
 from rekon.workspace import Workspace, default_period, open_workspace
 
+# Every page, in navigation order: (file, title, icon). app.py, the AppTest suite and the page
+# benchmark all read this list, so a page cannot be added to one and forgotten in another.
+PAGES = [
+    ("pages/overview.py", "Overview", ":material/dashboard:"),
+    ("pages/fetch.py", "Fetch", ":material/cloud_download:"),
+    ("pages/ledger.py", "Ledger", ":material/upload_file:"),
+    ("pages/reconcile.py", "Reconcile", ":material/rule:"),
+    ("pages/charts.py", "Charts", ":material/bar_chart:"),
+    ("pages/exports.py", "Exports", ":material/download:"),
+    ("pages/orders.py", "Orders", ":material/search:"),
+]
 KEY_NAMES = {"xepeng": "XEPENG_API_KEY", "durianpay": "DURIANPAY_SERVER_KEY"}
 
 

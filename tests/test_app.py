@@ -9,19 +9,12 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pages._shared import PAGES as PAGE_LIST
 from rekon.sandbox.data import SAMPLE_LEDGER, generate
 from rekon.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = [
-    "pages/overview.py",
-    "pages/fetch.py",
-    "pages/ledger.py",
-    "pages/reconcile.py",
-    "pages/charts.py",
-    "pages/exports.py",
-    "pages/orders.py",
-]
+PAGES = [path for path, _, _ in PAGE_LIST]
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rekon.sandbox.server import RunningSandbox
+from rekon.sandbox.server import RunningSandbox, wait_for_http
 
 ROOT = Path(__file__).resolve().parent.parent
 REKON = Path(sys.executable).parent / "rekon"
@@ -101,9 +101,7 @@ def test_failures_are_one_line_with_a_non_zero_status(
 
 def test_rekon_sandbox_serves_both_apis_with_injected_faults(tmp_path: Path) -> None:
     import socket
-    import time
 
-    import httpx
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -130,12 +128,7 @@ def test_rekon_sandbox_serves_both_apis_with_injected_faults(tmp_path: Path) -> 
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(f"{url}/_sandbox/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        assert wait_for_http(f"{url}/_sandbox/health", timeout=30)
         fetched = rekon(
             "fetch",
             "--from",

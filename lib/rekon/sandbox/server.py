@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+import httpx
 import uvicorn
 
 from rekon.sandbox.app import Faults, SandboxState, build_app
@@ -63,3 +64,16 @@ def start_in_thread(state: SandboxState, host: str = "127.0.0.1", port: int = 0)
 
 def serve_forever(state: SandboxState, host: str = "127.0.0.1", port: int = 8700) -> None:
     uvicorn.run(build_app(state), host=host, port=port, log_level="warning", access_log=False)
+
+
+def wait_for_http(url: str, timeout: float = 60.0) -> bool:
+    """Poll url until it answers 200 or the timeout passes; True if it answered."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    return False
