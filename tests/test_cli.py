@@ -102,7 +102,6 @@ def test_failures_are_one_line_with_a_non_zero_status(
 def test_rekon_sandbox_serves_both_apis_with_injected_faults(tmp_path: Path) -> None:
     import socket
 
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
