@@ -170,3 +170,15 @@ def test_changing_the_timezone_recomputes_business_dates(
     utc = Store(path, timezone="UTC")
     # 1 Oct 00:00:05 in Jakarta is still 30 Sep in UTC.
     assert utc.scalar("SELECT count(*) FROM orders WHERE business_date = '2026-09-30'") >= 2
+
+
+def test_a_fetch_runs_under_a_small_memory_budget_and_restores_the_configured_one(
+    store: Store, clients: dict[str, OrderSource], sandbox: RunningSandbox
+) -> None:
+    configured = store.scalar("SELECT current_setting('memory_limit')")
+    fetch_orders(store, clients, *OCTOBER)
+    assert store.scalar("SELECT current_setting('memory_limit')") == configured
+    sandbox.state.faults = Faults(always_fail="durianpay")
+    with pytest.raises(ProviderUnavailable):
+        fetch_orders(store, clients, *OCTOBER)
+    assert store.scalar("SELECT current_setting('memory_limit')") == configured

@@ -19,6 +19,9 @@ from rekon.providers.xepeng import XepengClient
 from rekon.store import Store, UpsertCounts, utc_now
 
 PROVIDER_NAMES = ("xepeng", "durianpay")
+# A fetch waits on the network, not on DuckDB: a small budget makes DuckDB write the staged
+# pages out instead of caching them, so a month of 300k orders needs no more memory than 30k.
+FETCH_MEMORY_LIMIT = "256MB"
 
 
 class OrderSource(Protocol):
@@ -127,7 +130,7 @@ def fetch_orders(
     run_id = int(row[0])
     results: dict[str, UpsertCounts] = {}
     try:
-        with store.write() as cur:
+        with store.memory_budget(FETCH_MEMORY_LIMIT), store.write() as cur:
             for name, client in clients.items():
                 orders = client.iter_orders(start, end, progress)
                 store.stage_orders(cur, orders)

@@ -217,6 +217,7 @@ class Store:
         self._con.execute("SET TimeZone = 'UTC'")
         # A fixed budget instead of DuckDB's 80 % of RAM: big fetches and joins spill to disk
         # rather than growing the process with the data.
+        self.memory_limit = memory_limit
         self._con.execute(f"SET memory_limit = '{memory_limit}'")
         self._con.execute("SET preserve_insertion_order = false")
         self.migrate()
@@ -256,6 +257,20 @@ class Store:
                 cur.execute("COMMIT")
             finally:
                 cur.close()
+
+    @contextmanager
+    def memory_budget(self, limit: str) -> Iterator[None]:
+        """Run a block under a smaller DuckDB memory budget, then restore the configured one.
+
+        DuckDB's budget is per database, so reads running meanwhile share the smaller budget
+        (they spill to disk sooner; they do not fail).
+        """
+        with self._lock:
+            self._con.execute(f"SET memory_limit = '{limit}'")
+            try:
+                yield
+            finally:
+                self._con.execute(f"SET memory_limit = '{self.memory_limit}'")
 
     def query(self, sql: str, params: Iterable[Any] | dict[str, Any] | None = None) -> pl.DataFrame:
         """Run a read and return a polars DataFrame."""
@@ -338,49 +353,54 @@ class Store:
     def _append(cur: duckdb.DuckDBPyConnection, batch: list[Order]) -> int:
         columns = [list(col) for col in zip(*map(_ORDER_ROW, batch), strict=True)]
         columns[_AMOUNT] = [str(a) for a in columns[_AMOUNT]]
-        cur.register("order_batch", pa.Table.from_arrays(columns, schema=ORDER_SCHEMA))
-        cur.execute("INSERT INTO stage_orders SELECT * FROM order_batch")
-        cur.unregister("order_batch")
+        # Not cur.register(): a registered Arrow table stays referenced until the transaction
+        # ends, which made a fetch's memory grow with every batch.
+        cur.from_arrow(pa.Table.from_arrays(columns, schema=ORDER_SCHEMA)).insert_into(
+            "stage_orders"
+        )
         return len(batch)
 
     def merge_staged_orders(self, cur: duckdb.DuckDBPyConnection, run_id: int) -> UpsertCounts:
-        """Upsert the staged orders; the latest updated_at wins, an older copy never does."""
+        """Upsert the staged orders; the latest updated_at wins, an older copy never does.
+
+        Each step stays narrow so that memory does not grow with the fetch: duplicates are
+        found on keys and timestamps alone, new orders are counted on keys alone, and the
+        upsert's own row count gives the updates.
+        """
         cur.execute(
             """
-            CREATE OR REPLACE TABLE fresh_orders AS
-            SELECT * FROM stage_orders
-            QUALIFY row_number() OVER (
-                PARTITION BY provider, order_id ORDER BY updated_at DESC NULLS LAST) = 1
+            DELETE FROM stage_orders WHERE rowid IN (
+                SELECT rowid FROM stage_orders
+                QUALIFY row_number() OVER (
+                    PARTITION BY provider, order_id ORDER BY updated_at DESC NULLS LAST) > 1)
             """
         )
-        cur.execute("DROP TABLE stage_orders")
         counts = cur.execute(
             """
-            SELECT count(*),
-                   count(*) FILTER (WHERE o.order_id IS NULL),
-                   count(*) FILTER (WHERE o.order_id IS NOT NULL AND f.raw <> o.raw
-                                     AND coalesce(f.updated_at >= o.updated_at, true))
-            FROM fresh_orders f LEFT JOIN orders o USING (provider, order_id)
+            SELECT count(*), count(*) FILTER (WHERE o.order_id IS NULL)
+            FROM (SELECT provider, order_id FROM stage_orders) s
+            LEFT JOIN (SELECT provider, order_id FROM orders) o USING (provider, order_id)
             """
         ).fetchone()
         assert counts is not None
-        seen, new, updated = (int(c) for c in counts)
+        seen, new = int(counts[0]), int(counts[1])
         cols = ", ".join(ORDER_COLUMNS)
         updates = ", ".join(
             f"{c} = excluded.{c}" for c in ORDER_COLUMNS if c not in ("provider", "order_id")
         )
-        cur.execute(  # column names are constants; values are parameters
+        written = cur.execute(  # column names are constants; values are parameters
             f"""
             INSERT INTO orders ({cols}, business_date, first_fetch_run, last_fetch_run)
-            SELECT {cols}, {business_date_sql("created_at")}, $run, $run FROM fresh_orders
+            SELECT {cols}, {business_date_sql("created_at")}, $run, $run FROM stage_orders
             ON CONFLICT (provider, order_id) DO UPDATE SET {updates},
                 business_date = excluded.business_date, last_fetch_run = excluded.last_fetch_run
             WHERE excluded.raw <> orders.raw
               AND coalesce(excluded.updated_at >= orders.updated_at, true)
             """,
             {"tz": self.timezone, "run": run_id},
-        )
-        cur.execute("DROP TABLE fresh_orders")
+        ).fetchone()
+        cur.execute("DROP TABLE stage_orders")
+        updated = (int(written[0]) if written else 0) - new
         return UpsertCounts(seen, new, updated, seen - new - updated)
 
     def counts(self) -> dict[str, int]:
