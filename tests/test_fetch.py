@@ -50,7 +50,7 @@ def test_fetching_the_same_range_twice_changes_nothing(
 def test_an_order_whose_status_changed_is_updated(
     store: Store, clients: dict[str, OrderSource], sandbox: RunningSandbox
 ) -> None:
-    fetch_orders(store, clients, *OCTOBER)
+    first = fetch_orders(store, clients, *OCTOBER)
     target = next(
         o
         for o in sandbox.state.durianpay
@@ -61,11 +61,13 @@ def test_an_order_whose_status_changed_is_updated(
     assert summary.per_provider["durianpay"].updated == 1
     assert summary.per_provider["xepeng"].updated == 0
     row = store.query(
-        "SELECT status, provider_status, paid_at, last_fetch_run FROM orders WHERE order_id = ?",
+        "SELECT status, provider_status, paid_at, last_fetch_run, first_fetch_run FROM orders"
+        " WHERE order_id = ?",
         [target.order_id],
     ).row(0)
     assert row[:2] == ("paid", "completed") and row[2] is not None
-    assert row[3] == summary.run_id
+    assert row[3:] == (summary.run_id, first.run_id)
+    assert store.scalar("SELECT count(*) FROM orders") == first.total.seen
 
 
 def test_an_older_copy_never_overwrites_a_newer_one(store: Store) -> None:

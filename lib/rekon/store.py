@@ -363,9 +363,9 @@ class Store:
     def merge_staged_orders(self, cur: duckdb.DuckDBPyConnection, run_id: int) -> UpsertCounts:
         """Upsert the staged orders; the latest updated_at wins, an older copy never does.
 
-        Each step stays narrow so that memory does not grow with the fetch: duplicates are
-        found on keys and timestamps alone, new orders are counted on keys alone, and the
-        upsert's own row count gives the updates.
+        Memory must not grow with the fetch, so there is no INSERT … ON CONFLICT DO UPDATE
+        (DuckDB holds every key of such a statement in memory): duplicates are dropped on
+        keys and timestamps alone, and new and changed orders are appended.
         """
         cur.execute(
             """
@@ -375,33 +375,38 @@ class Store:
                     PARTITION BY provider, order_id ORDER BY updated_at DESC NULLS LAST) > 1)
             """
         )
-        counts = cur.execute(
+        seen = cur.execute("SELECT count(*) FROM stage_orders").fetchone()
+        # A changed order is deleted and appended again: an UPDATE of wide rows keeps every
+        # old value in memory until the commit.
+        cur.execute(
             """
-            SELECT count(*), count(*) FILTER (WHERE o.order_id IS NULL)
-            FROM (SELECT provider, order_id FROM stage_orders) s
-            LEFT JOIN (SELECT provider, order_id FROM orders) o USING (provider, order_id)
+            CREATE OR REPLACE TEMP TABLE changed_orders AS
+            SELECT provider, order_id, o.first_fetch_run
+            FROM stage_orders s JOIN orders o USING (provider, order_id)
+            WHERE s.raw <> o.raw AND coalesce(s.updated_at >= o.updated_at, true)
             """
-        ).fetchone()
-        assert counts is not None
-        seen, new = int(counts[0]), int(counts[1])
-        cols = ", ".join(ORDER_COLUMNS)
-        updates = ", ".join(
-            f"{c} = excluded.{c}" for c in ORDER_COLUMNS if c not in ("provider", "order_id")
         )
+        updated = cur.execute(
+            "DELETE FROM orders USING changed_orders c"
+            " WHERE orders.provider = c.provider AND orders.order_id = c.order_id"
+        ).fetchone()
+        cols = ", ".join(ORDER_COLUMNS)
         written = cur.execute(  # column names are constants; values are parameters
             f"""
             INSERT INTO orders ({cols}, business_date, first_fetch_run, last_fetch_run)
-            SELECT {cols}, {business_date_sql("created_at")}, $run, $run FROM stage_orders
-            ON CONFLICT (provider, order_id) DO UPDATE SET {updates},
-                business_date = excluded.business_date, last_fetch_run = excluded.last_fetch_run
-            WHERE excluded.raw <> orders.raw
-              AND coalesce(excluded.updated_at >= orders.updated_at, true)
+            SELECT {", ".join(f"s.{c}" for c in ORDER_COLUMNS)},
+                   {business_date_sql("s.created_at")}, coalesce(c.first_fetch_run, $run), $run
+            FROM stage_orders s
+            ANTI JOIN (SELECT provider, order_id FROM orders) o USING (provider, order_id)
+            LEFT JOIN changed_orders c USING (provider, order_id)
             """,
             {"tz": self.timezone, "run": run_id},
         ).fetchone()
         cur.execute("DROP TABLE stage_orders")
-        updated = (int(written[0]) if written else 0) - new
-        return UpsertCounts(seen, new, updated, seen - new - updated)
+        cur.execute("DROP TABLE changed_orders")
+        n_seen, n_written, n_updated = (int(r[0]) if r else 0 for r in (seen, written, updated))
+        n_new = n_written - n_updated
+        return UpsertCounts(n_seen, n_new, n_updated, n_seen - n_new - n_updated)
 
     def counts(self) -> dict[str, int]:
         with self.read() as cur:
