@@ -71,7 +71,7 @@ def add_ledger(store: Store, *lines: tuple[date, str, int | str]) -> int:
 def results(store: Store, run_id: int) -> pl.DataFrame:
     return store.query(
         "SELECT result, rule, order_id, line_no, difference, result_key FROM recon_results"
-        " WHERE run_id = ? ORDER BY result, order_id, line_no",
+        " WHERE run_id = ? ORDER BY result::VARCHAR, order_id, line_no",
         [run_id],
     )
 

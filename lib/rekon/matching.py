@@ -21,10 +21,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from rekon.errors import RekonError
-from rekon.store import Store, utc_now
+from rekon.store import RESULT_CLASSES, Store, utc_now
 
-RESULTS = ("matched", "amount_mismatch", "status_mismatch", "missing_in_ledger",
-           "missing_in_provider", "duplicate_in_ledger", "ambiguous", "unpaid")  # fmt: skip
+RESULTS = RESULT_CLASSES
 EXCEPTIONS = ("amount_mismatch", "status_mismatch", "missing_in_ledger", "missing_in_provider",
               "duplicate_in_ledger", "ambiguous")  # fmt: skip
 
@@ -70,13 +69,15 @@ class RunSummary:
 
 
 # Each statement below reads the temp tables the ones above it made; all run on one cursor
-# inside one transaction, so a failure leaves no run behind.
+# inside one transaction, so a failure leaves no run behind. Inside a run an order is known by
+# its rowid (`oid`) and a ledger line by its rowid (`lid`): every join after the reference
+# joins is on one integer, several times faster than on (provider, order_id) text pairs.
 STEPS: list[tuple[str, str]] = [
     (
         "the candidate orders: business dates within the period and its window",
         """
         CREATE OR REPLACE TEMP TABLE c_orders AS
-        SELECT provider, order_id, payment_id, upper(trim(merchant_ref)) AS mref,
+        SELECT rowid AS oid, provider, order_id, payment_id, upper(trim(merchant_ref)) AS mref,
                amount, status = 'paid' AS paid, business_date
         FROM orders
         WHERE business_date BETWEEN $lo AND $hi
@@ -86,7 +87,7 @@ STEPS: list[tuple[str, str]] = [
         "the candidate ledger lines: dated within the period and its window",
         """
         CREATE OR REPLACE TEMP TABLE c_lines AS
-        SELECT ledger_id, line_no, entry_date, trim(reference) AS ref,
+        SELECT rowid AS lid, ledger_id, line_no, entry_date, trim(reference) AS ref,
                upper(trim(reference)) AS uref, amount
         FROM ledger_lines
         WHERE entry_date BETWEEN $lo AND $hi
@@ -96,15 +97,34 @@ STEPS: list[tuple[str, str]] = [
     (
         "tier 1 claims every line whose reference is an order id or a payment id",
         """
+        CREATE OR REPLACE TEMP TABLE t1 AS
+        SELECT l.lid, o.oid, 'order_id' AS rule, o.provider
+        FROM c_lines l JOIN c_orders o ON l.ref = o.order_id
+        """,
+    ),
+    (
+        "",
+        # Two equi-joins: an OR in one join condition would be a nested loop. The second only
+        # looks at the few lines the first left, so its hash table is small.
+        """
+        INSERT INTO t1
+        SELECT l.lid, o.oid, 'payment_id', o.provider
+        FROM (SELECT lid, ref FROM c_lines ANTI JOIN t1 USING (lid)) l
+        JOIN c_orders o ON l.ref = o.payment_id
+        """,
+    ),
+    (
+        "a reference that names several orders (an order id at both providers, or one "
+        "order's id and another's payment id) claims one: order ids first, then by provider",
+        """
         CREATE OR REPLACE TEMP TABLE claims AS
-        SELECT ledger_id, line_no, provider, order_id, 1 AS tier, rule FROM (
-            SELECT l.ledger_id, l.line_no, o.provider, o.order_id, 'order_id' AS rule
-            FROM c_lines l JOIN c_orders o ON l.ref = o.order_id
-            UNION ALL  -- two equi-joins: an OR in one join condition would be a nested loop
-            SELECT l.ledger_id, l.line_no, o.provider, o.order_id, 'payment_id'
-            FROM c_lines l JOIN c_orders o ON l.ref = o.payment_id
-        )
-        QUALIFY row_number() OVER (PARTITION BY ledger_id, line_no
+        SELECT lid, oid, 1 AS tier, rule FROM t1
+        ANTI JOIN (SELECT lid FROM t1 GROUP BY lid HAVING count(*) > 1) USING (lid)
+        UNION ALL
+        SELECT lid, oid, 1, rule FROM (
+            SELECT * FROM t1 SEMI JOIN (SELECT lid FROM t1 GROUP BY lid HAVING count(*) > 1)
+                USING (lid))
+        QUALIFY row_number() OVER (PARTITION BY lid
                                    ORDER BY rule = 'order_id' DESC, provider) = 1
         """,
     ),
@@ -113,28 +133,26 @@ STEPS: list[tuple[str, str]] = [
         "several orders share it a paid one wins, and a tie at the best rank is ambiguous",
         """
         CREATE OR REPLACE TEMP TABLE t2 AS
-        SELECT l.ledger_id, l.line_no, o.provider, o.order_id, o.paid,
-               count(*) OVER (PARTITION BY l.ledger_id, l.line_no, o.paid) AS n_rank,
-               max(o.paid) OVER (PARTITION BY l.ledger_id, l.line_no) AS best
-        FROM c_lines l JOIN c_orders o ON l.uref = o.mref
-        WHERE l.uref IS NOT NULL AND l.uref <> ''
-          AND NOT EXISTS (SELECT 1 FROM claims c
-                          WHERE c.ledger_id = l.ledger_id AND c.line_no = l.line_no)
+        SELECT l.lid, o.oid, o.paid,
+               count(*) OVER (PARTITION BY l.lid, o.paid) AS n_rank,
+               max(o.paid) OVER (PARTITION BY l.lid) AS best
+        FROM (SELECT lid, uref FROM c_lines ANTI JOIN claims USING (lid)
+              WHERE uref <> '') l
+        JOIN c_orders o ON l.uref = o.mref
         """,
     ),
     (
         "",
         """
         INSERT INTO claims
-        SELECT ledger_id, line_no, provider, order_id, 2, 'merchant_ref'
-        FROM t2 WHERE paid = best AND n_rank = 1
+        SELECT lid, oid, 2, 'merchant_ref' FROM t2 WHERE paid = best AND n_rank = 1
         """,
     ),
     (
         "lines left ambiguous by tier 2: several equally good orders share the reference",
         """
         CREATE OR REPLACE TEMP TABLE ambiguous AS
-        SELECT DISTINCT ledger_id, line_no FROM t2 WHERE paid = best AND n_rank > 1
+        SELECT DISTINCT lid FROM t2 WHERE paid = best AND n_rank > 1
         """,
     ),
     (
@@ -143,82 +161,89 @@ STEPS: list[tuple[str, str]] = [
         """
         CREATE OR REPLACE TEMP TABLE t3 AS
         WITH free_lines AS (
-            SELECT l.* FROM c_lines l
-            ANTI JOIN claims c ON c.ledger_id = l.ledger_id AND c.line_no = l.line_no
-            ANTI JOIN ambiguous a ON a.ledger_id = l.ledger_id AND a.line_no = l.line_no
+            SELECT lid, amount, entry_date FROM c_lines
+            ANTI JOIN claims USING (lid)
+            ANTI JOIN ambiguous USING (lid)
         ), free_orders AS (
-            SELECT o.* FROM c_orders o
-            ANTI JOIN claims c ON c.provider = o.provider AND c.order_id = o.order_id
-            WHERE o.paid
+            SELECT oid, amount, business_date FROM c_orders
+            ANTI JOIN claims USING (oid)
+            WHERE paid
         )
-        SELECT l.ledger_id, l.line_no, o.provider, o.order_id,
-               count(*) OVER (PARTITION BY l.ledger_id, l.line_no) AS n_orders,
-               count(*) OVER (PARTITION BY o.provider, o.order_id) AS n_lines
-        FROM free_lines l JOIN free_orders o
-          ON {amount_condition}
-         AND l.entry_date BETWEEN o.business_date - $window AND o.business_date + $window
+        SELECT l.lid, o.oid,
+               count(*) OVER (PARTITION BY l.lid) AS n_orders,
+               count(*) OVER (PARTITION BY o.oid) AS n_lines
+        FROM free_lines l JOIN {pairing}
         """,
     ),
     (
         "",
         """
         INSERT INTO claims
-        SELECT ledger_id, line_no, provider, order_id, 3, 'amount_date'
-        FROM t3 WHERE n_orders = 1 AND n_lines = 1
+        SELECT lid, oid, 3, 'amount_date' FROM t3 WHERE n_orders = 1 AND n_lines = 1
         """,
     ),
     (
         "",
         """
         INSERT INTO ambiguous
-        SELECT DISTINCT ledger_id, line_no FROM t3 WHERE n_orders > 1 OR n_lines > 1
+        SELECT DISTINCT lid FROM t3 WHERE n_orders > 1 OR n_lines > 1
         """,
     ),
     (
         "an order's first claim (by tier, then date) is its match; later claims are duplicates",
         """
         CREATE OR REPLACE TEMP TABLE ranked AS
-        SELECT c.*, row_number() OVER (PARTITION BY c.provider, c.order_id
-                   ORDER BY c.tier, l.entry_date, c.ledger_id, c.line_no) AS nth
-        FROM claims c JOIN c_lines l USING (ledger_id, line_no)
+        WITH claimed_twice AS (SELECT oid FROM claims GROUP BY oid HAVING count(*) > 1)
+        SELECT lid, oid, rule, 1 AS nth FROM claims ANTI JOIN claimed_twice USING (oid)
+        UNION ALL
+        SELECT c.lid, c.oid, c.rule, row_number() OVER (PARTITION BY c.oid
+                   ORDER BY c.tier, l.entry_date, l.ledger_id, l.line_no)
+        FROM claims c SEMI JOIN claimed_twice USING (oid) JOIN c_lines l USING (lid)
         """,
     ),
     (
         "every result, classified; kept when its anchor date falls in the period",
         """
-        INSERT INTO recon_results
-        SELECT $run, * FROM (
-            SELECT CASE WHEN r.nth > 1 THEN 'D:' || r.ledger_id || ':' || r.line_no
-                        ELSE 'O:' || o.provider || ':' || o.order_id END AS result_key,
-                   CASE WHEN r.nth > 1 THEN 'duplicate_in_ledger'
-                        WHEN NOT o.paid THEN 'status_mismatch'
-                        WHEN abs(l.amount - o.amount) <= $tol THEN 'matched'
-                        ELSE 'amount_mismatch' END AS result,
-                   r.rule, o.provider, o.order_id, l.ledger_id, l.line_no,
-                   o.amount AS order_amount, l.amount AS ledger_amount,
-                   l.amount - o.amount AS difference, o.business_date,
-                   l.entry_date AS ledger_date, o.business_date AS anchor_date
-            FROM ranked r
-            JOIN c_orders o USING (provider, order_id)
-            JOIN c_lines l USING (ledger_id, line_no)
-            UNION ALL
-            SELECT 'O:' || o.provider || ':' || o.order_id,
-                   CASE WHEN o.paid THEN 'missing_in_ledger' ELSE 'unpaid' END,
-                   NULL, o.provider, o.order_id, NULL, NULL, o.amount, NULL, NULL,
-                   o.business_date, NULL, o.business_date
-            FROM c_orders o ANTI JOIN claims c USING (provider, order_id)
-            UNION ALL
-            SELECT 'L:' || l.ledger_id || ':' || l.line_no,
-                   CASE WHEN a.line_no IS NULL THEN 'missing_in_provider' ELSE 'ambiguous' END,
-                   NULL, NULL, NULL, l.ledger_id, l.line_no, NULL, l.amount, NULL,
-                   NULL, l.entry_date, l.entry_date
-            FROM c_lines l
-            ANTI JOIN claims c USING (ledger_id, line_no)
-            LEFT JOIN ambiguous a USING (ledger_id, line_no)
-        ) WHERE anchor_date BETWEEN $start AND $end
+        INSERT INTO recon_results (run_id, result, rule, provider, order_id, ledger_id,
+                                   line_no, order_amount, ledger_amount, business_date,
+                                   ledger_date)
+        SELECT $run, CASE WHEN r.nth > 1 THEN 'duplicate_in_ledger'
+                          WHEN NOT o.paid THEN 'status_mismatch'
+                          WHEN abs(l.amount - o.amount) <= $tol THEN 'matched'
+                          ELSE 'amount_mismatch' END,
+               r.rule, o.provider, o.order_id, l.ledger_id, l.line_no, o.amount, l.amount,
+               o.business_date, l.entry_date
+        FROM ranked r JOIN c_orders o USING (oid) JOIN c_lines l USING (lid)
+        WHERE o.business_date BETWEEN $start AND $end
+        UNION ALL
+        SELECT $run, CASE WHEN o.paid THEN 'missing_in_ledger' ELSE 'unpaid' END, NULL,
+               o.provider, o.order_id, NULL, NULL, o.amount, NULL, o.business_date, NULL
+        FROM c_orders o ANTI JOIN claims USING (oid)
+        WHERE o.business_date BETWEEN $start AND $end
+        UNION ALL
+        SELECT $run, CASE WHEN a.lid IS NULL THEN 'missing_in_provider' ELSE 'ambiguous' END,
+               NULL, NULL, NULL, l.ledger_id, l.line_no, NULL, l.amount, NULL, l.entry_date
+        FROM c_lines l ANTI JOIN claims USING (lid) LEFT JOIN ambiguous a USING (lid)
+        WHERE l.entry_date BETWEEN $start AND $end
         """,
     ),
 ]
+TEMP_TABLES = ("c_orders", "c_lines", "t1", "claims", "t2", "ambiguous", "t3", "ranked")
+
+
+def tier3_pairing(tolerance: Decimal) -> str:
+    """Tier 3's join of free lines to free orders: same amount, dates within the window."""
+    if tolerance == 0:
+        # One hash join on (amount, date): each order stands on every day of its window.
+        # Joining on the amount alone would pair every line with every order of a common
+        # amount (round amounts are common) and filter the dates afterwards.
+        return """(SELECT oid, amount, business_date + d::INTEGER AS on_date FROM free_orders,
+                          range(-$window, $window + 1) AS w(d)) o
+                  ON l.amount = o.amount AND l.entry_date = o.on_date"""
+    # A tolerance needs a range join on the amount, which DuckDB runs far slower.
+    return """free_orders o
+              ON l.amount BETWEEN o.amount - $tol AND o.amount + $tol
+             AND l.entry_date BETWEEN o.business_date - $window AND o.business_date + $window"""
 
 
 def reconcile(store: Store, params: ReconcileParams, run_by: str | None = None) -> RunSummary:
@@ -255,15 +280,8 @@ def reconcile(store: Store, params: ReconcileParams, run_by: str | None = None) 
             ],
         ).fetchall()
         run_id = int(row[0][0])
-        # With no tolerance the amount test is an equi-join (a hash join); a tolerance needs a
-        # range join, which DuckDB runs far slower at a million rows.
-        amount_condition = (
-            "l.amount = o.amount"
-            if params.amount_tolerance == 0
-            else "l.amount BETWEEN o.amount - $tol AND o.amount + $tol"
-        )
         for _, template in STEPS:
-            sql = template.replace("{amount_condition}", amount_condition)
+            sql = template.replace("{pairing}", tier3_pairing(params.amount_tolerance))
             used = {k: v for k, v in (values | {"run": run_id}).items() if f"${k}" in sql}
             cur.execute(sql, used)
         found = dict(
@@ -277,7 +295,7 @@ def reconcile(store: Store, params: ReconcileParams, run_by: str | None = None) 
             "UPDATE recon_runs SET finished_at = ?, counts = ? WHERE id = ?",
             [utc_now(), json.dumps(counts), run_id],
         )
-        for table in ("c_orders", "c_lines", "claims", "t2", "ambiguous", "t3", "ranked"):
+        for table in TEMP_TABLES:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
     return RunSummary(run_id, params, counts, time.perf_counter() - began)
 
