@@ -184,3 +184,39 @@ def test_a_fetch_runs_under_a_small_memory_budget_and_restores_the_configured_on
     with pytest.raises(ProviderUnavailable):
         fetch_orders(store, clients, *OCTOBER)
     assert store.scalar("SELECT current_setting('memory_limit')") == configured
+
+
+def test_results_stored_before_the_compact_schema_keep_their_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rekon.store
+
+    path = tmp_path / "v2.duckdb"
+    monkeypatch.setattr(rekon.store, "MIGRATIONS", MIGRATIONS[:2])
+    old = Store(path)
+    assert old.schema_version == 2
+    with old.write() as cur:
+        cur.execute(
+            """
+            INSERT INTO recon_results VALUES
+            (7, 'O:xepeng:xo_1', 'amount_mismatch', 'order_id', 'xepeng', 'xo_1', 1, 2,
+             150000, 149000, -1000, '2026-10-05', '2026-10-06', '2026-10-05'),
+            (7, 'D:1:3', 'duplicate_in_ledger', 'order_id', 'xepeng', 'xo_1', 1, 3,
+             150000, 150000, 0, '2026-10-05', '2026-10-07', '2026-10-05'),
+            (7, 'L:1:4', 'missing_in_provider', NULL, NULL, NULL, 1, 4,
+             NULL, 5000, NULL, NULL, '2026-10-08', '2026-10-08')
+            """
+        )
+    old.close()
+    monkeypatch.undo()
+    store = Store(path)
+    assert store.schema_version == len(MIGRATIONS)
+    rows = store.query(
+        "SELECT result_key, result::VARCHAR AS result, difference, anchor_date"
+        " FROM recon_results ORDER BY result_key"
+    ).rows()
+    assert rows == [
+        ("D:1:3", "duplicate_in_ledger", 0, date(2026, 10, 5)),
+        ("L:1:4", "missing_in_provider", None, date(2026, 10, 8)),
+        ("O:xepeng:xo_1", "amount_mismatch", -1000, date(2026, 10, 5)),
+    ]

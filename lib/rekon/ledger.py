@@ -369,11 +369,15 @@ def read_ledger(
             f"no column for {', '.join(missing)}: found {', '.join(columns)}. "
             "Map them explicitly, e.g. --map date=Tanggal --map amount=Jumlah"
         )
-    return _validate(frame, mapping, file_name, raw, encoding, delimiter, header_line, options)
+    physical_lines = body.count("\n") + (not body.endswith("\n"))
+    return _validate(
+        frame, physical_lines, mapping, file_name, raw, encoding, delimiter, header_line, options
+    )
 
 
 def _validate(
     frame: pl.DataFrame,
+    physical_lines: int,
     mapping: ColumnMapping,
     file_name: str,
     raw: bytes,
@@ -384,12 +388,16 @@ def _validate(
 ) -> Parsed:
     m = asdict(mapping)
     text_cols = list(frame.columns)  # the file's own columns, before helpers are added
-    # Line in the file of each record: header line + 1 + index + newlines inside earlier records.
-    newlines = pl.sum_horizontal(
-        [pl.col(c).fill_null("").str.count_matches("\n") for c in text_cols]
-    )
+    # Line in the file of each record: header line + 1 + index + newlines inside earlier records
+    # (counted only when the file has more lines than records, i.e. when there are some).
+    line_no = header_line + 1 + pl.int_range(pl.len())
+    if physical_lines > frame.height + 1:
+        newlines = pl.sum_horizontal(
+            [pl.col(c).fill_null("").str.count_matches("\n") for c in text_cols]
+        )
+        line_no = line_no + newlines.cum_sum() - newlines
     frame = frame.with_columns(
-        (header_line + 1 + pl.int_range(pl.len()) + newlines.cum_sum() - newlines).alias("__line"),
+        line_no.alias("__line"),
         pl.all_horizontal(
             [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in text_cols]
         ).alias("__blank"),
@@ -405,15 +413,24 @@ def _validate(
         if c:
             wordy = wordy | pl.col(c).fill_null("").str.contains(SUMMARY_WORDS)
     no_date = ~pl.col(date_col).fill_null("").str.contains(r"\d")
-    frame = frame.with_columns((no_date & wordy & ~pl.col("__blank")).alias("__summary"))
+    # The word test runs on the few rows without a date, not on every row.
+    summary_lines = frame.filter(no_date & ~pl.col("__blank")).filter(wordy)["__line"]
+    frame = frame.with_columns(pl.col("__line").is_in(summary_lines.implode()).alias("__summary"))
     data = frame.filter(~pl.col("__blank") & ~pl.col("__summary"))
     if data.is_empty():
         raise LedgerError(f"{file_name} has a header but no ledger lines")
-    date_format = options.date_format or sniff_date_format(data[date_col])
-    parsed_date = _month_expr(pl.col(date_col)).str.strptime(pl.Date, date_format, strict=False)
+    # A ledger repeats few distinct date texts: sniff and parse those, then map them back.
+    date_texts = data[date_col].unique()
+    date_format = options.date_format or sniff_date_format(date_texts)
+    parsed_texts = date_texts.to_frame("t").select(
+        _month_expr(pl.col("t")).str.strptime(pl.Date, date_format, strict=False)
+    )["t"]
+    parsed_date = pl.col(date_col).replace_strict(
+        date_texts, parsed_texts, default=None, return_dtype=pl.Date
+    )
     if m["amount"]:
         amount = amount_expr(pl.col(m["amount"]), style)
-        amount_ok = amount.is_not_null()
+        amount_ok = pl.col("__amount").is_not_null()
     else:
         debit = amount_expr(pl.col(m["debit"]), style) if m["debit"] else pl.lit(None)
         credit = amount_expr(pl.col(m["credit"]), style) if m["credit"] else pl.lit(None)
@@ -593,15 +610,12 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions) -> Import
             ],
         ).fetchall()
         ledger_id = int(row[0][0])
-        cur.register(
-            "new_lines", lines.with_columns(pl.lit(ledger_id).alias("ledger_id")).to_arrow()
-        )
-        cur.execute(
-            "INSERT INTO ledger_lines (ledger_id, line_no, entry_date, reference, description,"
-            " amount, currency, provider, email) SELECT ledger_id, line_no, entry_date,"
-            " reference, description, amount, currency, provider, email FROM new_lines"
-        )
-        cur.unregister("new_lines")
+        columns = ("line_no", "entry_date", "reference", "description", "amount", "currency",
+                   "provider", "email")  # fmt: skip
+        # The table's column order; from_arrow rather than register() so the batch is not
+        # kept alive until the commit.
+        new_lines = lines.select(pl.lit(ledger_id, pl.Int64).alias("ledger_id"), *columns)
+        cur.from_arrow(new_lines.to_arrow()).insert_into("ledger_lines")
         store.audit(
             cur,
             options.imported_by or "system",
