@@ -224,8 +224,9 @@ def main() -> None:
         "the reference, classify with `np.select`).",
         "",
         "| orders | ledger CSV | import | reconcile | export `all` | bare join "
-        "| reconcile ÷ join | join stored in the file | pandas read | pandas match | pandas match ÷ reconcile "
-        "| pandas read + match ÷ Rekon import + reconcile | peak RSS Rekon / pandas |",
+        "| reconcile ÷ join | join stored in the file | pandas read | pandas match "
+        "| pandas match ÷ reconcile | pandas read + match ÷ Rekon import + reconcile "
+        "| peak RSS Rekon / pandas |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, size_mb, r, f, p in table:

@@ -62,6 +62,32 @@ def test_tier_1_matches_order_id_and_payment_id(store: Store) -> None:
     }
 
 
+def test_a_reference_naming_several_orders_claims_one_order_ids_first(store: Store) -> None:
+    add_orders(
+        store,
+        # "X-1" is an order id at both providers, and "X-2" is one order's id and another's
+        # payment id: the order id wins, and between providers the first by name.
+        order("X-1", 10_000, date(2026, 10, 5), provider="xepeng"),
+        order("X-1", 10_000, date(2026, 10, 5), provider="durianpay"),
+        order("X-2", 20_000, date(2026, 10, 6), provider="xepeng"),
+        order("dp_9", 20_000, date(2026, 10, 6), provider="durianpay", payment_id="X-2"),
+    )
+    add_ledger(store, (date(2026, 10, 5), "X-1", 10_000), (date(2026, 10, 6), "X-2", 20_000))
+    run = reconcile(store, OCT)
+    rows = store.query(
+        "SELECT provider, order_id, result::VARCHAR AS result, rule::VARCHAR AS rule"
+        " FROM recon_results WHERE run_id = ? ORDER BY order_id, provider",
+        [run.run_id],
+    ).rows()
+    assert rows == [
+        ("durianpay", "X-1", "matched", "order_id"),
+        ("xepeng", "X-1", "missing_in_ledger", None),
+        ("xepeng", "X-2", "matched", "order_id"),
+        ("durianpay", "dp_9", "missing_in_ledger", None),
+    ]
+    check_invariant(store, run.run_id)
+
+
 def test_tier_2_matches_merchant_ref_trimmed_and_case_insensitive(store: Store) -> None:
     add_orders(store, order("xo_1", 150_000, date(2026, 10, 5), merchant_ref="INV-2026-0001"))
     add_ledger(store, (date(2026, 10, 6), "  inv-2026-0001 ", 150_000))

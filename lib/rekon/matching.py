@@ -87,45 +87,49 @@ STEPS: list[tuple[str, str]] = [
         "the candidate ledger lines: dated within the period and its window",
         """
         CREATE OR REPLACE TEMP TABLE c_lines AS
-        SELECT rowid AS lid, ledger_id, line_no, entry_date, trim(reference) AS ref,
-               upper(trim(reference)) AS uref, amount
+        SELECT rowid AS lid, ledger_id, line_no, entry_date, trim(reference) AS ref, amount
         FROM ledger_lines
         WHERE entry_date BETWEEN $lo AND $hi
           AND (len($ledgers) = 0 OR list_contains($ledgers, ledger_id))
         """,
     ),
     (
-        "tier 1 claims every line whose reference is an order id or a payment id",
+        "tier 1 claims every line whose reference is an order id ...",
         """
-        CREATE OR REPLACE TEMP TABLE t1 AS
-        SELECT l.lid, o.oid, 'order_id' AS rule, o.provider
+        CREATE OR REPLACE TEMP TABLE claims AS
+        SELECT l.lid, o.oid, 'order_id' AS rule, {pair_columns}
         FROM c_lines l JOIN c_orders o ON l.ref = o.order_id
         """,
     ),
     (
-        "",
-        # Two equi-joins: an OR in one join condition would be a nested loop. The second only
-        # looks at the few lines the first left, so its hash table is small.
+        "... and the few lines it left are kept apart, so that no later tier scans them all",
         """
-        INSERT INTO t1
-        SELECT l.lid, o.oid, 'payment_id', o.provider
-        FROM (SELECT lid, ref FROM c_lines ANTI JOIN t1 USING (lid)) l
-        JOIN c_orders o ON l.ref = o.payment_id
+        CREATE OR REPLACE TEMP TABLE free_lines AS
+        SELECT lid, ledger_id, line_no, entry_date, ref, upper(ref) AS uref, amount
+        FROM c_lines ANTI JOIN claims USING (lid)
         """,
     ),
     (
-        "a reference that names several orders (an order id at both providers, or one "
-        "order's id and another's payment id) claims one: order ids first, then by provider",
+        "... or a payment id. Two equi-joins: an OR in one join condition is a nested loop",
         """
-        CREATE OR REPLACE TEMP TABLE claims AS
-        SELECT lid, oid, 1 AS tier, rule FROM t1
-        ANTI JOIN (SELECT lid FROM t1 GROUP BY lid HAVING count(*) > 1) USING (lid)
-        UNION ALL
-        SELECT lid, oid, 1, rule FROM (
-            SELECT * FROM t1 SEMI JOIN (SELECT lid FROM t1 GROUP BY lid HAVING count(*) > 1)
-                USING (lid))
-        QUALIFY row_number() OVER (PARTITION BY lid
-                                   ORDER BY rule = 'order_id' DESC, provider) = 1
+        INSERT INTO claims
+        SELECT l.lid, o.oid, 'payment_id', {pair_columns}
+        FROM free_lines l JOIN c_orders o ON l.ref = o.payment_id
+        """,
+    ),
+    (
+        "",
+        "DELETE FROM free_lines WHERE lid IN (SELECT lid FROM claims WHERE rule = 'payment_id')",
+    ),
+    (
+        "a reference that names several orders (an order id at both providers, or several "
+        "payment ids) claims one: order ids first, then by provider",
+        """
+        DELETE FROM claims WHERE rowid IN (
+            SELECT rowid FROM claims
+            SEMI JOIN (SELECT lid FROM claims GROUP BY lid HAVING count(*) > 1) USING (lid)
+            QUALIFY row_number() OVER (PARTITION BY lid
+                                       ORDER BY rule = 'order_id' DESC, provider) > 1)
         """,
     ),
     (
@@ -136,16 +140,17 @@ STEPS: list[tuple[str, str]] = [
         SELECT l.lid, o.oid, o.paid,
                count(*) OVER (PARTITION BY l.lid, o.paid) AS n_rank,
                max(o.paid) OVER (PARTITION BY l.lid) AS best
-        FROM (SELECT lid, uref FROM c_lines ANTI JOIN claims USING (lid)
-              WHERE uref <> '') l
-        JOIN c_orders o ON l.uref = o.mref
+        FROM free_lines l JOIN c_orders o ON l.uref = o.mref
+        WHERE l.uref <> ''
         """,
     ),
     (
         "",
         """
         INSERT INTO claims
-        SELECT lid, oid, 2, 'merchant_ref' FROM t2 WHERE paid = best AND n_rank = 1
+        SELECT lid, oid, 'merchant_ref', {pair_columns}
+        FROM t2 JOIN c_orders o USING (oid) JOIN c_lines l USING (lid)
+        WHERE t2.paid = best AND n_rank = 1
         """,
     ),
     (
@@ -156,30 +161,49 @@ STEPS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "",
+        """
+        DELETE FROM free_lines
+        WHERE lid IN (SELECT lid FROM t2 WHERE paid = best AND n_rank = 1)
+        """,
+    ),
+    (
+        "the orders no tier has claimed so far",
+        """
+        CREATE OR REPLACE TEMP TABLE free_orders AS
+        SELECT oid, provider, order_id, amount, paid, business_date
+        FROM c_orders ANTI JOIN claims USING (oid)
+        """,
+    ),
+    (
         "tier 3 looks at the lines still unclaimed and the paid orders still unclaimed: same "
         "amount within tolerance, dates within the window",
         """
         CREATE OR REPLACE TEMP TABLE t3 AS
-        WITH free_lines AS (
-            SELECT lid, amount, entry_date FROM c_lines
-            ANTI JOIN claims USING (lid)
-            ANTI JOIN ambiguous USING (lid)
-        ), free_orders AS (
-            SELECT oid, amount, business_date FROM c_orders
-            ANTI JOIN claims USING (oid)
-            WHERE paid
+        WITH unclaimed_lines AS (
+            SELECT lid, amount, entry_date FROM free_lines ANTI JOIN ambiguous USING (lid)
+        ), paid_orders AS (
+            SELECT oid, amount, business_date FROM free_orders WHERE paid
         )
         SELECT l.lid, o.oid,
                count(*) OVER (PARTITION BY l.lid) AS n_orders,
                count(*) OVER (PARTITION BY o.oid) AS n_lines
-        FROM free_lines l JOIN {pairing}
+        FROM unclaimed_lines l JOIN {pairing}
+        """,
+    ),
+    (
+        "",
+        """
+        CREATE OR REPLACE TEMP TABLE t3_claims AS
+        SELECT lid, oid FROM t3 WHERE n_orders = 1 AND n_lines = 1
         """,
     ),
     (
         "",
         """
         INSERT INTO claims
-        SELECT lid, oid, 3, 'amount_date' FROM t3 WHERE n_orders = 1 AND n_lines = 1
+        SELECT lid, oid, 'amount_date', {pair_columns}
+        FROM t3_claims JOIN c_orders o USING (oid) JOIN c_lines l USING (lid)
         """,
     ),
     (
@@ -192,13 +216,16 @@ STEPS: list[tuple[str, str]] = [
     (
         "an order's first claim (by tier, then date) is its match; later claims are duplicates",
         """
-        CREATE OR REPLACE TEMP TABLE ranked AS
-        WITH claimed_twice AS (SELECT oid FROM claims GROUP BY oid HAVING count(*) > 1)
-        SELECT lid, oid, rule, 1 AS nth FROM claims ANTI JOIN claimed_twice USING (oid)
-        UNION ALL
-        SELECT c.lid, c.oid, c.rule, row_number() OVER (PARTITION BY c.oid
-                   ORDER BY c.tier, l.entry_date, l.ledger_id, l.line_no)
-        FROM claims c SEMI JOIN claimed_twice USING (oid) JOIN c_lines l USING (lid)
+        CREATE OR REPLACE TEMP TABLE duplicates AS
+        SELECT lid FROM (
+            SELECT lid, row_number() OVER (
+                       PARTITION BY oid
+                       ORDER BY CASE rule WHEN 'merchant_ref' THEN 2
+                                          WHEN 'amount_date' THEN 3 ELSE 1 END,
+                                entry_date, ledger_id, line_no) AS nth
+            FROM claims
+            SEMI JOIN (SELECT oid FROM claims GROUP BY oid HAVING count(*) > 1) USING (oid)
+        ) WHERE nth > 1
         """,
     ),
     (
@@ -207,28 +234,32 @@ STEPS: list[tuple[str, str]] = [
         INSERT INTO recon_results (run_id, result, rule, provider, order_id, ledger_id,
                                    line_no, order_amount, ledger_amount, business_date,
                                    ledger_date)
-        SELECT $run, CASE WHEN r.nth > 1 THEN 'duplicate_in_ledger'
-                          WHEN NOT o.paid THEN 'status_mismatch'
-                          WHEN abs(l.amount - o.amount) <= $tol THEN 'matched'
+        SELECT $run, CASE WHEN d.lid IS NOT NULL THEN 'duplicate_in_ledger'
+                          WHEN NOT c.paid THEN 'status_mismatch'
+                          WHEN abs(c.ledger_amount - c.order_amount) <= $tol THEN 'matched'
                           ELSE 'amount_mismatch' END,
-               r.rule, o.provider, o.order_id, l.ledger_id, l.line_no, o.amount, l.amount,
-               o.business_date, l.entry_date
-        FROM ranked r JOIN c_orders o USING (oid) JOIN c_lines l USING (lid)
-        WHERE o.business_date BETWEEN $start AND $end
+               c.rule, c.provider, c.order_id, c.ledger_id, c.line_no, c.order_amount,
+               c.ledger_amount, c.business_date, c.entry_date
+        FROM claims c LEFT JOIN duplicates d USING (lid)
+        WHERE c.business_date BETWEEN $start AND $end
         UNION ALL
         SELECT $run, CASE WHEN o.paid THEN 'missing_in_ledger' ELSE 'unpaid' END, NULL,
                o.provider, o.order_id, NULL, NULL, o.amount, NULL, o.business_date, NULL
-        FROM c_orders o ANTI JOIN claims USING (oid)
+        FROM free_orders o ANTI JOIN t3_claims USING (oid)
         WHERE o.business_date BETWEEN $start AND $end
         UNION ALL
         SELECT $run, CASE WHEN a.lid IS NULL THEN 'missing_in_provider' ELSE 'ambiguous' END,
                NULL, NULL, NULL, l.ledger_id, l.line_no, NULL, l.amount, NULL, l.entry_date
-        FROM c_lines l ANTI JOIN claims USING (lid) LEFT JOIN ambiguous a USING (lid)
+        FROM free_lines l ANTI JOIN t3_claims USING (lid) LEFT JOIN ambiguous a USING (lid)
         WHERE l.entry_date BETWEEN $start AND $end
         """,
     ),
 ]
-TEMP_TABLES = ("c_orders", "c_lines", "t1", "claims", "t2", "ambiguous", "t3", "ranked")
+# What a claim carries of its order and line, so that writing the results joins nothing.
+PAIR_COLUMNS = """o.provider, o.order_id, o.amount AS order_amount, o.paid, o.business_date,
+                  l.ledger_id, l.line_no, l.amount AS ledger_amount, l.entry_date"""
+TEMP_TABLES = ("c_orders", "c_lines", "claims", "free_lines", "t2", "ambiguous", "free_orders",
+               "t3", "t3_claims", "duplicates")  # fmt: skip
 
 
 def tier3_pairing(tolerance: Decimal) -> str:
@@ -237,11 +268,11 @@ def tier3_pairing(tolerance: Decimal) -> str:
         # One hash join on (amount, date): each order stands on every day of its window.
         # Joining on the amount alone would pair every line with every order of a common
         # amount (round amounts are common) and filter the dates afterwards.
-        return """(SELECT oid, amount, business_date + d::INTEGER AS on_date FROM free_orders,
+        return """(SELECT oid, amount, business_date + d::INTEGER AS on_date FROM paid_orders,
                           range(-$window, $window + 1) AS w(d)) o
                   ON l.amount = o.amount AND l.entry_date = o.on_date"""
     # A tolerance needs a range join on the amount, which DuckDB runs far slower.
-    return """free_orders o
+    return """paid_orders o
               ON l.amount BETWEEN o.amount - $tol AND o.amount + $tol
              AND l.entry_date BETWEEN o.business_date - $window AND o.business_date + $window"""
 
@@ -282,6 +313,7 @@ def reconcile(store: Store, params: ReconcileParams, run_by: str | None = None) 
         run_id = int(row[0][0])
         for _, template in STEPS:
             sql = template.replace("{pairing}", tier3_pairing(params.amount_tolerance))
+            sql = sql.replace("{pair_columns}", PAIR_COLUMNS)
             used = {k: v for k, v in (values | {"run": run_id}).items() if f"${k}" in sql}
             cur.execute(sql, used)
         found = dict(
