@@ -21,7 +21,11 @@ from bench._common import machine, peak_rss_mb, run_child, write_section
 ORDERS_SQL = """
 CREATE TABLE bench_orders AS
 SELECT CASE WHEN i % 2 = 0 THEN 'xepeng' ELSE 'durianpay' END AS provider,
-       'ord_' || i AS order_id, 'INV-' || i AS merchant_ref, 'pay_' || i AS payment_id,
+       'ord_' || i AS order_id,
+       -- bucket 99 shares merchant references (about two orders each): ambiguous lines
+       CASE WHEN hash(i) % 100 = 99 THEN 'INV-S' || hash(i * 31) % greatest($n // 200, 1)
+            ELSE 'INV-' || i END AS merchant_ref,
+       'pay_' || i AS payment_id,
        CAST((1 + hash(i * 7) % 4000) * 1000 AS DECIMAL(18, 2)) AS amount,
        CASE WHEN hash(i) % 100 < 3 THEN 'expired' ELSE 'paid' END AS status,
        TIMESTAMP '2026-09-30 17:00:00' + INTERVAL (hash(i * 13) % 2678400) SECOND AS created_at,
@@ -37,6 +41,7 @@ SELECT strftime(CAST(timezone('Asia/Jakarta', created_at AT TIME ZONE 'UTC') AS 
             WHEN bucket = 94 THEN ''
             WHEN bucket IN (95, 96) THEN order_id
             WHEN bucket = 98 THEN 'MANUAL-' || i
+            WHEN bucket = 99 THEN lower(merchant_ref)
             ELSE order_id END AS "No. Referensi",
        'Penjualan ' || merchant_ref AS "Keterangan",
        translate(format('{:,.2f}', CASE WHEN bucket = 95 THEN amount - 2500
