@@ -340,11 +340,12 @@ def read_ledger(
     if not raw.strip():
         raise LedgerError(f"{file_name} is empty")
     text, encoding = decode(raw)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     delimiter = options.delimiter or sniff_delimiter(text)
     header_index = find_header(text, delimiter)
     header_line = _numbered_rows(text, delimiter, header_index + 1)[header_index][1]
-    body = "\n".join(text.split("\n")[header_line - 1 :])
+    body = text if header_line == 1 else "\n".join(text.split("\n")[header_line - 1 :])
     try:
         frame = pl.read_csv(
             io.BytesIO(body.encode("utf-8")),
