@@ -11,7 +11,7 @@ from rekon.fetching import ClientOptions, OrderSource, fetch_orders, make_client
 from rekon.providers.base import ProviderUnavailable
 from rekon.sandbox.app import Faults
 from rekon.sandbox.server import RunningSandbox
-from rekon.store import MIGRATIONS, Store
+from rekon.store import MIGRATIONS, Store, size_in_bytes
 from tests.conftest import OCTOBER, expected_count
 
 
@@ -174,16 +174,41 @@ def test_changing_the_timezone_recomputes_business_dates(
     assert utc.scalar("SELECT count(*) FROM orders WHERE business_date = '2026-09-30'") >= 2
 
 
+def memory_limits_seen_by(store: Store, clients: dict[str, OrderSource]) -> set[str]:
+    """DuckDB's memory limit as read while the fetch is running, through its progress calls."""
+    seen: set[str] = set()
+
+    def progress(*_: object) -> None:
+        seen.add(store.scalar("SELECT current_setting('memory_limit')"))
+
+    fetch_orders(store, clients, *OCTOBER, progress=progress)
+    return seen
+
+
 def test_a_fetch_runs_under_a_small_memory_budget_and_restores_the_configured_one(
     store: Store, clients: dict[str, OrderSource], sandbox: RunningSandbox
 ) -> None:
     configured = store.scalar("SELECT current_setting('memory_limit')")
-    fetch_orders(store, clients, *OCTOBER)
+    assert memory_limits_seen_by(store, clients) == {"244.1 MiB"}  # 256MB
     assert store.scalar("SELECT current_setting('memory_limit')") == configured
     sandbox.state.faults = Faults(always_fail="durianpay")
     with pytest.raises(ProviderUnavailable):
         fetch_orders(store, clients, *OCTOBER)
     assert store.scalar("SELECT current_setting('memory_limit')") == configured
+
+
+def test_a_smaller_configured_budget_is_kept_during_a_fetch(
+    tmp_path: Path, clients: dict[str, OrderSource]
+) -> None:
+    store = Store(tmp_path / "small.duckdb", memory_limit="128MB")
+    assert memory_limits_seen_by(store, clients) == {"122.0 MiB"}  # 128MB
+
+
+def test_memory_sizes_read_as_duckdb_reads_them() -> None:
+    assert size_in_bytes("256MB") == 256_000_000
+    assert size_in_bytes("1.5 GiB") == 3 * 2**29
+    assert size_in_bytes("1gb") == 10**9
+    assert size_in_bytes("80%") == 0
 
 
 def test_results_stored_before_the_compact_schema_keep_their_keys(

@@ -8,6 +8,7 @@ fetch or an import lands whole or not at all.
 from __future__ import annotations
 
 import operator
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -305,15 +306,19 @@ class Store:
     def memory_budget(self, limit: str) -> Iterator[None]:
         """Run a block under a smaller DuckDB memory budget, then restore the configured one.
 
+        A configured budget that is already smaller (or not a plain size) is left alone.
         DuckDB's budget is per database, so reads running meanwhile share the smaller budget
         (they spill to disk sooner; they do not fail).
         """
         with self._lock:
-            self._con.execute(f"SET memory_limit = '{limit}'")
+            smaller = size_in_bytes(limit) < (size_in_bytes(self.memory_limit) or 0)
+            if smaller:
+                self._con.execute(f"SET memory_limit = '{limit}'")
             try:
                 yield
             finally:
-                self._con.execute(f"SET memory_limit = '{self.memory_limit}'")
+                if smaller:
+                    self._con.execute(f"SET memory_limit = '{self.memory_limit}'")
 
     def query(self, sql: str, params: Iterable[Any] | dict[str, Any] | None = None) -> pl.DataFrame:
         """Run a read and return a polars DataFrame."""
@@ -467,6 +472,18 @@ class Store:
             "INSERT INTO audit_log VALUES (now()::TIMESTAMP, ?, ?, ?, ?)",
             [actor, action, subject, detail],
         )
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+
+
+def size_in_bytes(text: str) -> int:
+    """A DuckDB size setting such as '256MB' or '1.5 GiB' in bytes; 0 if it is not one."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", text.lower())
+    if not found or found[2] not in _SIZE_UNITS:
+        return 0
+    return int(float(found[1]) * _SIZE_UNITS[found[2]])
 
 
 def business_date_sql(column: str) -> str:
