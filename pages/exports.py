@@ -3,7 +3,7 @@
 import streamlit as st
 
 from pages._shared import period, period_label, query, workspace
-from rekon.reports import FORMATS, KINDS, export_bytes, export_name
+from rekon.reports import FORMATS, KINDS, XLSX_MAX_ROWS, export_bytes, export_name, export_rows
 
 MIME = {
     "csv": "text/csv",
@@ -37,7 +37,9 @@ def maker(kind: str, fmt: str):
 for kind in KINDS:
     left, *buttons = st.columns([4, 1, 1])
     left.markdown(f"**{kind.capitalize()}** — {ABOUT[kind]}")
+    rows = 0 if kind == "summary" else export_rows(ws.store, int(run_id), kind)
     for col, fmt in zip(buttons, FORMATS, strict=True):
+        too_big = fmt == "xlsx" and rows > XLSX_MAX_ROWS
         col.download_button(
             fmt.upper(),
             data=maker(kind, fmt),
@@ -46,4 +48,6 @@ for kind in KINDS:
             key=f"dl_{kind}_{fmt}",
             on_click="ignore",
             icon=":material/download:",
+            disabled=too_big,
+            help=f"{rows:,} rows: more than an Excel sheet holds; use CSV" if too_big else None,
         )

@@ -179,6 +179,24 @@ def test_exports_page_downloads_return_the_expected_bytes(tmp_path: Path, media:
     assert book.sheetnames == ["all", "exceptions", "matched", "summary"]
 
 
+def test_exports_page_offers_no_xlsx_that_excel_could_not_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rekon.reports
+    from rekon.matching import EXCEPTIONS
+
+    planned = generate().expected
+    exceptions = sum(planned[k] for k in EXCEPTIONS)
+    monkeypatch.setattr(rekon.reports, "XLSX_MAX_ROWS", exceptions)  # 'all' no longer fits
+    at = app(tmp_path / "seeded.duckdb").switch_page("pages/exports.py").run()
+    assert_clean(at)
+    buttons = {b.key: b for b in at.get("download_button")}
+    assert buttons["dl_all_xlsx"].proto.disabled
+    assert "use CSV" in buttons["dl_all_xlsx"].proto.help
+    assert not buttons["dl_exceptions_xlsx"].proto.disabled
+    assert not buttons["dl_all_csv"].proto.disabled
+
+
 def test_orders_page_corrects_a_xepeng_order_live_and_audits_it(tmp_path: Path) -> None:
     from datetime import date
 

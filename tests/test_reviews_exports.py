@@ -15,6 +15,7 @@ from rekon import reviews
 from rekon.matching import EXCEPTIONS, RESULTS, ReconcileParams, reconcile
 from rekon.reports import (
     EXPORT_COLUMNS,
+    ExportError,
     ResultFilter,
     class_totals,
     csv_rows,
@@ -156,6 +157,21 @@ def test_xlsx_has_a_sheet_per_kind_with_typed_numbers(reconciled: tuple[Store, i
     amounts = [row[col].value for row in sheet.iter_rows(min_row=2) if row[col].value is not None]
     assert all(isinstance(a, int | float) for a in amounts)
     assert Decimal(str(sum(amounts))) == sum(class_totals(store, run_id)["order_amount"].to_list())
+
+
+def test_xlsx_refuses_more_rows_than_a_sheet_holds_and_writes_nothing(
+    reconciled: tuple[Store, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rekon.reports
+
+    store, run_id = reconciled
+    rows = write_export(store, run_id, "all", tmp_path / "all.csv")
+    monkeypatch.setattr(rekon.reports, "XLSX_MAX_ROWS", rows - 1)  # a sheet one row short
+    with pytest.raises(ExportError, match="export it as CSV"):
+        write_export(store, run_id, "all", tmp_path / "all.xlsx", "xlsx")
+    assert not (tmp_path / "all.xlsx").exists()
+    monkeypatch.setattr(rekon.reports, "XLSX_MAX_ROWS", rows)
+    assert write_export(store, run_id, "all", tmp_path / "all.xlsx", "xlsx") == rows
 
 
 def test_file_names_carry_the_period() -> None:

@@ -22,6 +22,7 @@ from rekon.store import Store
 
 KINDS = ("all", "exceptions", "matched", "summary")
 FORMATS = ("csv", "xlsx")
+XLSX_MAX_ROWS = 1_048_575  # a worksheet's 1,048,576 rows, less the header
 EXPORT_COLUMNS = (
     "result", "rule", "provider", "order_id", "merchant_ref", "payment_id", "order_status",
     "order_date", "order_amount", "currency", "ledger_id", "ledger_line", "ledger_date",
@@ -237,14 +238,21 @@ def write_export(store: Store, run_id: int, kind: str, out: Path, fmt: str = "cs
         return frame.height
     with store.read() as cur:
         # DuckDB writes the file itself: no rows pass through Python.
-        cur.execute(
+        written = cur.execute(
             f"COPY ({export_sql(kind)}) TO '{_sql_path(out)}' (HEADER, DELIMITER ',')",
             {"run": run_id},
-        )
-        rows = cur.execute(
-            f"SELECT count(*) FROM ({RESULTS_SQL}) WHERE {_kind_where(kind)}", {"run": run_id}
         ).fetchall()
-    return int(rows[0][0])
+    return int(written[0][0])
+
+
+def export_rows(store: Store, run_id: int, kind: str) -> int:
+    """How many rows an export of `kind` (not summary) holds."""
+    return int(
+        store.scalar(
+            f"SELECT count(*) FROM recon_results WHERE run_id = $run AND {_kind_where(kind)}",
+            {"run": run_id},
+        )
+    )
 
 
 def export_bytes(store: Store, run_id: int, kind: str, fmt: str = "csv") -> bytes:
@@ -270,6 +278,13 @@ def _write_xlsx(store: Store, run_id: int, kind: str, out: Path) -> int:
     import xlsxwriter
 
     kinds = ("all", "exceptions", "matched", "summary") if kind == "all" else (kind,)
+    # Past a worksheet's last row Excel would silently lose results: refuse before writing.
+    # The first sheet is the largest ('all' holds the others).
+    if kind != "summary" and (size := export_rows(store, run_id, kind)) > XLSX_MAX_ROWS:
+        raise ExportError(
+            f"this export has {size:,} rows and an Excel sheet holds {XLSX_MAX_ROWS:,}; "
+            "export it as CSV instead"
+        )
     rows = 0
     with xlsxwriter.Workbook(str(out)) as book:
         money = book.add_format({"num_format": "#,##0.00"})
