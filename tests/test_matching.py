@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from rekon.config import Settings
@@ -257,6 +257,8 @@ lines_strategy = st.lists(
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(orders_strategy, lines_strategy, st.integers(0, 5), st.sampled_from([0, 500]))
+# Always: a line naming an order id that both providers use (orders 1 and 2 are twins).
+@example([("paid", 10_000, 5, False)] * 3, [(1, "id", 10_000, 5), (1, "pay", 10_000, 6)], 3, 0)
 def test_every_order_and_line_lands_in_exactly_one_result(
     specs: list[tuple[str, int, int, bool]],
     lines: list[tuple[int, str, int, int]],
@@ -265,16 +267,20 @@ def test_every_order_and_line_lands_in_exactly_one_result(
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "p.duckdb")
+        # Every third order is a twin: the order id and payment id of the one before it, at
+        # the other provider, so references that name several orders occur too.
         made = [
             order(
-                f"o{i}",
+                f"o{i - twin}",
                 amount,
                 date(2026, 10, day),
                 status,
+                provider="durianpay" if twin else "xepeng",
                 merchant_ref=f"REF-{i % 7}" if shared else f"REF-{i}",
-                payment_id=f"p{i}",
+                payment_id=f"p{i - twin}",
             )
             for i, (status, amount, day, shared) in enumerate(specs)
+            for twin in [int(i % 3 == 2)]
         ]
         if made:
             add_orders(store, *made)

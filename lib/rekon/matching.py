@@ -70,51 +70,51 @@ class RunSummary:
 
 # Each statement below reads the temp tables the ones above it made; all run on one cursor
 # inside one transaction, so a failure leaves no run behind. Inside a run an order is known by
-# its rowid (`oid`) and a ledger line by its rowid (`lid`): every join after the reference
-# joins is on one integer, several times faster than on (provider, order_id) text pairs.
+# its rowid (`oid`) and a ledger line by its rowid (`lid`), so every join after the reference
+# joins is on one integer. Tier 1 claims nearly everything; the few lines and orders it leaves
+# are kept apart, so that later tiers and the write of the unmatched rows scan thousands of
+# rows, not millions. A claim carries its order and line, so writing the results joins nothing.
 STEPS: list[tuple[str, str]] = [
     (
-        "the candidate orders: business dates within the period and its window",
+        "tier 1: candidate lines against candidate orders on the order id, as one full join "
+        "that also yields the lines and orders it left",
         """
-        CREATE OR REPLACE TEMP TABLE c_orders AS
-        SELECT rowid AS oid, provider, order_id, payment_id, upper(trim(merchant_ref)) AS mref,
-               amount, status = 'paid' AS paid, business_date
-        FROM orders
-        WHERE business_date BETWEEN $lo AND $hi
+        CREATE OR REPLACE TEMP TABLE tier1 AS
+        SELECT l.lid, o.oid, 'order_id' AS rule, {pair_columns}, l.ref
+        FROM ({candidate_lines}) l FULL JOIN ({candidate_orders}) o ON l.ref = o.order_id
         """,
     ),
     (
-        "the candidate ledger lines: dated within the period and its window",
-        """
-        CREATE OR REPLACE TEMP TABLE c_lines AS
-        SELECT rowid AS lid, ledger_id, line_no, entry_date, trim(reference) AS ref, amount
-        FROM ledger_lines
-        WHERE entry_date BETWEEN $lo AND $hi
-          AND (len($ledgers) = 0 OR list_contains($ledgers, ledger_id))
-        """,
-    ),
-    (
-        "tier 1 claims every line whose reference is an order id ...",
+        "",
         """
         CREATE OR REPLACE TEMP TABLE claims AS
-        SELECT l.lid, o.oid, 'order_id' AS rule, {pair_columns}
-        FROM c_lines l JOIN c_orders o ON l.ref = o.order_id
+        SELECT * EXCLUDE (ref) FROM tier1 WHERE lid IS NOT NULL AND oid IS NOT NULL
         """,
     ),
     (
-        "... and the few lines it left are kept apart, so that no later tier scans them all",
+        "",
         """
         CREATE OR REPLACE TEMP TABLE free_lines AS
-        SELECT lid, ledger_id, line_no, entry_date, ref, upper(ref) AS uref, amount
-        FROM c_lines ANTI JOIN claims USING (lid)
+        SELECT lid, ledger_id, line_no, entry_date, ref, ledger_amount AS amount
+        FROM tier1 WHERE oid IS NULL
         """,
     ),
     (
-        "... or a payment id. Two equi-joins: an OR in one join condition is a nested loop",
+        "",
+        """
+        CREATE OR REPLACE TEMP TABLE free_orders AS
+        SELECT oid, provider, order_id, order_amount AS amount, paid, business_date
+        FROM tier1 WHERE lid IS NULL
+        """,
+    ),
+    ("", "DROP TABLE tier1"),
+    (
+        "tier 1, second half: the lines left whose reference is a payment id (two equi-joins: "
+        "an OR in one join condition is a nested loop)",
         """
         INSERT INTO claims
         SELECT l.lid, o.oid, 'payment_id', {pair_columns}
-        FROM free_lines l JOIN c_orders o ON l.ref = o.payment_id
+        FROM free_lines l JOIN ({candidate_orders}) o ON l.ref = o.payment_id
         """,
     ),
     (
@@ -125,32 +125,44 @@ STEPS: list[tuple[str, str]] = [
         "a reference that names several orders (an order id at both providers, or several "
         "payment ids) claims one: order ids first, then by provider",
         """
-        DELETE FROM claims WHERE rowid IN (
-            SELECT rowid FROM claims
-            SEMI JOIN (SELECT lid FROM claims GROUP BY lid HAVING count(*) > 1) USING (lid)
-            QUALIFY row_number() OVER (PARTITION BY lid
-                                       ORDER BY rule = 'order_id' DESC, provider) > 1)
+        CREATE OR REPLACE TEMP TABLE passed_over AS
+        SELECT rowid AS claim, oid, provider, order_id, order_amount AS amount, paid,
+               business_date
+        FROM claims
+        SEMI JOIN (SELECT lid FROM claims GROUP BY lid HAVING count(*) > 1) USING (lid)
+        QUALIFY row_number() OVER (PARTITION BY lid
+                                   ORDER BY rule = 'order_id' DESC, provider) > 1
+        """,
+    ),
+    ("", "DELETE FROM claims WHERE rowid IN (SELECT claim FROM passed_over)"),
+    (
+        "an order passed over, with no other claim, is free again",
+        """
+        INSERT INTO free_orders
+        SELECT DISTINCT oid, provider, order_id, amount, paid, business_date FROM passed_over
+        ANTI JOIN claims USING (oid) ANTI JOIN free_orders USING (oid)
         """,
     ),
     (
-        "tier 2 claims the remaining lines whose reference is a merchant reference; where "
-        "several orders share it a paid one wins, and a tie at the best rank is ambiguous",
+        "tier 2: the lines left whose reference is a merchant reference; where several "
+        "orders share it a paid one wins, and a tie at the best rank is ambiguous",
         """
         CREATE OR REPLACE TEMP TABLE t2 AS
-        SELECT l.lid, o.oid, o.paid,
+        SELECT l.lid, o.oid, {pair_columns},
                count(*) OVER (PARTITION BY l.lid, o.paid) AS n_rank,
                max(o.paid) OVER (PARTITION BY l.lid) AS best
-        FROM free_lines l JOIN c_orders o ON l.uref = o.mref
-        WHERE l.uref <> ''
+        FROM free_lines l JOIN ({candidate_orders}) o
+          ON upper(l.ref) = upper(trim(o.merchant_ref))
+        WHERE l.ref <> ''
         """,
     ),
     (
         "",
         """
         INSERT INTO claims
-        SELECT lid, oid, 'merchant_ref', {pair_columns}
-        FROM t2 JOIN c_orders o USING (oid) JOIN c_lines l USING (lid)
-        WHERE t2.paid = best AND n_rank = 1
+        SELECT lid, oid, 'merchant_ref', provider, order_id, order_amount, paid,
+               business_date, ledger_id, line_no, ledger_amount, entry_date
+        FROM t2 WHERE paid = best AND n_rank = 1
         """,
     ),
     (
@@ -161,18 +173,14 @@ STEPS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "",
-        """
-        DELETE FROM free_lines
-        WHERE lid IN (SELECT lid FROM t2 WHERE paid = best AND n_rank = 1)
-        """,
+        "what tiers 1 and 2 claimed is no longer free",
+        "DELETE FROM free_lines WHERE lid IN (SELECT lid FROM claims WHERE rule = 'merchant_ref')",
     ),
     (
-        "the orders no tier has claimed so far",
+        "",
         """
-        CREATE OR REPLACE TEMP TABLE free_orders AS
-        SELECT oid, provider, order_id, amount, paid, business_date
-        FROM c_orders ANTI JOIN claims USING (oid)
+        DELETE FROM free_orders WHERE oid IN (
+            SELECT oid FROM claims WHERE rule IN ('payment_id', 'merchant_ref'))
         """,
     ),
     (
@@ -203,7 +211,7 @@ STEPS: list[tuple[str, str]] = [
         """
         INSERT INTO claims
         SELECT lid, oid, 'amount_date', {pair_columns}
-        FROM t3_claims JOIN c_orders o USING (oid) JOIN c_lines l USING (lid)
+        FROM t3_claims JOIN free_orders o USING (oid) JOIN free_lines l USING (lid)
         """,
     ),
     (
@@ -255,11 +263,31 @@ STEPS: list[tuple[str, str]] = [
         """,
     ),
 ]
-# What a claim carries of its order and line, so that writing the results joins nothing.
+# The candidates: orders and ledger lines dated within the period and its window.
+CANDIDATE_ORDERS = """
+    SELECT rowid AS oid, provider, order_id, payment_id, merchant_ref, amount,
+           status = 'paid' AS paid, business_date
+    FROM orders WHERE business_date BETWEEN $lo AND $hi"""
+CANDIDATE_LINES = """
+    SELECT rowid AS lid, ledger_id, line_no, entry_date, trim(reference) AS ref, amount
+    FROM ledger_lines
+    WHERE entry_date BETWEEN $lo AND $hi
+      AND (len($ledgers) = 0 OR list_contains($ledgers, ledger_id))"""
+# What a claim carries of its order and line.
 PAIR_COLUMNS = """o.provider, o.order_id, o.amount AS order_amount, o.paid, o.business_date,
                   l.ledger_id, l.line_no, l.amount AS ledger_amount, l.entry_date"""
-TEMP_TABLES = ("c_orders", "c_lines", "claims", "free_lines", "t2", "ambiguous", "free_orders",
-               "t3", "t3_claims", "duplicates")  # fmt: skip
+TEMP_TABLES = ("claims", "free_lines", "free_orders", "passed_over", "t2", "ambiguous", "t3",
+               "t3_claims", "duplicates")  # fmt: skip
+
+
+def render(template: str, tolerance: Decimal) -> str:
+    """A step's SQL with its shared fragments in place."""
+    return (
+        template.replace("{candidate_orders}", CANDIDATE_ORDERS)
+        .replace("{candidate_lines}", CANDIDATE_LINES)
+        .replace("{pair_columns}", PAIR_COLUMNS)
+        .replace("{pairing}", tier3_pairing(tolerance))
+    )
 
 
 def tier3_pairing(tolerance: Decimal) -> str:
@@ -312,8 +340,7 @@ def reconcile(store: Store, params: ReconcileParams, run_by: str | None = None) 
         ).fetchall()
         run_id = int(row[0][0])
         for _, template in STEPS:
-            sql = template.replace("{pairing}", tier3_pairing(params.amount_tolerance))
-            sql = sql.replace("{pair_columns}", PAIR_COLUMNS)
+            sql = render(template, params.amount_tolerance)
             used = {k: v for k, v in (values | {"run": run_id}).items() if f"${k}" in sql}
             cur.execute(sql, used)
         found = dict(
