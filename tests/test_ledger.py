@@ -114,6 +114,30 @@ def test_a_bad_row_is_reported_with_its_line_and_the_rest_lands(store: Store) ->
     assert store.scalar("SELECT lines_rejected FROM ledgers") == 1
 
 
+def test_repeated_dates_and_amounts_parse_once_and_land_on_every_line(store: Store) -> None:
+    # 40 lines, 2 dates and 3 amount texts: parsed as distinct texts and mapped back, the
+    # bad one rejected on each of its lines.
+    amounts = ["1.500.000,00", "Rp 25.000,50", "(100,00)", "1.500.000,00", "bad"]
+    text = "Tanggal;Referensi;Jumlah\n" + "".join(
+        f"{13 + i % 2}/10/2026;INV-{i};{amounts[i % 5] if i < 39 else '-7,00'}\n" for i in range(40)
+    )
+    result = import_ledger(store, text.encode(), "oct.csv", ImportOptions(threshold=0.25))
+    assert [(r.line_no, r.value) for r in result.rejected] == [
+        (line, "bad") for line in range(6, 37, 5)
+    ]
+    lines = store.query(
+        "SELECT line_no, entry_date, amount FROM ledger_lines ORDER BY line_no"
+    ).rows()
+    assert len(lines) == 40 - 7
+    assert lines[:4] == [
+        (2, date(2026, 10, 13), D("1500000.00")),
+        (3, date(2026, 10, 14), D("25000.50")),
+        (4, date(2026, 10, 13), D("-100.00")),
+        (5, date(2026, 10, 14), D("1500000.00")),
+    ]
+    assert lines[-1] == (41, date(2026, 10, 14), D("-7.00"))
+
+
 def test_more_than_five_percent_bad_rows_refuses_the_whole_file(store: Store) -> None:
     text = BAD_ROWS.replace("05/10/2026", "35/10/2026").replace("07/10/2026", "7 Okt")
     with pytest.raises(TooManyRejected) as err:

@@ -14,6 +14,7 @@ import io
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from rekon.errors import RekonError
-from rekon.money import DecimalStyle, amount_expr, format_plain, sniff_style
+from rekon.money import MONEY_DTYPE, DecimalStyle, amount_expr, format_plain, sniff_style
 from rekon.store import Store, utc_now
 
 FIELDS = ("date", "amount", "debit", "credit", "reference", "description", "currency",
@@ -420,17 +421,14 @@ def _validate(
     data = frame.filter(~pl.col("__blank") & ~pl.col("__summary"))
     if data.is_empty():
         raise LedgerError(f"{file_name} has a header but no ledger lines")
-    # A ledger repeats few distinct date texts: sniff and parse those, then map them back.
-    date_texts = data[date_col].unique()
-    date_format = options.date_format or sniff_date_format(date_texts)
-    parsed_texts = date_texts.to_frame("t").select(
-        _month_expr(pl.col("t")).str.strptime(pl.Date, date_format, strict=False)
-    )["t"]
-    parsed_date = pl.col(date_col).replace_strict(
-        date_texts, parsed_texts, default=None, return_dtype=pl.Date
+    date_format = options.date_format or sniff_date_format(data[date_col].unique())
+    parsed_date = _via_distinct(
+        data[date_col],
+        lambda c: _month_expr(c).str.strptime(pl.Date, date_format, strict=False),
+        pl.Date,
     )
     if m["amount"]:
-        amount = amount_expr(pl.col(m["amount"]), style)
+        amount = _via_distinct(data[m["amount"]], lambda c: amount_expr(c, style), MONEY_DTYPE)
         amount_ok = pl.col("__amount").is_not_null()
     else:
         debit = amount_expr(pl.col(m["debit"]), style) if m["debit"] else pl.lit(None)
@@ -471,6 +469,22 @@ def _validate(
         rejected,
         sorted(skipped),
     )
+
+
+def _via_distinct(
+    values: pl.Series, parse: Callable[[pl.Expr], pl.Expr], dtype: pl.DataType
+) -> pl.Expr:
+    """`parse` applied to each distinct text of a column once, mapped back onto every row.
+
+    Ledgers repeat their dates and, mostly, their amounts: parsing the distinct texts is
+    several regular expressions over thousands of values instead of a million. When most
+    texts are distinct, mapping back would cost more than it saves.
+    """
+    texts = values.unique()
+    if len(texts) > len(values) // 2:
+        return parse(pl.col(values.name))
+    parsed = texts.to_frame("t").select(parse(pl.col("t")).alias("t"))["t"]
+    return pl.col(values.name).replace_strict(texts, parsed, default=None, return_dtype=dtype)
 
 
 def _text(col: str | None) -> pl.Expr:
