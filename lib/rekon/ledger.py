@@ -18,13 +18,16 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from rekon.errors import RekonError
 from rekon.money import MONEY_DTYPE, DecimalStyle, amount_expr, format_plain, sniff_style
 from rekon.store import Store, utc_now
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
 
 FIELDS = ("date", "amount", "debit", "credit", "reference", "description", "currency",
           "provider", "email")  # fmt: skip
@@ -472,7 +475,7 @@ def _validate(
 
 
 def _via_distinct(
-    values: pl.Series, parse: Callable[[pl.Expr], pl.Expr], dtype: pl.DataType
+    values: pl.Series, parse: Callable[[pl.Expr], pl.Expr], dtype: PolarsDataType
 ) -> pl.Expr:
     """`parse` applied to each distinct text of a column once, mapped back onto every row.
 
