@@ -57,8 +57,9 @@ for i, row in enumerate(totals.iter_rows(named=True)):
     cols[i % 4].metric(
         row["result"].replace("_", " "),
         f"{row['count']:,}".replace(",", "."),
-        delta=idr(row["amount"]),
+        delta=idr(row["amount"]),  # the class's amount, not a change: no arrow
         delta_color="off",
+        delta_arrow="off",
     )
 
 st.subheader("Results")

@@ -66,6 +66,8 @@ def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
     shown = {m.label: int(m.value.replace(".", "")) for m in at.metric}
     planned = generate().expected
     assert shown == {name.replace("_", " "): planned[name] for name in planned}
+    # Each class's amount is shown under its count, as an amount: no up/down arrow.
+    assert all(m.delta.startswith("Rp") and m.proto.direction == 2 for m in at.metric)
 
 
 def test_ledger_page_imports_the_sample_through_the_uploader(tmp_path: Path) -> None:
