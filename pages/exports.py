@@ -36,8 +36,9 @@ def maker(kind: str, fmt: str):
 
 for kind in KINDS:
     left, *buttons = st.columns([4, 1, 1])
-    left.markdown(f"**{kind.capitalize()}** — {ABOUT[kind]}")
     rows = 0 if kind == "summary" else export_rows(ws.store, int(run_id), kind)
+    size = "" if kind == "summary" else f" · {rows:,} rows".replace(",", ".")
+    left.markdown(f"**{kind.capitalize()}** — {ABOUT[kind]}{size}")
     for col, fmt in zip(buttons, FORMATS, strict=True):
         too_big = fmt == "xlsx" and rows > XLSX_MAX_ROWS
         col.download_button(

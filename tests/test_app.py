@@ -168,10 +168,14 @@ def test_exports_page_downloads_return_the_expected_bytes(tmp_path: Path, media:
     at = app(tmp_path / "seeded.duckdb").switch_page("pages/exports.py").run()
     assert_clean(at)
     assert len(at.get("download_button")) == 8
+    planned = generate().expected
+    exceptions_line = next(m.value for m in at.markdown if m.value.startswith("**Exceptions**"))
+    assert exceptions_line.endswith(
+        f"· {sum(planned[k] for k in EXCEPTIONS):,} rows".replace(",", ".")
+    )
     name, data = download(at, media, "dl_exceptions_csv")
     assert name == "rekon-2026-10-exceptions.csv"
     rows = pl.read_csv(io.BytesIO(data), infer_schema=False)
-    planned = generate().expected
     assert tuple(rows.columns) == EXPORT_COLUMNS
     assert rows.height == sum(planned[k] for k in EXCEPTIONS)
     assert dict(rows["result"].value_counts().rows()) == {k: planned[k] for k in EXCEPTIONS}
