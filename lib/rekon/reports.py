@@ -277,7 +277,7 @@ def _sql_path(path: Path) -> str:
 def _write_xlsx(store: Store, run_id: int, kind: str, out: Path) -> int:
     import xlsxwriter
 
-    kinds = ("all", "exceptions", "matched", "summary") if kind == "all" else (kind,)
+    kinds = KINDS if kind == "all" else (kind,)
     # Past a worksheet's last row Excel would silently lose results: refuse before writing.
     # The first sheet is the largest ('all' holds the others).
     if kind != "summary" and (size := export_rows(store, run_id, kind)) > XLSX_MAX_ROWS:

@@ -308,7 +308,7 @@ class Store:
 
         A configured budget that is already smaller (or not a plain size) is left alone.
         DuckDB's budget is per database, so reads running meanwhile share the smaller budget
-        (they spill to disk sooner; they do not fail).
+        and spill to disk sooner.
         """
         with self._lock:
             smaller = size_in_bytes(limit) < (size_in_bytes(self.memory_limit) or 0)
