@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from pages._shared import attempt, query, with_idr, workspace
+from pages._shared import attempt, explain, query, with_idr, workspace
 from rekon import ledger
+from rekon.errors import RekonError
+from rekon.money import DecimalStyle
 
 ws = workspace()
 st.title("Ledger import")
@@ -20,19 +22,44 @@ if upload is not None:
         st.error(f"{upload.name} is larger than {limit_mb} MB.")
         st.stop()
     saved = ledger.list_mappings(ws.store)
-    base_name = st.selectbox("Start from a saved mapping", ["(detect)", *saved])
+    pick, dates, amounts = st.columns(3)
+    base_name = pick.selectbox("Start from a saved mapping", ["(detect)", *saved])
     base = ledger.load_mapping(ws.store, base_name) if base_name != "(detect)" else None
+    # Detection decides unless the reviewer says otherwise, e.g. when every day is 12 or less.
+    date_format = dates.selectbox(
+        "Date format",
+        [None, *ledger.DATE_FORMATS],
+        format_func=lambda f: "detect" if f is None else ledger.DATE_SAMPLE.strftime(f),
+    )
+    style = amounts.selectbox(
+        "Amounts",
+        [None, *DecimalStyle],
+        format_func=lambda s: "detect" if s is None else f"like {s.sample}",
+    )
     # Mapping changes belong to this upload; a new file starts from detection again.
     overrides = st.session_state.setdefault(f"ledger_overrides_{upload.file_id}", {})
+    unmapped = st.session_state.setdefault(f"ledger_unmapped_{upload.file_id}", {})
     options = ledger.ImportOptions(
-        name=upload.name, mapping=overrides, imported_by=ws.settings.reviewer
+        name=upload.name,
+        mapping=overrides,
+        date_format=date_format,
+        decimal_style=style,
+        imported_by=ws.settings.reviewer,
     )
-    parsed = attempt(lambda: ledger.read_ledger(raw, upload.name, options, base))
-    if parsed is None:
-        st.caption("Adjust the column mapping below if a column was not recognised.")
+    parsed, columns, current = None, [], ledger.ColumnMapping()
+    try:
+        parsed = ledger.read_ledger(raw, upload.name, options, base)
+        columns, current = parsed.columns, parsed.mapping
+    except ledger.ChoiceNeeded as exc:
+        columns, current = exc.columns, exc.mapping
+        st.error(explain(exc), icon=":material/error:")
+        st.caption(
+            "Say the date format or amounts above, or adjust the column mapping below, "
+            "and the file is read again."
+        )
+    except RekonError as exc:
+        st.error(explain(exc), icon=":material/error:")
     st.subheader("Column mapping")
-    columns = parsed.columns if parsed else []
-    current = parsed.mapping if parsed else ledger.ColumnMapping()
     cols = st.columns(3)
     for i, field in enumerate(ledger.FIELDS):
         choice = getattr(current, field)
@@ -40,12 +67,18 @@ if upload is not None:
         picked = cols[i % 3].selectbox(
             field.capitalize(),
             options_,
-            key=f"map_{field}",
+            # Keyed by what is in effect, so the box always shows it and never holds on to an
+            # earlier choice that detection has since made for it.
+            key=f"map_{field}_{upload.file_id}_{choice}",
             index=options_.index(choice) if choice in options_ else 0,
         )
         if picked != (choice or "—"):
+            if choice and choice not in columns:  # a saved mapping's column this file lacks
+                unmapped[field] = choice
             overrides[field] = None if picked == "—" else picked
             st.rerun()
+    for field, column in unmapped.items():
+        st.info(f"The saved mapping reads {field} from {column!r}, which this file does not have.")
     if parsed is not None:
         st.caption(f"Detected: {parsed.format.describe()}")
         st.subheader(f"Preview — {parsed.lines.height:,} lines read")
@@ -60,9 +93,11 @@ if upload is not None:
             )
         left, right = st.columns(2)
         name = left.text_input("Save this mapping as", placeholder="e.g. Accurate export")
+        # Saved with the file's formats: they decide for a later file that cannot tell.
+        as_saved = ledger.SavedMapping.of(parsed.mapping, parsed.format)
         if (
             left.button("Save mapping")
-            and attempt(lambda: ledger.save_mapping(ws.store, name, parsed.mapping)) is None
+            and attempt(lambda: ledger.save_mapping(ws.store, name, as_saved)) is None
         ):
             st.toast(f"Mapping saved as {name}")
         replace = right.checkbox("Replace an earlier import of this same file")

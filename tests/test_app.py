@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pages._shared import PAGES as PAGE_LIST
+from rekon.ledger import load_mapping
 from rekon.sandbox.data import SAMPLE_LEDGER, generate
 from rekon.store import Store
 
@@ -85,6 +87,60 @@ def test_ledger_page_imports_the_sample_through_the_uploader(tmp_path: Path) -> 
     listed = at.dataframe[-1].value
     assert listed["name"].tolist() == ["ledger-2026-10.csv"]
     assert listed["lines_imported"].tolist() == [7926]
+
+
+def test_ledger_page_lets_the_reviewer_say_what_detection_cannot(tmp_path: Path) -> None:
+    db = tmp_path / "formats.duckdb"
+    at = app(db, REKON_BOOTSTRAP="0").switch_page("pages/ledger.py").run()
+    first_week = "Tanggal;Referensi;Jumlah\n02/12/2026;A-1;1.500\n07/12/2026;A-2;2.000\n"
+    at.file_uploader[0].upload("dec.csv", first_week.encode(), "text/csv")
+    at.run()
+    assert "every day is 12 or less" in at.error[0].value
+    assert not any(b.label == "Import ledger" for b in at.button)
+    dates = next(s for s in at.selectbox if s.label == "Date format")
+    assert dates.options[:3] == ["detect", "31/01/2026", "01/31/2026"]
+    dates.set_value("%d/%m/%Y").run()
+    assert_clean(at)
+    shown = at.dataframe[0].value["entry_date"].dt.date.tolist()
+    assert shown == [date(2026, 12, 2), date(2026, 12, 7)]
+    next(t for t in at.text_input if t.label == "Save this mapping as").input("toko").run()
+    next(b for b in at.button if b.label == "Save mapping").click().run()
+    next(b for b in at.button if b.label == "Import ledger").click().run()
+    assert_clean(at)
+    assert "2 lines" in at.success[0].value
+    at.switch_page("pages/ledger.py").run()
+    listed = at.dataframe[-1].value
+    assert (listed["date_from"][0].date(), listed["date_to"][0].date()) == (
+        date(2026, 12, 2),
+        date(2026, 12, 7),
+    )
+    assert "toko" in next(s for s in at.selectbox if s.label.startswith("Start from")).options
+    store = Store(db)
+    try:
+        assert load_mapping(store, "toko").date_format == "%d/%m/%Y"
+    finally:
+        store.close()
+
+
+def test_ledger_page_maps_columns_it_could_not_recognise(tmp_path: Path) -> None:
+    at = app(tmp_path / "map.duckdb", REKON_BOOTSTRAP="0").switch_page("pages/ledger.py").run()
+    odd = "Tgl Bayar;Kode;Harga Jual\n28/10/2026;A-1;1.500\n29/10/2026;A-2;2.000\n"
+    at.file_uploader[0].upload("odd.csv", odd.encode(), "text/csv")
+    at.run()
+    assert "no column for date, amount" in at.error[0].value
+
+    def box(label: str) -> Any:
+        return next(s for s in at.selectbox if s.label == label)
+
+    assert box("Date").options == ["—", "Tgl Bayar", "Kode", "Harga Jual"]
+    box("Date").set_value("Tgl Bayar").run()
+    assert "no column for amount" in at.error[0].value
+    assert box("Date").value == "Tgl Bayar"  # the choice holds while the file is still unread
+    box("Amount").set_value("Harga Jual").run()
+    assert_clean(at)
+    assert not at.error
+    assert (box("Date").value, box("Amount").value) == ("Tgl Bayar", "Harga Jual")
+    assert at.dataframe[0].value["amount"].tolist() == ["Rp 1.500", "Rp 2.000"]
 
 
 def test_a_review_recorded_on_the_page_persists(tmp_path: Path) -> None:

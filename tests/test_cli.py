@@ -99,6 +99,23 @@ def test_failures_are_one_line_with_a_non_zero_status(
     assert missing.returncode == 1 and "no such file" in missing.stderr
 
 
+def test_a_saved_mapping_imports_what_detection_alone_refuses(tmp_path: Path) -> None:
+    db = str(tmp_path / "m.duckdb")
+    november, december = tmp_path / "nov.csv", tmp_path / "dec.csv"
+    november.write_text("Tgl Bayar|Kode|Nilai\n13/11/2026|A-1|1,500.00\n")
+    december.write_text("Tgl Bayar|Kode|Nilai\n01/12/2026|A-2|2,500.00\n")
+    first = rekon("ledger", "import", str(november), "--map", "date=Tgl Bayar",
+                  "--map", "amount=Nilai", "--save-mapping", "toko", "--db", db)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    refused = rekon("ledger", "import", str(december), "--map", "date=Tgl Bayar",
+                    "--map", "amount=Nilai", "--db", db)  # fmt: skip
+    assert refused.returncode == 1 and "--date-format" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    second = rekon("ledger", "import", str(december), "--mapping", "toko", "--db", db)
+    assert second.returncode == 0, second.stderr
+    assert "2026-12-01..2026-12-01" in second.stdout and "total 2500.00" in second.stdout
+
+
 def test_rekon_sandbox_serves_both_apis_with_injected_faults(tmp_path: Path) -> None:
     import socket
 

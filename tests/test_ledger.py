@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from rekon.ledger import (
+    ColumnMapping,
     DuplicateLedger,
     ImportOptions,
     LedgerError,
+    SavedMapping,
     TooManyRejected,
     import_ledger,
     list_mappings,
@@ -22,6 +24,7 @@ from rekon.ledger import (
 from rekon.money import DecimalStyle
 from rekon.store import Store
 
+POINT = DecimalStyle.POINT
 FIXTURES = Path(__file__).parent / "fixtures" / "ledgers"
 D = Decimal
 STANDARD = [
@@ -159,6 +162,37 @@ def test_day_month_order_that_cannot_be_decided_is_refused(store: Store) -> None
     assert result.format.date_format == "%d/%m/%Y"
 
 
+def test_a_saved_mapping_decides_what_a_later_file_cannot(store: Store) -> None:
+    # November's file shows the order (13/11); the first week of December cannot.
+    november = "Tgl;Ref;Nilai\n13/11/2026;A-1;1,500.00\n"
+    first = import_ledger(store, november.encode(), "nov.csv")
+    assert (first.format.date_format, first.format.decimal_style) == ("%d/%m/%Y", POINT)
+    save_mapping(store, "shop", SavedMapping.of(first.mapping, first.format))
+    december = "Tgl;Ref;Nilai\n01/12/2026;A-2;2500\n05/12/2026;A-3;100\n"
+    with pytest.raises(LedgerError, match=r"%d/%m/%Y \(31/01/2026\) or %m/%d/%Y \(01/31/2026\)"):
+        read_ledger(december.encode(), "dec.csv")
+    parsed = read_ledger(december.encode(), "dec.csv", saved_mapping=load_mapping(store, "shop"))
+    assert parsed.lines["entry_date"].to_list() == [date(2026, 12, 1), date(2026, 12, 5)]
+    assert (parsed.format.date_format, parsed.format.decimal_style) == ("%d/%m/%Y", POINT)
+    # The file's own evidence still wins over what was saved.
+    us = "Tgl;Ref;Nilai\n12/31/2026;A-4;1.500,00\n"
+    parsed = read_ledger(us.encode(), "us.csv", saved_mapping=load_mapping(store, "shop"))
+    assert parsed.lines["entry_date"].to_list() == [date(2026, 12, 31)]
+    assert parsed.format.decimal_style is DecimalStyle.COMMA
+
+
+def test_a_mapping_saved_before_formats_were_kept_still_loads(store: Store) -> None:
+    with store.write() as cur:
+        cur.execute(
+            "INSERT INTO ledger_mappings VALUES ('old', ?, now())",
+            ['{"date": "Tgl", "amount": "Nilai"}'],
+        )
+    saved = load_mapping(store, "old")
+    assert saved == SavedMapping(ColumnMapping(date="Tgl", amount="Nilai"))
+    parsed = read_ledger(b"Tgl;Nilai\n31/10/2026;1.000\n", "x.csv", saved_mapping=saved)
+    assert parsed.lines["amount"].to_list() == [D("1000.00")]
+
+
 def test_missing_amount_column_names_what_was_found(store: Store) -> None:
     with pytest.raises(LedgerError, match=r"no column for amount.*found Tanggal, Catatan"):
         import_ledger(store, b"Tanggal;Catatan\n01/10/2026;x\n02/10/2026;y\n", "x.csv")
@@ -171,11 +205,11 @@ def test_explicit_mapping_overrides_and_saved_mappings_are_reused(store: Store) 
     )
     first = import_ledger(store, text, "a.csv", opts)
     assert store.scalar("SELECT amount FROM ledger_lines") == Decimal("10000.00")
-    save_mapping(store, "bank-bca", first.mapping)
+    save_mapping(store, "bank-bca", SavedMapping.of(first.mapping, first.format))
     assert list_mappings(store) == ["bank-bca"]
     again = b"Tgl Bayar;Kode;Nilai Bersih;Nilai Kotor\n13/11/2026;A-2;18.000;20.000\n"
     second = import_ledger(store, again, "b.csv", saved_mapping="bank-bca")
-    assert second.mapping == load_mapping(store, "bank-bca") == first.mapping
+    assert second.mapping == load_mapping(store, "bank-bca").columns == first.mapping
     with pytest.raises(LedgerError, match="not in the file"):
         import_ledger(store, text, "c.csv", ImportOptions(mapping={"amount": "Harga"}))
 

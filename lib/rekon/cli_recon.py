@@ -138,7 +138,9 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  line {r.line_no}: {r.column}: {r.reason} ({r.value!r})", file=sys.stderr)
         raise
     if args.save_mapping:
-        ledger.save_mapping(store, args.save_mapping, result.mapping)
+        ledger.save_mapping(
+            store, args.save_mapping, ledger.SavedMapping.of(result.mapping, result.format)
+        )
     print(result.line())
     print(f"  format: {result.format.describe()}")
     for r in result.rejected[:50]:

@@ -62,6 +62,7 @@ MONTHS = {
 }  # fmt: skip
 DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d",
                 "%d-%b-%Y", "%d %b %Y", "%d/%m/%y", "%b %d %Y")  # fmt: skip
+DATE_SAMPLE = date(2026, 1, 31)  # shows a reader what each format looks like
 SUMMARY_WORDS = r"(?i)^\s*(grand\s+)?(sub\s*)?total\b|^\s*jumlah\b|^\s*saldo\b|^\s*balance\b"
 
 
@@ -71,6 +72,16 @@ class LedgerError(RekonError):
 
 class DuplicateLedger(LedgerError):
     """This exact file was imported before."""
+
+
+class ChoiceNeeded(LedgerError):
+    """The file's columns are known, but a reviewer must choose something (a column, the date
+    format) before its lines can be read. Carries what to choose from."""
+
+    def __init__(self, message: str, columns: list[str], mapping: ColumnMapping) -> None:
+        super().__init__(message)
+        self.columns = columns
+        self.mapping = mapping
 
 
 class TooManyRejected(LedgerError):
@@ -97,10 +108,9 @@ class LedgerFormat:
 
     def describe(self) -> str:
         names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-        sample = "1.500.000,00" if self.decimal_style is DecimalStyle.COMMA else "1,500,000.00"
         return (
             f"{self.encoding}, {names.get(self.delimiter, self.delimiter)}-separated, "
-            f"header on line {self.header_line}, amounts like {sample}, "
+            f"header on line {self.header_line}, amounts like {self.decimal_style.sample}, "
             f"dates {self.date_format}"
         )
 
@@ -144,6 +154,40 @@ class ColumnMapping:
 
     def to_json(self) -> str:
         return json.dumps({k: v for k, v in asdict(self).items() if v})
+
+
+@dataclass(frozen=True)
+class SavedMapping:
+    """A mapping saved by name: its columns, and the date format and decimal style of the file
+    it was saved from. Those two decide only where a later file cannot tell by itself (every
+    day 12 or less; no amount whose separators give the style away)."""
+
+    columns: ColumnMapping
+    date_format: str | None = None
+    decimal_style: DecimalStyle | None = None
+
+    def to_json(self) -> str:
+        found = {"date_format": self.date_format, "decimal_style": self.decimal_style}
+        return json.dumps(
+            {"columns": json.loads(self.columns.to_json())} | {k: v for k, v in found.items() if v}
+        )
+
+    @classmethod
+    def of(cls, mapping: ColumnMapping, fmt: LedgerFormat) -> SavedMapping:
+        """What to save of a file that was read: its columns and its formats."""
+        return cls(mapping, fmt.date_format, fmt.decimal_style)
+
+    @classmethod
+    def from_json(cls, text: str) -> SavedMapping:
+        data = json.loads(text)
+        if "columns" not in data:  # saved before formats were kept: the columns alone
+            return cls(ColumnMapping(**data))
+        style = data.get("decimal_style")
+        return cls(
+            ColumnMapping(**data["columns"]),
+            data.get("date_format"),
+            DecimalStyle(style) if style else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -290,8 +334,9 @@ def _month_expr(col: pl.Expr) -> pl.Expr:
     return out.str.strip_chars()
 
 
-def sniff_date_format(values: pl.Series) -> str:
-    """The one format that reads the whole column; refuses when day/month is undecidable."""
+def sniff_date_format(values: pl.Series, prefer: str | None = None) -> str:
+    """The one format that reads the whole column. When day/month order is undecidable the
+    preferred format (a saved mapping's) decides; without one the file is refused."""
     texts = values.drop_nulls().to_frame("d").select(_month_expr(pl.col("d")))["d"]
     texts = texts.filter(texts.str.contains(r"\d"))
     if texts.is_empty():
@@ -304,15 +349,19 @@ def sniff_date_format(values: pl.Series) -> str:
     winners = [fmt for fmt, n in scores.items() if n == best]
     if best == 0:
         raise LedgerError(
-            f"dates like {texts[0]!r} are in no format Rekon knows; "
-            "give one with --date-format, e.g. %d/%m/%Y"
+            f"dates like {texts[0]!r} are in no format Rekon knows; say which one the file "
+            "uses (Date format on the Ledger page, --date-format on the command line)"
         )
     if len(winners) > 1:
         winners = _day_or_month_first(texts, winners)
+    if len(winners) > 1 and prefer in winners:
+        return str(prefer)
     if len(winners) > 1:
+        readings = " or ".join(f"{fmt} ({DATE_SAMPLE.strftime(fmt)})" for fmt in winners)
         raise LedgerError(
-            f"the dates could be read as {' or '.join(winners)} (every day is 12 or less); "
-            "say which with --date-format"
+            f"the dates could be read as {readings}: every day is 12 or less. "
+            "Say which date format the file uses (Date format on the Ledger page, "
+            "--date-format on the command line)"
         )
     return winners[0]
 
@@ -337,7 +386,7 @@ def read_ledger(
     raw: bytes,
     file_name: str,
     options: ImportOptions | None = None,
-    saved_mapping: ColumnMapping | None = None,
+    saved_mapping: SavedMapping | None = None,
 ) -> Parsed:
     """Parse and validate a ledger file; nothing is stored. Raises LedgerError."""
     options = options or ImportOptions()
@@ -363,21 +412,29 @@ def read_ledger(
         raise LedgerError(f"{file_name} could not be read as CSV: {exc}") from exc
     frame = frame.rename({c: c.strip() for c in frame.columns})
     columns = frame.columns
-    mapping = (saved_mapping or auto_mapping(columns)).with_overrides(options.mapping)
+    base = saved_mapping.columns if saved_mapping else auto_mapping(columns)
+    mapping = base.with_overrides(options.mapping)
     for fld, col in asdict(mapping).items():
         if col and col not in columns:
-            raise LedgerError(
-                f"column {col!r} (for {fld}) is not in the file: found {', '.join(columns)}"
+            raise ChoiceNeeded(
+                f"column {col!r} (for {fld}) is not in the file: found {', '.join(columns)}",
+                columns,
+                mapping,
             )
     if missing := mapping.missing():
-        raise LedgerError(
+        raise ChoiceNeeded(
             f"no column for {', '.join(missing)}: found {', '.join(columns)}. "
-            "Map them explicitly, e.g. --map date=Tanggal --map amount=Jumlah"
+            f"Pick {'it' if len(missing) == 1 else 'them'} in the column mapping "
+            "(--map date=Tanggal on the command line)",
+            columns,
+            mapping,
         )
     physical_lines = body.count("\n") + (not body.endswith("\n"))
+    saved = saved_mapping or SavedMapping(mapping)
     return _validate(
-        frame, physical_lines, mapping, file_name, raw, encoding, delimiter, header_line, options
-    )
+        frame, physical_lines, mapping, file_name, raw, encoding, delimiter, header_line, options,
+        saved,
+    )  # fmt: skip
 
 
 def _validate(
@@ -390,6 +447,7 @@ def _validate(
     delimiter: str,
     header_line: int,
     options: ImportOptions,
+    saved: SavedMapping,
 ) -> Parsed:
     m = asdict(mapping)
     text_cols = list(frame.columns)  # the file's own columns, before helpers are added
@@ -409,7 +467,7 @@ def _validate(
     )
     amount_cols = [c for c in (m["amount"], m["debit"], m["credit"]) if c]
     style = options.decimal_style or sniff_style(
-        pl.concat([frame[c] for c in amount_cols]).drop_nulls()
+        pl.concat([frame[c] for c in amount_cols]).drop_nulls(), saved.decimal_style
     )
     date_col = m["date"]
     # A total or balance line: no date in the date column, and a word like Total or Saldo.
@@ -424,7 +482,12 @@ def _validate(
     data = frame.filter(~pl.col("__blank") & ~pl.col("__summary"))
     if data.is_empty():
         raise LedgerError(f"{file_name} has a header but no ledger lines")
-    date_format = options.date_format or sniff_date_format(data[date_col].unique())
+    try:
+        date_format = options.date_format or sniff_date_format(
+            data[date_col].unique(), saved.date_format
+        )
+    except LedgerError as exc:
+        raise ChoiceNeeded(str(exc), text_cols, mapping) from exc
     parsed_date = _via_distinct(
         data[date_col],
         lambda c: _month_expr(c).str.strptime(pl.Date, date_format, strict=False),
@@ -538,17 +601,20 @@ def _rejections(
         pl.col("__date").is_null().alias("bad_date"),
         (~amount_ok).alias("bad_amount"),
     ).filter(pl.col("bad_date") | pl.col("bad_amount"))
-    sample = "1.500.000,00" if style is DecimalStyle.COMMA else "1,500,000.00"
     out = []
     # Only the failing rows reach Python, and the import is refused past 5 % of them.
     for line, date_text, amount_text, bad_date, bad_amount in checks.iter_rows():
         if bad_date:
             reason = (
-                "no date" if not date_text.strip() else f"not a date in the format {date_format}"
+                "no date"
+                if not date_text.strip()
+                else f"not a date like {DATE_SAMPLE.strftime(date_format)} ({date_format})"
             )
             out.append(Rejected(int(line), m["date"], date_text, reason))
         if bad_amount:
-            reason = "no amount" if not amount_text.strip() else f"not an amount like {sample}"
+            reason = (
+                "no amount" if not amount_text.strip() else f"not an amount like {style.sample}"
+            )
             out.append(Rejected(int(line), amount_label, amount_text, reason))
     return out
 
@@ -679,21 +745,21 @@ def list_ledgers(store: Store) -> pl.DataFrame:
     )
 
 
-def save_mapping(store: Store, name: str, mapping: ColumnMapping) -> None:
+def save_mapping(store: Store, name: str, saved: SavedMapping) -> None:
     if not name.strip():
         raise LedgerError("a saved mapping needs a name")
     with store.write() as cur:
         cur.execute(
             "INSERT OR REPLACE INTO ledger_mappings VALUES (?, ?, ?)",
-            [name.strip(), mapping.to_json(), utc_now()],
+            [name.strip(), saved.to_json(), utc_now()],
         )
 
 
-def load_mapping(store: Store, name: str) -> ColumnMapping:
+def load_mapping(store: Store, name: str) -> SavedMapping:
     found = store.scalar("SELECT mapping FROM ledger_mappings WHERE name = ?", [name])
     if found is None:
         raise LedgerError(f"there is no saved mapping called {name!r}")
-    return ColumnMapping(**json.loads(found))
+    return SavedMapping.from_json(found)
 
 
 def list_mappings(store: Store) -> list[str]:

@@ -22,6 +22,11 @@ class DecimalStyle(StrEnum):
     COMMA = "comma"  # 1.500.000,00 (Indonesian)
     POINT = "point"  # 1,500,000.00 (English)
 
+    @property
+    def sample(self) -> str:
+        """One and a half million written in this style, to show a reader."""
+        return "1.500.000,00" if self is DecimalStyle.COMMA else "1,500,000.00"
+
 
 class MoneyError(ValueError):
     """A text that is not an amount Rekon can read exactly."""
@@ -147,8 +152,9 @@ def _negative_expr(col: pl.Expr) -> pl.Expr:
     return parens.xor(minus)
 
 
-def sniff_style(values: pl.Series) -> DecimalStyle:
-    """Decide the decimal style of a whole column from the evidence in all of its values."""
+def sniff_style(values: pl.Series, prefer: DecimalStyle | None = None) -> DecimalStyle:
+    """Decide the decimal style of a whole column from the evidence in all of its values; with
+    no evidence either way, the preferred style (a saved mapping's), else Indonesian."""
     body = values.to_frame("v").select(_body_expr(pl.col("v")).alias("b"))["b"].drop_nulls()
     comma = int(body.str.contains(r",\d{1,2}$|\..*\.").sum())
     point = int(body.str.contains(r"\.\d{1,2}$|,.*,").sum())
@@ -156,6 +162,8 @@ def sniff_style(values: pl.Series) -> DecimalStyle:
         return DecimalStyle.COMMA if comma > point else DecimalStyle.POINT
     dot_thousands = int(body.str.contains(r"^\d{1,3}\.\d{3}$").sum())
     comma_thousands = int(body.str.contains(r"^\d{1,3},\d{3}$").sum())
+    if comma_thousands == dot_thousands:
+        return prefer or DecimalStyle.COMMA
     return DecimalStyle.POINT if comma_thousands > dot_thousands else DecimalStyle.COMMA
 
 
