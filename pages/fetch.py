@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages._shared import explain, period, query, workspace
+from pages._shared import explain, period, query, table, workspace
 from rekon.errors import RekonError
 from rekon.fetching import fetch_orders
 from rekon.providers.base import Progress
@@ -65,9 +65,8 @@ history = query(ws, "fetch_history", 50)
 if history.is_empty():
     st.caption("No fetches yet.")
 else:
-    st.dataframe(
+    table(
         history,
-        hide_index=True,
         column_config={
             "id": "Run",
             "providers": "Providers",

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages._shared import attempt, explain, query, with_idr, workspace
+from pages._shared import attempt, explain, idr, query, table, workspace
 from rekon import ledger
 from rekon.errors import RekonError
 from rekon.money import DecimalStyle
@@ -82,7 +82,7 @@ if upload is not None:
     if parsed is not None:
         st.caption(f"Detected: {parsed.format.describe()}")
         st.subheader(f"Preview — {parsed.lines.height:,} lines read")
-        st.dataframe(with_idr(parsed.lines.head(20), "amount"), hide_index=True)
+        table(parsed.lines.head(20), "amount")
         if parsed.rejected:
             st.warning(f"{len(parsed.rejected)} line(s) cannot be read and will be set aside:")
             st.dataframe([r.__dict__ for r in parsed.rejected[:500]], hide_index=True)
@@ -107,7 +107,7 @@ if upload is not None:
             )
             result = attempt(lambda: ledger.store_ledger(ws.store, parsed, opts))
             if result is not None:
-                st.success(result.line(), icon=":material/check_circle:")
+                st.success(result.line(idr), icon=":material/check_circle:")
 
 st.divider()
 st.subheader("Imported ledgers")
@@ -115,7 +115,7 @@ ledgers = query(ws, ledger.list_ledgers)
 if ledgers.is_empty():
     st.caption("None yet.")
 else:
-    st.dataframe(with_idr(ledgers, "amount_total"), hide_index=True)
+    table(ledgers, "amount_total")
     with st.expander("Delete a ledger"):
         target = st.selectbox(
             "Ledger",

@@ -4,7 +4,7 @@ import json
 
 import streamlit as st
 
-from pages._shared import attempt, idr, query, workspace
+from pages._shared import attempt, idr, query, table, workspace
 from rekon.matching import ReconcileParams, reconcile, run_params
 from rekon.order_updates import update_xepeng_order
 from rekon.providers.xepeng import XepengClient
@@ -22,7 +22,7 @@ found = query(ws, "find_orders", text)
 if found.is_empty():
     st.warning(f"No stored order matches {text!r}. Fetch its period first.")
     st.stop()
-st.dataframe(found.with_columns(found["amount"].cast(str)), hide_index=True)
+table(found, "amount")
 choice = st.selectbox(
     "Order",
     found.rows(named=True),
@@ -81,7 +81,7 @@ finally:
 trail = query(ws, "audit_trail", f"xepeng:{order['order_id']}")
 if trail.height:
     st.subheader("Audit trail")
-    st.dataframe(trail, hide_index=True)
+    table(trail)
 
 month = st.session_state.get("rerun_month")
 if month and st.button(f"Re-run the reconciliation of {month}"):

@@ -5,10 +5,11 @@ from decimal import Decimal
 
 import streamlit as st
 
-from pages._shared import attempt, idr, period, period_label, query, with_idr, workspace
+from pages._shared import attempt, idr, period, period_label, query, table, workspace
 from rekon import reviews
 from rekon.ledger import list_ledgers
 from rekon.matching import EXCEPTIONS, RESULTS, ReconcileParams, reconcile
+from rekon.providers.base import provider_title
 from rekon.reports import ResultFilter, result_detail, results_page
 
 PAGE_SIZE = 100
@@ -89,9 +90,11 @@ shown = [
     "review_status",
     "result_key",
 ]
-st.dataframe(
-    with_idr(page.select(shown), "order_amount", "ledger_amount", "difference"),
-    hide_index=True,
+table(
+    page.select(shown),
+    "order_amount",
+    "ledger_amount",
+    "difference",
     height=min(420, 38 + 35 * max(page.height, 1)),
 )
 if page.is_empty():
@@ -108,9 +111,14 @@ detail = result_detail(ws.store, run_id, key)
 left, right = st.columns(2)
 with left:
     st.markdown("**Order**")
-    if detail["order"]:
-        st.json(json.loads(detail["order"]["raw"]), expanded=False)
-        st.write(f"{detail['order']['status']} · {idr(detail['order']['amount'])}")
+    if order := detail["order"]:
+        st.write(
+            f"{provider_title(order['provider'])} {order['order_id']} · {order['status']} · "
+            f"{order['business_date']} · {idr(order['amount'])}"
+        )
+        st.caption(order["merchant_ref"] or "")
+        with st.expander("As the provider sent it"):
+            st.json(json.loads(order["raw"]))
     else:
         st.caption("No order.")
 with right:
@@ -126,7 +134,7 @@ with right:
         st.caption("No ledger line.")
 history = reviews.history(ws.store, key)
 if history.height:
-    st.dataframe(history, hide_index=True)
+    table(history)
 
 with st.form("review"):
     decision = st.radio("Decision", ["accept", "resolve", "reopen"], horizontal=True)

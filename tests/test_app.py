@@ -70,6 +70,12 @@ def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
     assert shown == {name.replace("_", " "): planned[name] for name in planned}
     # Each class's amount is shown under its count, as an amount: no up/down arrow.
     assert all(m.delta.startswith("Rp") and m.proto.direction == 2 for m in at.metric)
+    # Dates read as dates, not midnight timestamps; the item names its order before the JSON.
+    assert '"order_date": {"type_config": {"type": "date"}}' in at.dataframe[0].proto.columns
+    key = next(s for s in at.selectbox if s.label == "Look at").value
+    _, provider, order_id = key.split(":")
+    summary = next(m.value for m in at.markdown if order_id in m.value)
+    assert summary.startswith(f"{provider.capitalize()} {order_id} · ") and "· Rp " in summary
 
 
 def test_ledger_page_imports_the_sample_through_the_uploader(tmp_path: Path) -> None:

@@ -111,7 +111,7 @@ class LedgerFormat:
         return (
             f"{self.encoding}, {names.get(self.delimiter, self.delimiter)}-separated, "
             f"header on line {self.header_line}, amounts like {self.decimal_style.sample}, "
-            f"dates {self.date_format}"
+            f"dates like {DATE_SAMPLE.strftime(self.date_format)}"
         )
 
 
@@ -233,8 +233,9 @@ class ImportResult:
     format: LedgerFormat
     mapping: ColumnMapping
 
-    def line(self) -> str:
-        total = format_plain(self.amount_total)
+    def line(self, money: Callable[[Any], str] = format_plain) -> str:
+        """One sentence on what landed; `money` writes the total (plain for files and logs)."""
+        total = money(self.amount_total)
         return (
             f"Imported ledger {self.ledger_id} ({self.name}): {self.lines_imported} lines, "
             f"total {total}, {self.date_from}..{self.date_to}; "
