@@ -41,14 +41,21 @@ if upload is not None:
     unmapped = st.session_state.setdefault(f"ledger_unmapped_{upload.file_id}", {})
     options = ledger.ImportOptions(
         name=upload.name,
-        mapping=overrides,
+        mapping=dict(overrides),  # a copy: the remembered read below must not change with it
         date_format=date_format,
         decimal_style=style,
         imported_by=ws.settings.reviewer,
     )
     parsed, columns, current = None, [], ledger.ColumnMapping()
     try:
-        parsed = ledger.read_ledger(raw, upload.name, options, base)
+        # Every click reruns the page; the file is read again only when how it is read changes.
+        read_with = (upload.file_id, base, options)
+        remembered = st.session_state.get("ledger_read")
+        if remembered is not None and remembered[0] == read_with:
+            parsed = remembered[1]
+        else:
+            parsed = ledger.read_ledger(raw, upload.name, options, base)
+            st.session_state["ledger_read"] = (read_with, parsed)
         columns, current = parsed.columns, parsed.mapping
     except ledger.ChoiceNeeded as exc:
         columns, current = exc.columns, exc.mapping
@@ -108,6 +115,8 @@ if upload is not None:
             result = attempt(lambda: ledger.store_ledger(ws.store, parsed, opts))
             if result is not None:
                 st.success(result.line(idr), icon=":material/check_circle:")
+else:
+    st.session_state.pop("ledger_read", None)  # the file is gone: so is what was read from it
 
 st.divider()
 st.subheader("Imported ledgers")

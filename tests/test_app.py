@@ -86,6 +86,10 @@ def test_ledger_page_imports_the_sample_through_the_uploader(tmp_path: Path) -> 
     at.run()
     assert_clean(at)
     assert "semicolon-separated" in at.caption[0].value
+    # A click elsewhere on the page does not read the file again.
+    read = at.session_state["ledger_read"][1]
+    next(t for t in at.text_input if t.label == "Save this mapping as").input("x").run()
+    assert at.session_state["ledger_read"][1] is read
     next(b for b in at.button if b.label == "Import ledger").click().run()
     assert_clean(at)
     assert "7926 lines" in at.success[0].value
