@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -63,6 +64,8 @@ SHAPES = {
     "13_pipe_english_months.csv": ([2, 3, 4], STANDARD, "|", DecimalStyle.POINT),
     "14_month_first.csv": ([2, 3, 4], STANDARD, ",", DecimalStyle.POINT),
     "15_agustus_abbrev_crlf.csv": ([2, 3, 4], STANDARD, ";", DecimalStyle.COMMA),
+    # Excel's "Unicode text": UTF-16 with a BOM, tab-separated, CRLF
+    "16_excel_unicode_text.txt": ([2, 3, 4], STANDARD, "\t", DecimalStyle.POINT),
 }
 
 
@@ -93,6 +96,26 @@ def test_text_survives_encodings_and_quoting(store: Store) -> None:
     )["description"].to_list()
     assert descriptions == ["Café – résumé", 'Penjualan, kopi "Gayo"\nbaris kedua']
     assert quoted.format.header_line == 1
+    excel = import_ledger(store, FIXTURES / "16_excel_unicode_text.txt")
+    assert excel.format.encoding == "utf-16"
+    assert (
+        store.scalar(
+            "SELECT description FROM ledger_lines WHERE ledger_id = ? AND line_no = 2",
+            [excel.ledger_id],
+        )
+        == "Sales – Café"
+    )
+
+
+@pytest.mark.parametrize(
+    ("opening", "kind"),
+    [(b"PK\x03\x04", "Excel or OpenDocument workbook"), (b"%PDF-1.7", "PDF"),
+     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "old Excel (.xls) workbook")],
+)  # fmt: skip
+def test_a_workbook_or_pdf_is_named_for_what_it_is(store: Store, opening: bytes, kind: str) -> None:
+    with pytest.raises(LedgerError, match=f"is an? {re.escape(kind)}, not a CSV: save or export"):
+        import_ledger(store, opening + bytes(range(256)) * 4, "ledger.csv")
+    assert store.scalar("SELECT count(*) FROM ledgers") == 0
 
 
 def test_total_rows_and_blank_lines_are_recognised_not_rejected(store: Store) -> None:

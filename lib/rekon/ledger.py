@@ -246,10 +246,24 @@ class ImportResult:
 # ---------------------------------------------------------------- sniffing
 
 
+# Files people upload as "the ledger" that are not text: said plainly instead of misread.
+NOT_CSV = {b"PK\x03\x04": "an Excel or OpenDocument workbook", b"%PDF": "a PDF",
+           b"\xd0\xcf\x11\xe0": "an old Excel (.xls) workbook"}  # fmt: skip
+
+
 def decode(raw: bytes) -> tuple[str, str]:
-    """The text and the encoding: UTF-8 (with or without BOM), else cp1252, else latin-1."""
+    """The text and the encoding: UTF-8 (with or without BOM), UTF-16 with its BOM (Excel's
+    "Unicode text"), else cp1252, else latin-1."""
+    for magic, kind in NOT_CSV.items():
+        if raw.startswith(magic):
+            raise LedgerError(f"this file is {kind}, not a CSV: save or export it as CSV first")
     if raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:].decode("utf-8"), "utf-8-sig"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise LedgerError(f"the file starts as UTF-16 but is not: {exc.reason}") from exc
     for encoding in ("utf-8", "cp1252", "latin-1"):
         try:
             return raw.decode(encoding), encoding
