@@ -6,13 +6,16 @@ Not a page: app.py lists the pages explicitly, so Streamlit never runs this file
 from __future__ import annotations
 
 import calendar
+import runpy
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from rekon import reports
 from rekon.config import Settings, load_settings
@@ -33,6 +36,7 @@ PAGES = [
     ("pages/exports.py", "Exports", ":material/download:"),
     ("pages/orders.py", "Orders", ":material/search:"),
 ]
+APP = Path(__file__).resolve().parent.parent / "app.py"
 KEY_NAMES = {"xepeng": "XEPENG_API_KEY", "durianpay": "DURIANPAY_SERVER_KEY"}
 
 
@@ -55,6 +59,7 @@ def _open(key: tuple[object, ...], _settings: Settings) -> Workspace:
 
 def workspace() -> Workspace:
     """The process-wide workspace for these settings (one DuckDB connection, one sandbox)."""
+    _run_through_app()
     s = settings()
     key = (
         str(s.db_path),
@@ -65,6 +70,18 @@ def workspace() -> Workspace:
         s.durianpay.base_url if s.durianpay else None,
     )
     return _open(key, s)
+
+
+def _run_through_app() -> None:
+    """Until some run has called st.navigation, Streamlit treats pages/ as an old-style
+    multipage folder and runs the page a visitor opens on its own, without app.py's navigation,
+    sidebar and banner: the first visitor after a server start who opens a bookmark, and every
+    visitor after them until someone opens the root (Streamlit's AppTest does the same on every
+    run). Every page asks for the workspace first, so such a run goes through app.py here: it
+    calls st.navigation, which runs this same page inside it, with this run's clicks."""
+    if PagesManager.uses_pages_directory:
+        runpy.run_path(str(APP), run_name="__main__")
+        st.stop()
 
 
 @st.cache_data(ttl=600, max_entries=256, show_spinner=False)

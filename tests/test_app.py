@@ -48,6 +48,9 @@ def test_every_page_renders_on_an_empty_database(tmp_path: Path) -> None:
         at.switch_page(page).run()
         assert_clean(at)
         assert at.title, page
+        # Each page comes inside app.py: the banner and the period picker are there too.
+        assert "Sandbox mode" in at.info[0].value, page
+        assert any(r.label == "Period" for r in at.sidebar.radio), page
 
 
 def test_every_page_renders_on_the_sandbox_month(tmp_path: Path) -> None:
@@ -157,7 +160,7 @@ def test_a_review_recorded_on_the_page_persists(tmp_path: Path) -> None:
     db = tmp_path / "review.duckdb"
     at = app(db).switch_page("pages/reconcile.py").run()
     key = next(s for s in at.selectbox if s.label == "Look at").value
-    at.radio[-1].set_value("resolve")
+    next(r for r in at.radio if r.label == "Decision").set_value("resolve")
     at.text_area[0].input("Fee booked net by finance")
     next(b for b in at.button if b.label == "Record decision").click().run()
     assert_clean(at)

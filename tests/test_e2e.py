@@ -119,6 +119,14 @@ def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_month_end_in_the_browser(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    # A bookmark is the first address this fresh server sees: the page still comes with the
+    # app's navigation and banner, not as a bare file of pages/.
+    open_page(page, server, "orders", "Orders")
+    page.get_by_text("Sandbox mode").first.wait_for(timeout=30_000)
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "Overview" in nav and "shared" not in nav
+    shot(page, "0-bookmark")
+
     open_page(page, server, "", "Overview · October 2026")
     page.get_by_text("Sandbox mode").first.wait_for()
     shot(page, "1-overview-empty")
