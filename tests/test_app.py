@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,10 @@ def test_every_page_renders_on_the_sandbox_month(tmp_path: Path) -> None:
     assert at.title[0].value == "Overview · October 2026"
     metrics = {m.label: m.value for m in at.metric[-5:]}  # the "all providers" row
     assert metrics["Orders"] == "10.006"
+    # Headline amounts fit their tile; the exact rupiah is one hover away.
+    paid = next(m for m in at.metric[-5:] if m.label == "Paid amount")
+    assert re.fullmatch(r"Rp \d,\d\d M", paid.value), paid.value
+    assert re.fullmatch(r"Rp \d\.\d{3}\.\d{3}\.\d{3} from \d\.\d{3} paid orders", paid.help)
     for page in PAGES:
         at.switch_page(page).run()
         assert_clean(at)
