@@ -89,7 +89,8 @@ def main() -> None:
         "## Dashboard pages (`bench/pages.py`)",
         "",
         f"Machine: {machine()}. {sizes['orders']:,} orders and a {sizes['lines']:,}-line "
-        "ledger, reconciled, in one DuckDB file. Each page rendered by Streamlit's AppTest "
+        "ledger, reconciled, in one DuckDB file. Each page rendered by Streamlit's AppTest, "
+        "inside app.py as a visitor sees it (navigation, period picker, banner), "
         f"{args.runs} times with `st.cache_data` cleared before every run (so every render "
         "runs its queries; a reviewer's repeat visits are cached and faster). Baseline: "
         "the 1.5 s target.",
