@@ -78,6 +78,12 @@ def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
     assert shown == {name.replace("_", " "): planned[name] for name in planned}
     # Each class's amount is shown under its count, as an amount: no up/down arrow.
     assert all(m.delta.startswith("Rp") and m.proto.direction == 2 for m in at.metric)
+    run = next(s for s in at.selectbox if s.label == "Run")
+    assert re.fullmatch(
+        r"Run 1 · \d\d \w{3} \d\d:\d\d UTC · sandbox start · ledgers all"
+        r" · tolerance Rp 0 · window 3 d",
+        run.options[0],
+    ), run.options
     # Dates read as dates, not midnight timestamps; the item names its order before the JSON.
     assert '"order_date": {"type_config": {"type": "date"}}' in at.dataframe[0].proto.columns
     key = next(s for s in at.selectbox if s.label == "Look at").value
