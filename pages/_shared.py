@@ -99,6 +99,15 @@ def query(ws: Workspace, fn: str | Callable[..., Any], *args: Any) -> Any:
     return _cached(name, ws.data_version(), str(ws.store.path), args, func)
 
 
+def fetch_gap_warnings(ws: Workspace, start: date, end: date) -> None:
+    """Say so when the period has days whose orders were never fetched: reconciled, every sale
+    booked on them would look missing at the provider."""
+    for gap in query(ws, "fetch_gaps", start, end, tuple(ws.configured_providers())):
+        st.warning(
+            f"{gap.describe()}. Fetch them on the **Fetch** page.", icon=":material/cloud_off:"
+        )
+
+
 def period() -> tuple[date, date]:
     value: tuple[date, date] = st.session_state["period"]
     return value

@@ -2,7 +2,15 @@
 
 import streamlit as st
 
-from pages._shared import idr, latest_run_id, period, period_label, query, workspace
+from pages._shared import (
+    fetch_gap_warnings,
+    idr,
+    latest_run_id,
+    period,
+    period_label,
+    query,
+    workspace,
+)
 from rekon.money import format_idr_short
 
 ws = workspace()
@@ -17,6 +25,7 @@ if kpis.is_empty():
         icon=":material/cloud_download:",
     )
 else:
+    fetch_gap_warnings(ws, start, end)
     for row in kpis.iter_rows(named=True):
         st.subheader(
             "All providers" if row["provider"] == "total" else row["provider"].capitalize()

@@ -5,7 +5,16 @@ from decimal import Decimal
 
 import streamlit as st
 
-from pages._shared import attempt, idr, period, period_label, query, table, workspace
+from pages._shared import (
+    attempt,
+    fetch_gap_warnings,
+    idr,
+    period,
+    period_label,
+    query,
+    table,
+    workspace,
+)
 from rekon import reviews
 from rekon.ledger import list_ledgers
 from rekon.matching import EXCEPTIONS, RESULTS, ReconcileParams, reconcile
@@ -16,6 +25,7 @@ PAGE_SIZE = 100
 ws = workspace()
 start, end = period()
 st.title(f"Reconcile · {period_label(start, end)}")
+fetch_gap_warnings(ws, start, end)
 
 ledgers = query(ws, list_ledgers)
 with (

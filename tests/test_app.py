@@ -92,6 +92,18 @@ def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
     assert summary.startswith(f"{provider.capitalize()} {order_id} · ") and "· Rp " in summary
 
 
+def test_a_period_reaching_past_what_was_fetched_is_flagged(tmp_path: Path) -> None:
+    at = app(tmp_path / "seeded.duckdb").switch_page("pages/reconcile.py").run()
+    assert not at.warning  # October was fetched
+    at.sidebar.radio[0].set_value("Custom range").run()
+    at.sidebar.date_input[0].set_value((date(2026, 10, 15), date(2026, 11, 14))).run()
+    assert_clean(at)
+    shown = [w.value for w in at.warning]
+    assert len(shown) == 2 and all("not fetched for 14 days between 2026-11-01" in w for w in shown)
+    at.switch_page("pages/overview.py").run()
+    assert sum("not fetched" in w.value for w in at.warning) == 2
+
+
 def test_ledger_page_imports_the_sample_through_the_uploader(tmp_path: Path) -> None:
     db = tmp_path / "ledger.duckdb"
     at = app(db, REKON_BOOTSTRAP="0").switch_page("pages/ledger.py").run()

@@ -56,6 +56,7 @@ def test_month_end_from_the_command_line(sandbox: RunningSandbox, tmp_path: Path
 
     run = rekon("reconcile", "--from", "2026-10-01", "--to", "2026-10-31", "--db", db)
     assert run.returncode == 0 and re.search(r"missing_in_provider\s+1\n", run.stdout)
+    assert "warning" not in run.stderr
 
     listed = rekon("review", "list", "--db", db, "--limit", "1000")
     key = next(line.split()[0] for line in listed.stdout.splitlines() if "L:" in line)
@@ -70,6 +71,12 @@ def test_month_end_from_the_command_line(sandbox: RunningSandbox, tmp_path: Path
     )
     assert exported.returncode == 0
     assert "cash sale" in out.read_text() and "resolved" in out.read_text()
+
+    # A period reaching past what was fetched still runs, and says what it could not see.
+    wider = rekon("reconcile", "--from", "2026-10-15", "--to", "2026-11-14", "--db", db)
+    assert wider.returncode == 0  # still runs, and says what it could not see
+    assert wider.stderr.count("warning: ") == 2
+    assert "Xepeng orders were not fetched for 14 days between 2026-11-01" in wider.stderr
 
 
 def test_failures_are_one_line_with_a_non_zero_status(

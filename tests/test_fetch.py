@@ -9,6 +9,7 @@ import pytest
 
 from rekon.fetching import ClientOptions, OrderSource, fetch_orders, make_clients
 from rekon.providers.base import ProviderUnavailable
+from rekon.reports import FetchGap, fetch_gaps
 from rekon.sandbox.app import Faults
 from rekon.sandbox.server import RunningSandbox
 from rekon.store import MIGRATIONS, Store, size_in_bytes
@@ -105,6 +106,33 @@ def test_a_provider_that_keeps_failing_leaves_the_orders_as_they_were(
     runs = store.query("SELECT status, error FROM fetch_runs ORDER BY id")
     assert runs["status"].to_list() == ["succeeded", "failed"]
     assert "Durianpay" in runs["error"][1] and "gave up" in runs["error"][1]
+
+
+def test_days_no_successful_fetch_covered_are_named_per_provider(
+    store: Store, clients: dict[str, OrderSource], sandbox: RunningSandbox
+) -> None:
+    fetch_orders(store, clients, *OCTOBER)
+    fetch_orders(store, {"xepeng": clients["xepeng"]}, date(2026, 11, 1), date(2026, 11, 10))
+    sandbox.state.faults = Faults(always_fail="durianpay")
+    with pytest.raises(ProviderUnavailable):  # a failed fetch covers nothing
+        fetch_orders(
+            store, {"durianpay": clients["durianpay"]}, date(2026, 11, 1), date(2026, 11, 5)
+        )
+    assert fetch_gaps(store, *OCTOBER) == []
+    gaps = fetch_gaps(store, date(2026, 10, 20), date(2026, 11, 15))
+    assert gaps == [
+        FetchGap("durianpay", date(2026, 11, 1), date(2026, 11, 15), 15),
+        FetchGap("xepeng", date(2026, 11, 11), date(2026, 11, 15), 5),
+    ]
+    assert (
+        gaps[1]
+        .describe()
+        .startswith("Xepeng orders were not fetched for 5 days between 2026-11-11 and 2026-11-15")
+    )
+    # A provider that is expected but was never fetched misses the whole period.
+    assert fetch_gaps(store, *OCTOBER, providers=("xepeng", "durianpay", "midtrans")) == [
+        FetchGap("midtrans", *OCTOBER, 31)
+    ]
 
 
 def test_faults_are_survived_and_the_result_is_complete(

@@ -150,14 +150,18 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
 
 def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
     from rekon.matching import ReconcileParams, reconcile
+    from rekon.reports import fetch_gaps
 
     try:
         tolerance = Decimal(args.amount_tolerance)
     except InvalidOperation as exc:
         raise RekonError(f"--amount-tolerance {args.amount_tolerance!r} is not a number") from exc
     params = ReconcileParams(args.start, args.end, tuple(args.ledger), tolerance, args.date_window)
-    summary = reconcile(_store(settings), params, run_by="cli")
+    store = _store(settings)
+    summary = reconcile(store, params, run_by="cli")
     print("\n".join(summary.lines()))
+    for gap in fetch_gaps(store, params.start, params.end):
+        print(f"warning: {gap.describe()}", file=sys.stderr)
     return 0
 
 

@@ -17,6 +17,7 @@ import polars as pl
 
 from rekon.errors import RekonError
 from rekon.matching import EXCEPTIONS, RESULTS
+from rekon.providers.base import provider_title
 from rekon.reviews import LATEST_SQL
 from rekon.store import Store
 
@@ -361,6 +362,58 @@ def last_fetches(store: Store) -> pl.DataFrame:
     )
 
 
+@dataclass(frozen=True)
+class FetchGap:
+    """Days of a period for which a provider's orders were never fetched successfully."""
+
+    provider: str
+    first: date
+    last: date
+    days: int
+
+    def describe(self) -> str:
+        name = provider_title(self.provider)
+        when = (
+            f"on {self.first}"
+            if self.days == 1
+            else f"for {self.days} days between {self.first} and {self.last}"
+        )
+        return (
+            f"{name} orders were not fetched {when}: a reconciliation would report the sales "
+            f"booked then as missing at {name}"
+        )
+
+
+def fetch_gaps(
+    store: Store, start: date, end: date, providers: tuple[str, ...] | None = None
+) -> list[FetchGap]:
+    """Per provider (default: each one ever fetched), the days of [start, end] that no
+    successful fetch covered. Reconciling such days would report every sale booked on them as
+    missing at the provider."""
+    rows = store.query(
+        """
+        WITH covered AS (
+            SELECT p.provider, f.range_from, f.range_to
+            FROM fetch_runs f, unnest(string_split(f.providers, ',')) p(provider)
+            WHERE f.status = 'succeeded'
+        ), wanted AS (
+            SELECT p.provider, CAST(d AS DATE) AS day
+            FROM generate_series($start::DATE, $end::DATE, INTERVAL 1 DAY) t(d),
+                 (SELECT unnest(coalesce($providers::VARCHAR[],
+                                         (SELECT list(DISTINCT provider) FROM covered))))
+                 AS p(provider)
+        )
+        SELECT provider, min(day) AS first, max(day) AS last, count(*) AS days
+        FROM wanted w
+        WHERE NOT EXISTS (SELECT 1 FROM covered c WHERE c.provider = w.provider
+                                                     AND w.day BETWEEN c.range_from AND c.range_to)
+        GROUP BY provider ORDER BY provider
+        """,
+        {"start": start, "end": end, "providers": None if providers is None else list(providers)},
+    )
+    return [FetchGap(*row) for row in rows.iter_rows()]
+
+
 def fetch_history(store: Store, limit: int = 50) -> pl.DataFrame:
     return store.query(
         "SELECT id, providers, range_from, range_to, started_at, finished_at, status,"
@@ -388,7 +441,7 @@ def status_by_provider(
           AND (len($providers) = 0 OR list_contains($providers, provider))
         GROUP BY ALL ORDER BY ALL
         """,
-        {"start": start, "end": end, "providers": list(providers)},
+        {"start": start, "end": end, "providers": None if providers is None else list(providers)},
     )
 
 
@@ -402,7 +455,7 @@ def paid_per_day(
           AND (len($providers) = 0 OR list_contains($providers, provider))
         GROUP BY ALL ORDER BY ALL
         """,
-        {"start": start, "end": end, "providers": list(providers)},
+        {"start": start, "end": end, "providers": None if providers is None else list(providers)},
     )
 
 
@@ -440,7 +493,7 @@ def amount_distribution(
           AND (len($providers) = 0 OR list_contains($providers, provider))
         GROUP BY band, status ORDER BY lowest
         """,
-        {"start": start, "end": end, "providers": list(providers)},
+        {"start": start, "end": end, "providers": None if providers is None else list(providers)},
     )
 
 
