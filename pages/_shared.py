@@ -185,8 +185,11 @@ def with_idr(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
 def table(frame: pl.DataFrame, *money: str, **options: Any) -> None:
     """A table as a reviewer reads it: amounts in rupiah, dates without a time of day (a DATE
     otherwise reaches the browser as midnight)."""
-    config = {c: st.column_config.DateColumn() for c, t in frame.schema.items() if t == pl.Date}
-    config |= options.pop("column_config", {})
+    config = dict(options.pop("column_config", {}))
+    for c, t in frame.schema.items():
+        label = config.get(c)
+        if t == pl.Date and isinstance(label, str | None):  # a plain label keeps the date type
+            config[c] = st.column_config.DateColumn(label)
     st.dataframe(with_idr(frame, *money), hide_index=True, column_config=config, **options)
 
 

@@ -200,6 +200,8 @@ def test_fetch_page_fetches_and_reports(tmp_path: Path) -> None:
     next(b for b in at.button if b.label == "Fetch orders").click().run()
     assert_clean(at)
     assert "xepeng: 5003 orders (5003 new" in at.success[0].value
+    columns = at.dataframe[0].proto.columns  # a labelled date column is still a date
+    assert '"range_from": {"label": "From", "type_config": {"type": "date"}}' in columns
 
 
 def test_a_wrong_key_is_an_error_that_says_what_to_do(tmp_path: Path) -> None:

@@ -115,6 +115,7 @@ def open_page(page, server: str, path: str, title: str) -> None:  # type: ignore
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.wait_for_timeout(1000)  # tables and charts paint after the text that was waited for
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
