@@ -113,15 +113,16 @@ shown = [
     "review_status",
     "result_key",
 ]
+if page.is_empty():
+    st.info("No result matches these filters.", icon=":material/filter_alt_off:")
+    st.stop()
 table(
     page.select(shown),
     "order_amount",
     "ledger_amount",
     "difference",
-    height=min(420, 38 + 35 * max(page.height, 1)),
+    height=min(420, 38 + 35 * page.height),
 )
-if page.is_empty():
-    st.stop()
 
 st.subheader("Item")
 keys = page["result_key"].to_list()

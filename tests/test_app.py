@@ -84,6 +84,11 @@ def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
         r" · tolerance Rp 0 · window 3 d",
         run.options[0],
     ), run.options
+    search = next(t for t in at.text_input if t.label.startswith("Search"))
+    search.input("no-such-thing").run()
+    assert "No result matches these filters." in [i.value for i in at.info]
+    assert not at.dataframe
+    search.input("").run()
     # Dates read as dates, not midnight timestamps; the item names its order before the JSON.
     assert '"order_date": {"type_config": {"type": "date"}}' in at.dataframe[0].proto.columns
     key = next(s for s in at.selectbox if s.label == "Look at").value
