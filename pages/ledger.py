@@ -115,6 +115,8 @@ if upload is not None:
             result = attempt(lambda: ledger.store_ledger(ws.store, parsed, opts))
             if result is not None:
                 st.success(result.line(idr), icon=":material/check_circle:")
+                for shared in result.shared:
+                    st.warning(shared.warning(), icon=":material/content_copy:")
 else:
     st.session_state.pop("ledger_read", None)  # the file is gone: so is what was read from it
 

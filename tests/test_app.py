@@ -161,6 +161,14 @@ def test_ledger_page_lets_the_reviewer_say_what_detection_cannot(tmp_path: Path)
         assert load_mapping(store, "toko").date_format == "%d/%m/%Y"
     finally:
         store.close()
+    # A fuller re-export of the same week imports, with a word about the lines it repeats.
+    fuller = first_week + "14/12/2026;A-3;500\n"
+    at.file_uploader[0].upload("dec-fixed.csv", fuller.encode(), "text/csv")
+    at.run()
+    next(b for b in at.button if b.label == "Import ledger").click().run()
+    assert_clean(at)
+    assert "Imported ledger 2" in at.success[0].value
+    assert at.warning[0].value.startswith("2 of these lines are also in ledger 1 (dec.csv)")
 
 
 def test_ledger_page_maps_columns_it_could_not_recognise(tmp_path: Path) -> None:

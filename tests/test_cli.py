@@ -123,6 +123,17 @@ def test_a_saved_mapping_imports_what_detection_alone_refuses(tmp_path: Path) ->
     assert "2026-12-01..2026-12-01" in second.stdout and "total 2500.00" in second.stdout
 
 
+def test_a_re_export_imports_with_a_warning_naming_the_earlier_ledger(tmp_path: Path) -> None:
+    db = str(tmp_path / "r.duckdb")
+    first, fixed = tmp_path / "oct.csv", tmp_path / "oct-fixed.csv"
+    first.write_text("Tanggal;Referensi;Jumlah\n21/10/2026;A-1;1.000\n22/10/2026;A-2;2.000\n")
+    fixed.write_text("Tanggal;Referensi;Jumlah\n21/10/2026;A-1;1.000\n22/10/2026;A-2;2.500\n")
+    assert rekon("ledger", "import", str(first), "--db", db).stderr == ""
+    again = rekon("ledger", "import", str(fixed), "--db", db)
+    assert again.returncode == 0 and "Imported ledger 2" in again.stdout
+    assert again.stderr.startswith("warning: 1 of these lines are also in ledger 1 (oct.csv)")
+
+
 def test_rekon_sandbox_serves_both_apis_with_injected_faults(tmp_path: Path) -> None:
     import socket
 

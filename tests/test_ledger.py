@@ -15,6 +15,7 @@ from rekon.ledger import (
     ImportOptions,
     LedgerError,
     SavedMapping,
+    SharedLines,
     TooManyRejected,
     import_ledger,
     list_mappings,
@@ -246,6 +247,29 @@ def test_the_same_file_twice_is_refused_unless_replaced(store: Store) -> None:
     assert second.ledger_id != first.ledger_id
     assert store.query("SELECT id FROM ledgers")["id"].to_list() == [second.ledger_id]
     assert store.counts()["ledger_lines"] == 3
+
+
+def test_a_corrected_re_export_is_told_which_ledger_already_holds_its_lines(
+    store: Store,
+) -> None:
+    october = "Tanggal;Referensi;Jumlah\n21/10/2026;A-1;1.000\n22/10/2026;A-2;2.000\n"
+    first = import_ledger(store, october.encode(), "oct.csv")
+    assert first.shared == []
+    corrected = october.replace("2.000", "2.500") + "23/10/2026;;3.000\n"
+    second = import_ledger(store, corrected.encode(), "oct-fixed.csv")
+    assert second.shared == [SharedLines(first.ledger_id, "oct.csv", 1)]
+    assert (
+        second.shared[0]
+        .warning()
+        .startswith(
+            f"1 of these lines are also in ledger {first.ledger_id} (oct.csv): reconciled together"
+        )
+    )
+    # Lines without a reference count as shared too when date and amount agree.
+    third = import_ledger(store, b"Tanggal;Jumlah\n23/10/2026;3.000\n", "cash.csv")
+    assert third.shared == [SharedLines(second.ledger_id, "oct-fixed.csv", 1)]
+    november = import_ledger(store, b"Tanggal;Referensi;Jumlah\n21/11/2026;A-1;1.000\n", "n.csv")
+    assert november.shared == []  # the same reference and amount on another day is not a copy
 
 
 def test_an_empty_or_header_only_file_is_a_clear_error(store: Store) -> None:

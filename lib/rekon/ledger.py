@@ -221,6 +221,23 @@ class Parsed:
 
 
 @dataclass(frozen=True)
+class SharedLines:
+    """Lines of a new import that an earlier ledger already holds (same date, amount and
+    reference): usually a corrected re-export of the same books."""
+
+    ledger_id: int
+    name: str
+    lines: int
+
+    def warning(self) -> str:
+        return (
+            f"{self.lines:,} of these lines are also in ledger {self.ledger_id} ({self.name}): "
+            "reconciled together, the second copy of each shows as duplicate_in_ledger. If this "
+            f"file replaces that one, delete ledger {self.ledger_id} or reconcile one of them."
+        )
+
+
+@dataclass(frozen=True)
 class ImportResult:
     ledger_id: int
     name: str
@@ -232,6 +249,7 @@ class ImportResult:
     date_to: date | None
     format: LedgerFormat
     mapping: ColumnMapping
+    shared: list[SharedLines] = field(default_factory=list)
 
     def line(self, money: Callable[[Any], str] = format_plain) -> str:
         """One sentence on what landed; `money` writes the total (plain for files and logs)."""
@@ -715,6 +733,18 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions) -> Import
         # kept alive until the commit.
         new_lines = lines.select(pl.lit(ledger_id, pl.Int64).alias("ledger_id"), *columns)
         cur.from_arrow(new_lines.to_arrow()).insert_into("ledger_lines")
+        overlapping = cur.execute(
+            "SELECT list(id) FROM ledgers WHERE id <> ? AND date_from <= ? AND date_to >= ?",
+            [ledger_id, last_day, first_day],
+        ).fetchall()[0][0]
+        shared = (
+            [
+                SharedLines(*r)
+                for r in cur.execute(SHARED_LINES_SQL, [ledger_id, overlapping]).fetchall()
+            ]
+            if overlapping
+            else []
+        )
         store.audit(
             cur,
             options.imported_by or "system",
@@ -740,7 +770,20 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions) -> Import
         last_day,
         parsed.format,
         parsed.mapping,
+        shared,
     )
+
+
+# How many lines of the new ledger ($1) each earlier ledger whose dates overlap ($2) holds too.
+SHARED_LINES_SQL = """
+    SELECT e.ledger_id, g.name, count(DISTINCT n.line_no) AS lines
+    FROM ledger_lines n
+    JOIN ledger_lines e ON e.entry_date = n.entry_date AND e.amount = n.amount
+                       AND e.reference IS NOT DISTINCT FROM n.reference
+    JOIN ledgers g ON g.id = e.ledger_id
+    WHERE n.ledger_id = $1 AND list_contains($2, e.ledger_id)
+    GROUP BY e.ledger_id, g.name ORDER BY e.ledger_id
+"""
 
 
 def delete_ledger(store: Store, ledger_id: int, actor: str = "system") -> None:
