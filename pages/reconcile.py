@@ -1,10 +1,10 @@
 """Reconcile: run a period, see every class, work the exceptions (single and in bulk)."""
 
-import json
 from decimal import Decimal
 
 import streamlit as st
 
+from pages._item import work_one_item
 from pages._shared import (
     attempt,
     fetch_gap_warnings,
@@ -15,11 +15,9 @@ from pages._shared import (
     table,
     workspace,
 )
-from rekon import reviews
 from rekon.ledger import list_ledgers
 from rekon.matching import EXCEPTIONS, RESULTS, ReconcileParams, reconcile
-from rekon.providers.base import provider_title
-from rekon.reports import ResultFilter, result_detail, results_page
+from rekon.reports import ResultFilter, results_page
 
 PAGE_SIZE = 100
 ws = workspace()
@@ -125,49 +123,4 @@ table(
 )
 
 st.subheader("Item")
-keys = page["result_key"].to_list()
-key = st.selectbox(
-    "Look at",
-    keys,
-    format_func=lambda k: f"{k} · " + page.filter(page["result_key"] == k)["result"][0],
-)
-detail = result_detail(ws.store, run_id, key)
-left, right = st.columns(2)
-with left:
-    st.markdown("**Order**")
-    if order := detail["order"]:
-        st.write(
-            f"{provider_title(order['provider'])} {order['order_id']} · {order['status']} · "
-            f"{order['business_date']} · {idr(order['amount'])}"
-        )
-        st.caption(order["merchant_ref"] or "")
-        with st.expander("As the provider sent it"):
-            st.json(json.loads(order["raw"]))
-    else:
-        st.caption("No order.")
-with right:
-    st.markdown("**Ledger line**")
-    line = detail["line"]
-    if line:
-        st.write(
-            f"Ledger {line['ledger_id']}, line {line['line_no']} · {line['entry_date']} · "
-            f"{line['reference'] or '(no reference)'} · {idr(line['amount'])}"
-        )
-        st.caption(line["description"] or "")
-    else:
-        st.caption("No ledger line.")
-history = reviews.history(ws.store, key)
-if history.height:
-    table(history)
-
-with st.form("review"):
-    decision = st.radio("Decision", ["accept", "resolve", "reopen"], horizontal=True)
-    note = st.text_area("Note (required to resolve)")
-    reviewer = st.text_input("Reviewer", value=ws.settings.reviewer)
-    bulk = st.checkbox(f"Apply to all {page.height} results on this page")
-    if st.form_submit_button("Record decision", type="primary"):
-        targets = keys if bulk else [key]
-        verb = {"accept": "accepted", "resolve": "resolved", "reopen": "reopened"}[decision]
-        done = attempt(lambda: reviews.record(ws.store, targets, verb, reviewer, note, run_id))
-        if done:
-            st.success(f"Recorded {verb} for {done} item(s).")
+work_one_item(ws, run_id, page)
