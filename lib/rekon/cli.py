@@ -37,9 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sb = sub.add_parser("sandbox", help="serve both provider APIs locally with seeded data")
-    sb.add_argument("--host", default="127.0.0.1")
-    sb.add_argument("--port", type=int, default=8700)
-    sb.add_argument("--seed", type=int, default=None)
+    sb.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sb.add_argument("--port", type=int, default=8700, help="port (default 8700)")
+    sb.add_argument("--seed", type=int, default=None, help="data set seed (default: the sample's)")
     sb.add_argument("--orders-per-month", type=int, default=5000, help="per provider")
     sb.add_argument("--months", default=None, help="comma-separated YYYY-MM list")
     sb.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
@@ -48,9 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--retry-after", type=float, default=1.0, help="seconds, on those 429s")
 
     fe = sub.add_parser("fetch", help="fetch orders from the providers into the database")
-    fe.add_argument("--provider", choices=["xepeng", "durianpay", "all"], default="all")
-    fe.add_argument("--from", dest="start", type=_date, required=True)
-    fe.add_argument("--to", dest="end", type=_date, required=True)
+    fe.add_argument(
+        "--provider", choices=["xepeng", "durianpay", "all"], default="all", help="default: all"
+    )
+    fe.add_argument(
+        "--from", dest="start", type=_date, required=True, metavar="YYYY-MM-DD",
+        help="first business date (in REKON_TIMEZONE)",
+    )  # fmt: skip
+    fe.add_argument(
+        "--to", dest="end", type=_date, required=True, metavar="YYYY-MM-DD",
+        help="last business date, included",
+    )  # fmt: skip
     fe.add_argument("--concurrency", type=int, default=8, help="pages in flight (1: sequential)")
     fe.add_argument("--sandbox-url", help="use a running `rekon sandbox` and its test keys")
     _db(fe)

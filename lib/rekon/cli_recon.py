@@ -18,8 +18,8 @@ def add_parsers(sub: Any, db: Callable[[argparse.ArgumentParser], None], date_ty
     ledger = sub.add_parser("ledger", help="import, list or delete ledger CSV files")
     lsub = ledger.add_subparsers(dest="ledger_command", required=True)
     imp = lsub.add_parser("import", help="import a ledger CSV")
-    imp.add_argument("file", type=Path)
-    imp.add_argument("--name")
+    imp.add_argument("file", type=Path, help="the CSV as exported by the accounting software")
+    imp.add_argument("--name", help="what to call this ledger (default: the file name)")
     imp.add_argument(
         "--map",
         action="append",
@@ -28,49 +28,82 @@ def add_parsers(sub: Any, db: Callable[[argparse.ArgumentParser], None], date_ty
         help="map a field (date, amount, debit, credit, reference, description, "
         "currency, provider, email) to a column",
     )
-    imp.add_argument("--mapping", help="start from a saved mapping")
-    imp.add_argument("--save-mapping", metavar="NAME", help="save the mapping used under NAME")
-    imp.add_argument("--delimiter")
+    imp.add_argument(
+        "--mapping",
+        metavar="NAME",
+        help="start from a saved mapping (its columns; its date format and decimal style "
+        "decide where the file cannot tell)",
+    )
+    imp.add_argument(
+        "--save-mapping", metavar="NAME", help="save the columns and formats used under NAME"
+    )
+    imp.add_argument("--delimiter", metavar="C", help="; , | or tab (default: detected)")
     style = imp.add_mutually_exclusive_group()
     style.add_argument("--decimal-comma", action="store_true", help="amounts like 1.500.000,00")
     style.add_argument("--decimal-point", action="store_true", help="amounts like 1,500,000.00")
-    imp.add_argument("--date-format", help="strftime format, e.g. %%d/%%m/%%Y")
+    imp.add_argument(
+        "--date-format", metavar="FMT", help="strftime format, e.g. %%d/%%m/%%Y (default: detected)"
+    )
     imp.add_argument("--replace", action="store_true", help="re-import a file seen before")
     db(imp)
     lst = lsub.add_parser("list", help="list imported ledgers")
     db(lst)
     dele = lsub.add_parser("delete", help="delete an imported ledger")
-    dele.add_argument("id", type=int)
+    dele.add_argument("id", type=int, help="the ledger id (see `rekon ledger list`)")
     db(dele)
 
     rec = sub.add_parser("reconcile", help="match orders against ledger lines for a period")
-    rec.add_argument("--from", dest="start", type=date_type, required=True)
-    rec.add_argument("--to", dest="end", type=date_type, required=True)
+    rec.add_argument(
+        "--from", dest="start", type=date_type, required=True, metavar="YYYY-MM-DD",
+        help="first business date of the period",
+    )  # fmt: skip
+    rec.add_argument(
+        "--to", dest="end", type=date_type, required=True, metavar="YYYY-MM-DD",
+        help="last business date, included",
+    )  # fmt: skip
     rec.add_argument("--ledger", type=int, action="append", default=[], help="ledger id(s)")
-    rec.add_argument("--amount-tolerance", default="0")
-    rec.add_argument("--date-window", type=int, default=3)
+    rec.add_argument(
+        "--amount-tolerance",
+        default="0",
+        metavar="RP",
+        help="amounts within this match (default 0)",
+    )
+    rec.add_argument(
+        "--date-window", type=int, default=3, metavar="DAYS",
+        help="ledger dates this many days from the order's still match (default 3)",
+    )  # fmt: skip
     db(rec)
 
     rev = sub.add_parser("review", help="list or decide on exceptions")
     rsub = rev.add_subparsers(dest="review_command", required=True)
     rl = rsub.add_parser("list", help="open exceptions of a run")
-    rl.add_argument("--run", default="latest")
-    rl.add_argument("--status", default="open", choices=["open", "accepted", "resolved", "all"])
-    rl.add_argument("--limit", type=int, default=50)
+    rl.add_argument("--run", default="latest", help="run id or latest (default)")
+    rl.add_argument(
+        "--status", default="open", choices=["open", "accepted", "resolved", "all"],
+        help="which exceptions (default: open)",
+    )  # fmt: skip
+    rl.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     db(rl)
     for verb in ("accept", "resolve", "reopen"):
         p = rsub.add_parser(verb, help=f"{verb} one or more results by key")
-        p.add_argument("keys", nargs="+", metavar="KEY")
-        p.add_argument("--note", required=verb == "resolve")
-        p.add_argument("--reviewer", default=None)
-        p.add_argument("--run", default="latest")
+        p.add_argument(
+            "keys", nargs="+", metavar="KEY", help="result keys from `rekon review list`"
+        )
+        p.add_argument("--note", required=verb == "resolve", help="why (required to resolve)")
+        p.add_argument("--reviewer", default=None, help="name recorded (default $REKON_REVIEWER)")
+        p.add_argument("--run", default="latest", help="run id or latest (default)")
         db(p)
 
     exp = sub.add_parser("export", help="write results for accounting")
-    exp.add_argument("--run", default="latest")
-    exp.add_argument("--kind", choices=["all", "exceptions", "matched", "summary"], required=True)
-    exp.add_argument("--out", type=Path, required=True)
-    exp.add_argument("--format", choices=["csv", "xlsx"], default=None)
+    exp.add_argument("--run", default="latest", help="run id or latest (default)")
+    exp.add_argument(
+        "--kind", choices=["all", "exceptions", "matched", "summary"], required=True,
+        help="which results (summary: per provider × result and per business day)",
+    )  # fmt: skip
+    exp.add_argument("--out", type=Path, required=True, metavar="PATH", help="file to write")
+    exp.add_argument(
+        "--format", choices=["csv", "xlsx"], default=None, help="default: from the file name"
+    )
     db(exp)
 
     from rekon.cli import command
