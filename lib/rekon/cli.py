@@ -51,22 +51,26 @@ def build_parser() -> argparse.ArgumentParser:
     fe.add_argument(
         "--provider", choices=["xepeng", "durianpay", "all"], default="all", help="default: all"
     )
-    fe.add_argument(
-        "--from", dest="start", type=_date, required=True, metavar="YYYY-MM-DD",
-        help="first business date (in REKON_TIMEZONE)",
-    )  # fmt: skip
-    fe.add_argument(
-        "--to", dest="end", type=_date, required=True, metavar="YYYY-MM-DD",
-        help="last business date, included",
-    )  # fmt: skip
+    _period(fe)
     fe.add_argument("--concurrency", type=int, default=8, help="pages in flight (1: sequential)")
     fe.add_argument("--sandbox-url", help="use a running `rekon sandbox` and its test keys")
     _db(fe)
 
     from rekon import cli_recon
 
-    cli_recon.add_parsers(sub, _db, _date)
+    cli_recon.add_parsers(sub, _db, _period)
     return parser
+
+
+def _period(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--from", dest="start", type=_date, required=True, metavar="YYYY-MM-DD",
+        help="first business date (in REKON_TIMEZONE)",
+    )  # fmt: skip
+    p.add_argument(
+        "--to", dest="end", type=_date, required=True, metavar="YYYY-MM-DD",
+        help="last business date, included",
+    )  # fmt: skip
 
 
 def _db(p: argparse.ArgumentParser) -> None:

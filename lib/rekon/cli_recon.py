@@ -14,7 +14,11 @@ from rekon.errors import RekonError
 from rekon.store import Store
 
 
-def add_parsers(sub: Any, db: Callable[[argparse.ArgumentParser], None], date_type: Any) -> None:
+def add_parsers(
+    sub: Any,
+    db: Callable[[argparse.ArgumentParser], None],
+    period: Callable[[argparse.ArgumentParser], None],
+) -> None:
     ledger = sub.add_parser("ledger", help="import, list or delete ledger CSV files")
     lsub = ledger.add_subparsers(dest="ledger_command", required=True)
     imp = lsub.add_parser("import", help="import a ledger CSV")
@@ -53,14 +57,7 @@ def add_parsers(sub: Any, db: Callable[[argparse.ArgumentParser], None], date_ty
     db(dele)
 
     rec = sub.add_parser("reconcile", help="match orders against ledger lines for a period")
-    rec.add_argument(
-        "--from", dest="start", type=date_type, required=True, metavar="YYYY-MM-DD",
-        help="first business date of the period",
-    )  # fmt: skip
-    rec.add_argument(
-        "--to", dest="end", type=date_type, required=True, metavar="YYYY-MM-DD",
-        help="last business date, included",
-    )  # fmt: skip
+    period(rec)
     rec.add_argument("--ledger", type=int, action="append", default=[], help="ledger id(s)")
     rec.add_argument(
         "--amount-tolerance",
