@@ -441,7 +441,7 @@ def status_by_provider(
           AND (len($providers) = 0 OR list_contains($providers, provider))
         GROUP BY ALL ORDER BY ALL
         """,
-        {"start": start, "end": end, "providers": None if providers is None else list(providers)},
+        {"start": start, "end": end, "providers": list(providers)},
     )
 
 
@@ -455,7 +455,7 @@ def paid_per_day(
           AND (len($providers) = 0 OR list_contains($providers, provider))
         GROUP BY ALL ORDER BY ALL
         """,
-        {"start": start, "end": end, "providers": None if providers is None else list(providers)},
+        {"start": start, "end": end, "providers": list(providers)},
     )
 
 
@@ -493,7 +493,7 @@ def amount_distribution(
           AND (len($providers) = 0 OR list_contains($providers, provider))
         GROUP BY band, status ORDER BY lowest
         """,
-        {"start": start, "end": end, "providers": None if providers is None else list(providers)},
+        {"start": start, "end": end, "providers": list(providers)},
     )
 
 
