@@ -1,6 +1,7 @@
 """What every page shares: the workspace, the period, caching, formatting, errors.
 
-Not a page: app.py lists the pages explicitly, so Streamlit never runs this file on its own.
+Not a page: app.py lists the pages explicitly (see `_run_through_app` for the one moment
+Streamlit still looks at the folder by itself).
 """
 
 from __future__ import annotations
@@ -167,6 +168,11 @@ def sandbox_banner(ws: Workspace) -> None:
             "`.streamlit/secrets.toml` to use your real accounts.",
             icon=":material/science:",
         )
+
+
+def count(n: int) -> str:
+    """A count as an Indonesian reader writes it: 10.006."""
+    return f"{n:,}".replace(",", ".")
 
 
 def idr(value: Decimal | None) -> str:

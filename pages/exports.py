@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages._shared import period, period_label, query, workspace
+from pages._shared import count, period, period_label, query, workspace
 from rekon.reports import FORMATS, KINDS, XLSX_MAX_ROWS, export_bytes, export_name, export_rows
 
 MIME = {
@@ -37,7 +37,7 @@ def maker(kind: str, fmt: str):
 for kind in KINDS:
     left, *buttons = st.columns([4, 1, 1])
     rows = 0 if kind == "summary" else export_rows(ws.store, int(run_id), kind)
-    size = "" if kind == "summary" else f" · {rows:,} rows".replace(",", ".")
+    size = "" if kind == "summary" else f" · {count(rows)} rows"
     left.markdown(f"**{kind.capitalize()}** — {ABOUT[kind]}{size}")
     for col, fmt in zip(buttons, FORMATS, strict=True):
         too_big = fmt == "xlsx" and rows > XLSX_MAX_ROWS

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pages._shared import (
+    count,
     fetch_gap_warnings,
     idr,
     latest_run_id,
@@ -31,12 +32,12 @@ else:
             "All providers" if row["provider"] == "total" else row["provider"].capitalize()
         )
         cols = st.columns(5)
-        cols[0].metric("Orders", f"{row['orders']:,}".replace(",", "."))
+        cols[0].metric("Orders", count(row["orders"]))
         # Headline amounts are short so they fit their tile; the exact figure is in the help.
         cols[1].metric(
             "Paid amount",
             format_idr_short(row["paid_amount"]),
-            help=f"{idr(row['paid_amount'])} from {row['paid']:,} paid orders".replace(",", "."),
+            help=f"{idr(row['paid_amount'])} from {count(row['paid'])} paid orders",
         )
         pct = row["matched_pct"]
         cols[2].metric(
@@ -44,7 +45,7 @@ else:
             "–" if run_id is None or pct is None else f"{pct:.1f} %",
             help="Paid orders matched to exactly one ledger line",
         )
-        cols[3].metric("Exceptions", f"{row['exceptions']:,}".replace(",", ".") if run_id else "–")
+        cols[3].metric("Exceptions", count(row["exceptions"]) if run_id else "–")
         cols[4].metric(
             "Exception amount",
             format_idr_short(row["exception_amount"]) if run_id else "–",

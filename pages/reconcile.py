@@ -7,6 +7,7 @@ import streamlit as st
 from pages._item import work_one_item
 from pages._shared import (
     attempt,
+    count,
     fetch_gap_warnings,
     idr,
     period,
@@ -78,7 +79,7 @@ cols = st.columns(4)
 for i, row in enumerate(totals.iter_rows(named=True)):
     cols[i % 4].metric(
         row["result"].replace("_", " "),
-        f"{row['count']:,}".replace(",", "."),
+        count(row["count"]),
         delta=idr(row["amount"]),  # the class's amount, not a change: no arrow
         delta_color="off",
         delta_arrow="off",
@@ -93,8 +94,7 @@ search = f4.text_input("Search id, reference, description, customer")
 flt = ResultFilter(tuple(classes), tuple(providers), tuple(review), search)
 _, total = results_page(ws.store, run_id, flt, 0, 1)
 pages = max(1, -(-total // PAGE_SIZE))
-count = f"{total:,}".replace(",", ".")
-page_no = st.number_input(f"Page (of {pages}; {count} results)", 1, pages, 1)
+page_no = st.number_input(f"Page (of {pages}; {count(total)} results)", 1, pages, 1)
 page, _ = results_page(ws.store, run_id, flt, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
 shown = [
     "result",
