@@ -102,11 +102,10 @@ if upload is not None:
         name = left.text_input("Save this mapping as", placeholder="e.g. Accurate export")
         # Saved with the file's formats: they decide for a later file that cannot tell.
         as_saved = ledger.SavedMapping.of(parsed.mapping, parsed.format)
-        if (
-            left.button("Save mapping")
-            and attempt(lambda: ledger.save_mapping(ws.store, name, as_saved)) is None
+        if left.button("Save mapping") and (
+            saved_as := attempt(lambda: ledger.save_mapping(ws.store, name, as_saved))
         ):
-            st.toast(f"Mapping saved as {name}")
+            st.toast(f"Mapping saved as {saved_as}")
         replace = right.checkbox("Replace an earlier import of this same file")
         if right.button("Import ledger", type="primary"):
             opts = ledger.ImportOptions(

@@ -144,8 +144,11 @@ def test_ledger_page_lets_the_reviewer_say_what_detection_cannot(tmp_path: Path)
     assert_clean(at)
     shown = at.dataframe[0].value["entry_date"].dt.date.tolist()
     assert shown == [date(2026, 12, 2), date(2026, 12, 7)]
-    next(t for t in at.text_input if t.label == "Save this mapping as").input("toko").run()
+    next(b for b in at.button if b.label == "Save mapping").click().run()  # no name yet
+    assert "a saved mapping needs a name" in at.error[0].value and not at.toast
+    next(t for t in at.text_input if t.label == "Save this mapping as").input(" toko ").run()
     next(b for b in at.button if b.label == "Save mapping").click().run()
+    assert [t.value for t in at.toast] == ["Mapping saved as toko"]
     next(b for b in at.button if b.label == "Import ledger").click().run()
     assert_clean(at)
     assert "2 lines" in at.success[0].value

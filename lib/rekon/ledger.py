@@ -803,14 +803,17 @@ def list_ledgers(store: Store) -> pl.DataFrame:
     )
 
 
-def save_mapping(store: Store, name: str, saved: SavedMapping) -> None:
-    if not name.strip():
+def save_mapping(store: Store, name: str, saved: SavedMapping) -> str:
+    """Save (or overwrite) a mapping; returns the name it is saved under."""
+    name = name.strip()
+    if not name:
         raise LedgerError("a saved mapping needs a name")
     with store.write() as cur:
         cur.execute(
             "INSERT OR REPLACE INTO ledger_mappings VALUES (?, ?, ?)",
-            [name.strip(), saved.to_json(), utc_now()],
+            [name, saved.to_json(), utc_now()],
         )
+    return name
 
 
 def load_mapping(store: Store, name: str) -> SavedMapping:
