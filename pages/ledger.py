@@ -133,6 +133,8 @@ else:
             format_func=lambda i: f"{i} · " + ledgers.filter(ledgers["id"] == i)["name"][0],
         )
         sure = st.checkbox("Yes, delete this ledger and its lines")
-        if st.button("Delete", disabled=not sure):
+        if st.button("Delete", disabled=not sure) and (
             attempt(lambda: ledger.delete_ledger(ws.store, int(target), ws.settings.reviewer))
-            st.rerun()
+            is not None
+        ):
+            st.rerun()  # only when it went: a refusal stays on screen

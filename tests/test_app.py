@@ -128,6 +128,10 @@ def test_ledger_page_imports_the_sample_through_the_uploader(tmp_path: Path) -> 
     listed = at.dataframe[-1].value
     assert listed["name"].tolist() == ["ledger-2026-10.csv"]
     assert listed["lines_imported"].tolist() == [7926]
+    next(c for c in at.checkbox if c.label.startswith("Yes, delete")).check().run()
+    next(b for b in at.button if b.label == "Delete").click().run()
+    assert_clean(at)
+    assert "None yet." in [c.value for c in at.caption]
 
 
 def test_ledger_page_lets_the_reviewer_say_what_detection_cannot(tmp_path: Path) -> None:

@@ -132,6 +132,10 @@ def test_a_re_export_imports_with_a_warning_naming_the_earlier_ledger(tmp_path: 
     again = rekon("ledger", "import", str(fixed), "--db", db)
     assert again.returncode == 0 and "Imported ledger 2" in again.stdout
     assert again.stderr.startswith("warning: 1 of these lines are also in ledger 1 (oct.csv)")
+    gone = rekon("ledger", "delete", "1", "--db", db)
+    assert gone.returncode == 0 and gone.stdout.strip() == "Deleted ledger 1 and its 2 lines."
+    again_gone = rekon("ledger", "delete", "1", "--db", db)
+    assert again_gone.returncode == 1 and "there is no ledger 1" in again_gone.stderr
 
 
 def test_rekon_sandbox_serves_both_apis_with_injected_faults(tmp_path: Path) -> None:

@@ -17,7 +17,9 @@ from rekon.ledger import (
     SavedMapping,
     SharedLines,
     TooManyRejected,
+    delete_ledger,
     import_ledger,
+    list_ledgers,
     list_mappings,
     load_mapping,
     read_ledger,
@@ -270,6 +272,23 @@ def test_a_corrected_re_export_is_told_which_ledger_already_holds_its_lines(
     assert third.shared == [SharedLines(second.ledger_id, "oct-fixed.csv", 1)]
     november = import_ledger(store, b"Tanggal;Referensi;Jumlah\n21/11/2026;A-1;1.000\n", "n.csv")
     assert november.shared == []  # the same reference and amount on another day is not a copy
+
+
+def test_deleting_a_ledger_takes_its_lines_and_leaves_the_others(store: Store) -> None:
+    keep = import_ledger(store, FIXTURES / "01_semicolon_bom_idr.csv")
+    drop = import_ledger(store, FIXTURES / "02_comma_english.csv")
+    assert delete_ledger(store, drop.ledger_id, actor="ana") == 3
+    assert store.query("SELECT DISTINCT ledger_id FROM ledger_lines")["ledger_id"].to_list() == [
+        keep.ledger_id
+    ]
+    assert list_ledgers(store)["id"].to_list() == [keep.ledger_id]
+    audit = store.query("SELECT actor, action, subject, detail FROM audit_log").rows()
+    assert (
+        "ana", "ledger.delete", f"ledger:{drop.ledger_id}",
+        '{"name": "02_comma_english.csv", "lines": 3}',
+    ) in audit  # fmt: skip
+    with pytest.raises(LedgerError, match=f"there is no ledger {drop.ledger_id}"):
+        delete_ledger(store, drop.ledger_id)
 
 
 def test_an_empty_or_header_only_file_is_a_clear_error(store: Store) -> None:

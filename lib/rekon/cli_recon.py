@@ -133,8 +133,8 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
             )
         return 0
     if args.ledger_command == "delete":
-        ledger.delete_ledger(store, args.id, actor="cli")
-        print(f"Deleted ledger {args.id}.")
+        lines = ledger.delete_ledger(store, args.id, actor="cli")
+        print(f"Deleted ledger {args.id} and its {lines} lines.")
         return 0
     overrides = {}
     for item in args.map:

@@ -786,14 +786,19 @@ SHARED_LINES_SQL = """
 """
 
 
-def delete_ledger(store: Store, ledger_id: int, actor: str = "system") -> None:
+def delete_ledger(store: Store, ledger_id: int, actor: str = "system") -> int:
+    """Delete a ledger and its lines in one transaction (audited); returns how many lines went.
+    Runs that used it keep their results, which hold the lines' dates and amounts."""
     with store.write() as cur:
-        found = cur.execute("SELECT count(*) FROM ledgers WHERE id = ?", [ledger_id]).fetchall()
-        if not found[0][0]:
+        found = cur.execute("SELECT name FROM ledgers WHERE id = ?", [ledger_id]).fetchall()
+        if not found:
             raise LedgerError(f"there is no ledger {ledger_id}")
-        cur.execute("DELETE FROM ledger_lines WHERE ledger_id = ?", [ledger_id])
+        lines = cur.execute("DELETE FROM ledger_lines WHERE ledger_id = ?", [ledger_id])
+        deleted = int(lines.fetchall()[0][0])
         cur.execute("DELETE FROM ledgers WHERE id = ?", [ledger_id])
-        store.audit(cur, actor, "ledger.delete", f"ledger:{ledger_id}", "{}")
+        detail = json.dumps({"name": found[0][0], "lines": deleted})
+        store.audit(cur, actor, "ledger.delete", f"ledger:{ledger_id}", detail)
+    return deleted
 
 
 def list_ledgers(store: Store) -> pl.DataFrame:
