@@ -228,6 +228,9 @@ def test_bad_parameters_are_refused(store: Store) -> None:
         reconcile(store, ReconcileParams(date(2026, 10, 31), date(2026, 10, 1)))
     with pytest.raises(ReconcileError, match="negative"):
         reconcile(store, ReconcileParams(*OCTOBER, amount_tolerance=Decimal(-1)))
+    with pytest.raises(ReconcileError, match="between 0 and 31 days"):
+        reconcile(store, ReconcileParams(*OCTOBER, date_window=32))
+    assert store.scalar("SELECT count(*) FROM recon_runs") == 0  # nothing half-written
 
 
 # ---------------------------------------------------------------- property

@@ -12,7 +12,15 @@ import polars as pl
 import pytest
 
 from rekon import reviews
-from rekon.matching import EXCEPTIONS, RESULTS, ReconcileParams, reconcile
+from rekon.matching import (
+    EXCEPTIONS,
+    RESULTS,
+    ReconcileError,
+    ReconcileParams,
+    reconcile,
+    resolve_run,
+    run_params,
+)
 from rekon.reports import (
     EXPORT_COLUMNS,
     ExportError,
@@ -86,6 +94,27 @@ def test_bulk_review_and_its_rules(reconciled: tuple[Store, int]) -> None:
         reviews.record(store, ["O:xepeng:xo_fee"], "resolved", "ana", "  ")
     with pytest.raises(reviews.ReviewError, match="not in any reconciliation run"):
         reviews.record(store, ["O:xepeng:nope"], "accepted", "ana")
+    for args, why in [
+        ((["O:xepeng:xo_fee"], "approved", "ana"), "unknown decision 'approved'"),
+        ((["O:xepeng:xo_fee"], "accepted", "  "), "needs the reviewer's name"),
+        (([], "accepted", "ana"), "nothing selected"),
+    ]:
+        with pytest.raises(reviews.ReviewError, match=why):
+            reviews.record(store, *args)
+    assert reviews.history(store, "O:xepeng:xo_fee").height == 1  # refusals record nothing
+
+
+def test_a_run_is_named_by_id_or_latest_and_unknown_ones_are_refused(
+    reconciled: tuple[Store, int],
+) -> None:
+    store, run_id = reconciled
+    assert resolve_run(store, "latest") == resolve_run(store, None) == run_id
+    assert resolve_run(store, str(run_id)) == run_id
+    assert run_params(store, run_id) == OCT
+    with pytest.raises(ReconcileError, match="'last' is not a run id or 'latest'"):
+        resolve_run(store, "last")
+    with pytest.raises(ReconcileError, match=f"there is no reconciliation run {run_id + 1}"):
+        resolve_run(store, run_id + 1)
 
 
 def test_results_are_paged_filtered_and_searchable(reconciled: tuple[Store, int]) -> None:
