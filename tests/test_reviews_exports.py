@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from rekon import reviews
+from rekon.errors import RekonError
 from rekon.matching import (
     EXCEPTIONS,
     RESULTS,
@@ -201,6 +202,20 @@ def test_xlsx_refuses_more_rows_than_a_sheet_holds_and_writes_nothing(
     assert not (tmp_path / "all.xlsx").exists()
     monkeypatch.setattr(rekon.reports, "XLSX_MAX_ROWS", rows)
     assert write_export(store, run_id, "all", tmp_path / "all.xlsx", "xlsx") == rows
+
+
+def test_unknown_export_kinds_formats_and_results_are_refused(
+    reconciled: tuple[Store, int], tmp_path: Path
+) -> None:
+    store, run_id = reconciled
+    out = tmp_path / "out"
+    with pytest.raises(ExportError, match="unknown format 'pdf': use csv or xlsx"):
+        write_export(store, run_id, "all", out / "x.pdf", "pdf")
+    with pytest.raises(ExportError, match="unknown export kind 'everything'"):
+        write_export(store, run_id, "everything", out / "x.csv")
+    assert not out.exists()  # nothing written, not even the folder
+    with pytest.raises(RekonError, match=f"no result O:xepeng:nope in run {run_id}"):
+        result_detail(store, run_id, "O:xepeng:nope")
 
 
 def test_file_names_carry_the_period() -> None:

@@ -218,12 +218,6 @@ def summary_frame(store: Store, run_id: int) -> pl.DataFrame:
     ).select("section", "key", "result", "count", "order_amount", "ledger_amount", "difference")
 
 
-def export_frame(store: Store, run_id: int, kind: str) -> pl.DataFrame:
-    if kind == "summary":
-        return summary_frame(store, run_id)
-    return store.query(export_sql(kind), {"run": run_id})
-
-
 def write_export(store: Store, run_id: int, kind: str, out: Path, fmt: str = "csv") -> int:
     """Write an export file; returns the number of data rows."""
     if fmt not in FORMATS:
