@@ -291,6 +291,41 @@ def test_deleting_a_ledger_takes_its_lines_and_leaves_the_others(store: Store) -
         delete_ledger(store, drop.ledger_id)
 
 
+@pytest.mark.parametrize(
+    ("text", "kept", "rejected"),
+    [
+        ("05/10/2026;1.000\n35/10/2026;2.000\n", date(2026, 10, 5), 3),  # day above 12: day first
+        ("10/05/2026;1.000\n10/35/2026;2.000\n", date(2026, 10, 5), 3),  # month first
+    ],
+)
+def test_an_invalid_date_still_tells_day_from_month(
+    store: Store, text: str, kept: date, rejected: int
+) -> None:
+    parsed = read_ledger(("Tanggal;Jumlah\n" + text).encode(), "x.csv")
+    assert parsed.lines["entry_date"].to_list() == [kept]
+    assert [(r.line_no, r.column) for r in parsed.rejected] == [(rejected, "Tanggal")]
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        (b"Tanggal;Jumlah\n;1.000\n;2.000\n", "the date column is empty"),
+        (b"Tanggal;Jumlah\n31102026;1.000\n", "dates like '31102026' are in no format"),
+        (b"just one line of prose\n", "no columns found: is this a CSV file?"),
+        (b"\xff\xfeT\x00\x00\xd8", "the file starts as UTF-16 but is not"),
+    ],
+)
+def test_a_file_that_cannot_be_read_says_why(store: Store, raw: bytes, why: str) -> None:
+    with pytest.raises(LedgerError, match=re.escape(why)):
+        import_ledger(store, raw, "x.csv")
+    assert store.scalar("SELECT count(*) FROM ledgers") == 0
+
+
+def test_a_saved_mapping_that_does_not_exist_is_named(store: Store) -> None:
+    with pytest.raises(LedgerError, match="there is no saved mapping called 'bca'"):
+        import_ledger(store, FIXTURES / "01_semicolon_bom_idr.csv", saved_mapping="bca")
+
+
 def test_an_empty_or_header_only_file_is_a_clear_error(store: Store) -> None:
     with pytest.raises(LedgerError, match="is empty"):
         import_ledger(store, b"  \n", "empty.csv")
