@@ -246,8 +246,8 @@ def test_the_same_file_twice_is_refused_unless_replaced(store: Store) -> None:
     with pytest.raises(DuplicateLedger, match=f"already imported as ledger {first.ledger_id}"):
         import_ledger(store, path)
     second = import_ledger(store, path, options=ImportOptions(replace=True))
-    assert second.ledger_id != first.ledger_id
-    assert store.query("SELECT id FROM ledgers")["id"].to_list() == [second.ledger_id]
+    assert second.ledger_id == first.ledger_id  # the same file keeps its id (and result keys)
+    assert store.query("SELECT id FROM ledgers")["id"].to_list() == [first.ledger_id]
     assert store.counts()["ledger_lines"] == 3
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from rekon import reviews
 from rekon.errors import RekonError
+from rekon.ledger import ImportOptions, import_ledger
 from rekon.matching import (
     EXCEPTIONS,
     RESULTS,
@@ -80,6 +81,25 @@ def test_a_resolution_is_kept_with_its_history_and_survives_a_rerun(
     history = reviews.history(store, key)
     assert history["decision"].to_list() == ["accepted", "reopened", "resolved"]
     assert history["reviewer"].to_list() == ["ana", "budi", "ana"]
+
+
+def test_a_decision_on_a_ledger_line_survives_re_importing_the_same_file(
+    store: Store,
+) -> None:
+    text = b"Tanggal;Referensi;Jumlah\n21/10/2026;KAS-9;50.000\n"
+    first = import_ledger(store, text, "oct.csv")
+    run = reconcile(store, OCT)
+    key = f"L:{first.ledger_id}:2"
+    assert results_page(store, run.run_id, ResultFilter())[0]["result_key"].to_list() == [key]
+    reviews.record(store, [key], "resolved", "ana", "cash sale, no gateway")
+    again = import_ledger(store, text, "oct.csv", ImportOptions(replace=True))
+    rerun = reconcile(store, OCT)
+    row = results_page(store, rerun.run_id, ResultFilter())[0].row(0, named=True)
+    assert (again.ledger_id, row["result_key"], row["review_status"]) == (
+        first.ledger_id,
+        key,
+        "resolved",
+    )
 
 
 def test_bulk_review_and_its_rules(reconciled: tuple[Store, int]) -> None:

@@ -705,11 +705,15 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions) -> Import
         for old_id, _ in existing:
             cur.execute("DELETE FROM ledger_lines WHERE ledger_id = ?", [old_id])
             cur.execute("DELETE FROM ledgers WHERE id = ?", [old_id])
+        # The same file keeps its ledger id, so its lines keep their result keys and the reviews
+        # recorded on them stay attached when the month is reconciled again.
         row = cur.execute(
-            "INSERT INTO ledgers (name, file_name, content_hash, imported_at, imported_by,"
+            "INSERT INTO ledgers (id, name, file_name, content_hash, imported_at, imported_by,"
             " mapping, format, lines_total, lines_imported, lines_rejected, amount_total,"
-            " date_from, date_to, rejected) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+            " date_from, date_to, rejected)"
+            " VALUES (coalesce(?, nextval('ledger_id')),?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
             [
+                existing[0][0] if existing else None,
                 name,
                 parsed.file_name,
                 parsed.content_hash,
