@@ -212,12 +212,17 @@ def explain(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
+def show_error(exc: Exception) -> None:
+    """An error on the page, in words a person can act on, instead of a traceback."""
+    st.error(explain(exc), icon=":material/error:")
+
+
 def attempt(action: Callable[[], Any]) -> Any:
     """Run an action; show a RekonError as st.error instead of a traceback."""
     try:
         return action()
     except RekonError as exc:
-        st.error(explain(exc), icon=":material/error:")
+        show_error(exc)
     except ValueError as exc:
         st.error(str(exc), icon=":material/error:")
     return None

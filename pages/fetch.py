@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages._shared import explain, period, query, table, workspace
+from pages._shared import period, query, show_error, table, workspace
 from rekon.errors import RekonError
 from rekon.fetching import fetch_orders
 from rekon.providers.base import Progress
@@ -48,7 +48,7 @@ if submitted:
             )
         except RekonError as exc:
             bar.empty()
-            st.error(explain(exc), icon=":material/error:")
+            show_error(exc)
             st.caption("Nothing was stored: a failed fetch leaves the database as it was.")
         except ValueError as exc:
             bar.empty()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages._shared import attempt, explain, idr, query, table, workspace
+from pages._shared import attempt, idr, query, show_error, table, workspace
 from rekon import ledger
 from rekon.errors import RekonError
 from rekon.money import DecimalStyle
@@ -59,13 +59,13 @@ if upload is not None:
         columns, current = parsed.columns, parsed.mapping
     except ledger.ChoiceNeeded as exc:
         columns, current = exc.columns, exc.mapping
-        st.error(explain(exc), icon=":material/error:")
+        show_error(exc)
         st.caption(
             "Say the date format or amounts above, or adjust the column mapping below, "
             "and the file is read again."
         )
     except RekonError as exc:
-        st.error(explain(exc), icon=":material/error:")
+        show_error(exc)
     st.subheader("Column mapping")
     cols = st.columns(3)
     for i, field in enumerate(ledger.FIELDS):

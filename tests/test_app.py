@@ -318,8 +318,6 @@ def test_exports_page_offers_no_xlsx_that_excel_could_not_hold(
 
 
 def test_orders_page_corrects_a_xepeng_order_live_and_audits_it(tmp_path: Path) -> None:
-    from datetime import date
-
     from rekon.config import Settings
     from rekon.fetching import fetch_orders, make_clients
     from rekon.sandbox.data import DURIANPAY_TEST_KEY, XEPENG_TEST_KEY, DataConfig
