@@ -6,7 +6,7 @@ import json
 import polars as pl
 import streamlit as st
 
-from pages._shared import attempt, idr, table
+from pages._shared import attempt, flash_and_rerun, idr, show_flash, table
 from rekon import reviews
 from rekon.providers.base import provider_title
 from rekon.reports import result_detail
@@ -49,6 +49,7 @@ def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame) -> None:
     if history.height:
         table(history)
 
+    show_flash()
     with st.form("review"):
         decision = st.radio("Decision", ["accept", "resolve", "reopen"], horizontal=True)
         note = st.text_area("Note (required to resolve)")
@@ -58,5 +59,5 @@ def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame) -> None:
             targets = keys if bulk else [key]
             verb = {"accept": "accepted", "resolve": "resolved", "reopen": "reopened"}[decision]
             done = attempt(lambda: reviews.record(ws.store, targets, verb, reviewer, note, run_id))
-            if done:
-                st.success(f"Recorded {verb} for {done} item(s).")
+            if done:  # the table, totals and history above must show it at once
+                flash_and_rerun(f"Recorded {verb} for {done} item(s).")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import polars as pl
 import streamlit as st
@@ -226,6 +226,19 @@ def attempt(action: Callable[[], Any]) -> Any:
     except ValueError as exc:
         st.error(str(exc), icon=":material/error:")
     return None
+
+
+def flash_and_rerun(message: str) -> NoReturn:
+    """Rerun the page so that everything drawn before the action shows its effect (a table
+    above a form would otherwise still show the old state), and say once what was done."""
+    st.session_state["flash"] = message
+    st.rerun()
+
+
+def show_flash() -> None:
+    """The message of the action that caused this rerun, if any, shown once."""
+    if message := st.session_state.pop("flash", None):
+        st.success(message, icon=":material/check_circle:")
 
 
 def latest_run_id(ws: Workspace, start: date, end: date) -> int | None:

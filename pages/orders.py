@@ -4,7 +4,7 @@ import json
 
 import streamlit as st
 
-from pages._shared import attempt, idr, query, table, workspace
+from pages._shared import attempt, flash_and_rerun, idr, query, show_flash, table, workspace
 from rekon.matching import ReconcileParams, reconcile, run_params
 from rekon.order_updates import update_xepeng_order
 from rekon.providers.xepeng import XepengClient
@@ -12,8 +12,7 @@ from rekon.sandbox.data import month_bounds
 
 ws = workspace()
 st.title("Orders")
-if flash := st.session_state.pop("orders_flash", None):
-    st.success(flash, icon=":material/check_circle:")
+show_flash()
 text = st.text_input("Order id, payment id or merchant reference")
 if not text.strip():
     st.caption("Type an id or reference to look an order up.")
@@ -71,10 +70,10 @@ try:
                 )
                 if changed:
                     st.session_state["rerun_month"] = f"{order['business_date']:%Y-%m}"
-                    st.session_state["orders_flash"] = (
+                    # Rerun to show the stored order as it is now.
+                    flash_and_rerun(
                         f"Xepeng updated {changed.order_id}; recorded in the audit trail."
                     )
-                    st.rerun()  # show the stored order as it is now
 finally:
     client.close()
 

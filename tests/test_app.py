@@ -208,11 +208,17 @@ def test_a_review_recorded_on_the_page_persists(tmp_path: Path) -> None:
     next(b for b in at.button if b.label == "Record decision").click().run()
     assert_clean(at)
     assert "Recorded resolved for 1 item(s)." in [s.value for s in at.success]
+
+    def shown() -> tuple[list[list[str]], list[str]]:
+        notes = [df.value["note"].tolist() for df in at.dataframe if "note" in df.value.columns]
+        results = at.dataframe[0].value
+        return notes, results.loc[results["result_key"] == key, "review_status"].tolist()
+
+    # At once, in the table above the form and in the item's history, not only on a later visit.
+    assert shown() == ([["Fee booked net by finance"]], ["resolved"])
     at.switch_page("pages/reconcile.py").run()
-    notes = [df.value["note"].tolist() for df in at.dataframe if "note" in df.value.columns]
-    assert notes == [["Fee booked net by finance"]], key
-    results = at.dataframe[0].value
-    assert results.loc[results["result_key"] == key, "review_status"].tolist() == ["resolved"]
+    assert shown() == ([["Fee booked net by finance"]], ["resolved"])
+    assert not at.success  # said once
 
 
 def test_fetch_page_fetches_and_reports(tmp_path: Path) -> None:

@@ -119,6 +119,7 @@ def test_bulk_review_and_its_rules(reconciled: tuple[Store, int]) -> None:
         ((["O:xepeng:xo_fee"], "approved", "ana"), "unknown decision 'approved'"),
         ((["O:xepeng:xo_fee"], "accepted", "  "), "needs the reviewer's name"),
         (([], "accepted", "ana"), "nothing selected"),
+        ((["O:xepeng:xo_fee"], "accepted", "ana", None, run_id + 1), f"not in run {run_id + 1}"),
     ]:
         with pytest.raises(reviews.ReviewError, match=why):
             reviews.record(store, *args)

@@ -50,13 +50,16 @@ def record(
     if not keys:
         raise ReviewError("nothing selected to review")
     with store.write() as cur:
+        # Within the run the decision was made on, when it is named: a run's rows are
+        # contiguous, so this reads one run's rows rather than every run's.
         known = cur.execute(
             "SELECT count(DISTINCT result_key) FROM recon_results"
-            " WHERE list_contains(?, result_key)",
-            [keys],
+            " WHERE ($run IS NULL OR run_id = $run) AND list_contains($keys, result_key)",
+            {"keys": keys, "run": run_id},
         ).fetchall()[0][0]
         if known != len(keys):
-            raise ReviewError("some of the selected items are not in any reconciliation run")
+            where = "any reconciliation run" if run_id is None else f"run {run_id}"
+            raise ReviewError(f"some of the selected items are not in {where}")
         cur.execute(
             """
             INSERT INTO reviews
