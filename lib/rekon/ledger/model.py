@@ -1,0 +1,215 @@
+"""What a ledger import works with: the errors it raises, the mapping of file columns to
+fields, the format it detected, and what a read and an import give back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from rekon.errors import RekonError
+from rekon.money import DecimalStyle, format_plain
+
+FIELDS = ("date", "amount", "debit", "credit", "reference", "description", "currency",
+          "provider", "email")  # fmt: skip
+REJECT_THRESHOLD = 0.05
+DATE_SAMPLE = date(2026, 1, 31)  # shows a reader what each format looks like
+
+
+class LedgerError(RekonError):
+    """The ledger file cannot be imported as it is."""
+
+
+class DuplicateLedger(LedgerError):
+    """This exact file was imported before."""
+
+
+class ChoiceNeeded(LedgerError):
+    """The file's columns are known, but a reviewer must choose something (a column, the date
+    format) before its lines can be read. Carries what to choose from."""
+
+    def __init__(self, message: str, columns: list[str], mapping: ColumnMapping) -> None:
+        super().__init__(message)
+        self.columns = columns
+        self.mapping = mapping
+
+
+class TooManyRejected(LedgerError):
+    def __init__(self, message: str, rejected: list[Rejected]) -> None:
+        super().__init__(message)
+        self.rejected = rejected
+
+
+@dataclass(frozen=True)
+class Rejected:
+    line_no: int
+    column: str
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LedgerFormat:
+    encoding: str
+    delimiter: str
+    header_line: int  # 1-based line of the header in the file
+    decimal_style: DecimalStyle
+    date_format: str
+
+    def describe(self) -> str:
+        names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+        return (
+            f"{self.encoding}, {names.get(self.delimiter, self.delimiter)}-separated, "
+            f"header on line {self.header_line}, amounts like {self.decimal_style.sample}, "
+            f"dates like {DATE_SAMPLE.strftime(self.date_format)}"
+        )
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which file column feeds which ledger field (None: not present)."""
+
+    date: str | None = None
+    amount: str | None = None
+    debit: str | None = None
+    credit: str | None = None
+    reference: str | None = None
+    description: str | None = None
+    currency: str | None = None
+    provider: str | None = None
+    email: str | None = None
+
+    def missing(self) -> list[str]:
+        problems = []
+        if not self.date:
+            problems.append("date")
+        if not self.amount and not (self.debit or self.credit):
+            problems.append("amount (or a debit/credit pair)")
+        return problems
+
+    def with_overrides(self, overrides: dict[str, str | None]) -> ColumnMapping:
+        """This mapping with some fields re-pointed (None or "" unmaps a field). Choosing a
+        single amount column drops a detected debit/credit pair, and the other way round."""
+        unknown = set(overrides) - set(FIELDS)
+        if unknown:
+            raise LedgerError(
+                f"unknown field(s) {', '.join(sorted(unknown))}; use one of {', '.join(FIELDS)}"
+            )
+        data = asdict(self) | {k: (v or None) for k, v in overrides.items()}
+        if overrides.get("amount") and not ({"debit", "credit"} & set(overrides)):
+            data["debit"] = data["credit"] = None
+        if (overrides.get("debit") or overrides.get("credit")) and "amount" not in overrides:
+            data["amount"] = None
+        return ColumnMapping(**data)
+
+    def to_json(self) -> str:
+        return json.dumps({k: v for k, v in asdict(self).items() if v})
+
+
+@dataclass(frozen=True)
+class SavedMapping:
+    """A mapping saved by name: its columns, and the date format and decimal style of the file
+    it was saved from. Those two decide only where a later file cannot tell by itself (every
+    day 12 or less; no amount whose separators give the style away)."""
+
+    columns: ColumnMapping
+    date_format: str | None = None
+    decimal_style: DecimalStyle | None = None
+
+    def to_json(self) -> str:
+        found = {"date_format": self.date_format, "decimal_style": self.decimal_style}
+        return json.dumps(
+            {"columns": json.loads(self.columns.to_json())} | {k: v for k, v in found.items() if v}
+        )
+
+    @classmethod
+    def of(cls, mapping: ColumnMapping, fmt: LedgerFormat) -> SavedMapping:
+        """What to save of a file that was read: its columns and its formats."""
+        return cls(mapping, fmt.date_format, fmt.decimal_style)
+
+    @classmethod
+    def from_json(cls, text: str) -> SavedMapping:
+        data = json.loads(text)
+        if "columns" not in data:  # saved before formats were kept: the columns alone
+            return cls(ColumnMapping(**data))
+        style = data.get("decimal_style")
+        return cls(
+            ColumnMapping(**data["columns"]),
+            data.get("date_format"),
+            DecimalStyle(style) if style else None,
+        )
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    name: str | None = None
+    mapping: dict[str, str | None] = field(default_factory=dict)
+    delimiter: str | None = None
+    decimal_style: DecimalStyle | None = None
+    date_format: str | None = None
+    replace: bool = False
+    imported_by: str | None = None
+    threshold: float = REJECT_THRESHOLD
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A file read and checked, not yet stored."""
+
+    file_name: str
+    content_hash: str
+    format: LedgerFormat
+    mapping: ColumnMapping
+    columns: list[str]
+    lines: pl.DataFrame  # line_no, entry_date, reference, description, amount, currency, …
+    rejected: list[Rejected]
+    skipped: list[tuple[int, str]]  # blank lines and total rows: recognised, not data
+
+    @property
+    def data_rows(self) -> int:
+        return self.lines.height + len(self.rejected)
+
+
+@dataclass(frozen=True)
+class SharedLines:
+    """Lines of a new import that an earlier ledger already holds (same date, amount and
+    reference): usually a corrected re-export of the same books."""
+
+    ledger_id: int
+    name: str
+    lines: int
+
+    def warning(self) -> str:
+        return (
+            f"{self.lines:,} of these lines are also in ledger {self.ledger_id} ({self.name}): "
+            "reconciled together, the second copy of each shows as duplicate_in_ledger. If this "
+            f"file replaces that one, delete ledger {self.ledger_id} or reconcile one of them."
+        )
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    ledger_id: int
+    name: str
+    lines_imported: int
+    rejected: list[Rejected]
+    skipped: list[tuple[int, str]]
+    amount_total: Any
+    date_from: date | None
+    date_to: date | None
+    format: LedgerFormat
+    mapping: ColumnMapping
+    shared: list[SharedLines] = field(default_factory=list)
+
+    def line(self, money: Callable[[Any], str] = format_plain) -> str:
+        """One sentence on what landed; `money` writes the total (plain for files and logs)."""
+        total = money(self.amount_total)
+        return (
+            f"Imported ledger {self.ledger_id} ({self.name}): {self.lines_imported} lines, "
+            f"total {total}, {self.date_from}..{self.date_to}; "
+            f"{len(self.rejected)} rejected, {len(self.skipped)} skipped"
+        )

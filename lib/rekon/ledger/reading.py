@@ -1,0 +1,278 @@
+"""Reading a ledger file into checked lines: every step past sniffing is a polars expression
+over whole columns; a row that cannot be read is reported with its line in the file and the
+reason, never dropped quietly. Nothing is stored here."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from rekon.ledger.model import (
+    DATE_SAMPLE,
+    ChoiceNeeded,
+    ColumnMapping,
+    ImportOptions,
+    LedgerError,
+    LedgerFormat,
+    Parsed,
+    Rejected,
+    SavedMapping,
+)
+from rekon.ledger.sniffing import (
+    auto_mapping,
+    decode,
+    find_header,
+    month_names_expr,
+    numbered_rows,
+    sniff_date_format,
+    sniff_delimiter,
+)
+from rekon.money import MONEY_DTYPE, DecimalStyle, amount_expr, sniff_style
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
+
+# A word that opens a total or balance line rather than a ledger line.
+SUMMARY_WORDS = r"(?i)^\s*(grand\s+)?(sub\s*)?total\b|^\s*jumlah\b|^\s*saldo\b|^\s*balance\b"
+
+
+def read_ledger(
+    raw: bytes,
+    file_name: str,
+    options: ImportOptions | None = None,
+    saved_mapping: SavedMapping | None = None,
+) -> Parsed:
+    """Parse and validate a ledger file; nothing is stored. Raises LedgerError."""
+    options = options or ImportOptions()
+    if not raw.strip():
+        raise LedgerError(f"{file_name} is empty")
+    text, encoding = decode(raw)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    delimiter = options.delimiter or sniff_delimiter(text)
+    header_index = find_header(text, delimiter)
+    header_line = numbered_rows(text, delimiter, header_index + 1)[header_index][1]
+    body = text if header_line == 1 else "\n".join(text.split("\n")[header_line - 1 :])
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(body.encode("utf-8")),
+            separator=delimiter,
+            infer_schema=False,
+            truncate_ragged_lines=True,
+            quote_char='"',
+            has_header=True,
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise LedgerError(f"{file_name} could not be read as CSV: {exc}") from exc
+    frame = frame.rename({c: c.strip() for c in frame.columns})
+    columns = frame.columns
+    base = saved_mapping.columns if saved_mapping else auto_mapping(columns)
+    mapping = base.with_overrides(options.mapping)
+    for fld, col in asdict(mapping).items():
+        if col and col not in columns:
+            raise ChoiceNeeded(
+                f"column {col!r} (for {fld}) is not in the file: found {', '.join(columns)}",
+                columns,
+                mapping,
+            )
+    if missing := mapping.missing():
+        raise ChoiceNeeded(
+            f"no column for {', '.join(missing)}: found {', '.join(columns)}. "
+            f"Pick {'it' if len(missing) == 1 else 'them'} in the column mapping "
+            "(--map date=Tanggal on the command line)",
+            columns,
+            mapping,
+        )
+    physical_lines = body.count("\n") + (not body.endswith("\n"))
+    saved = saved_mapping or SavedMapping(mapping)
+    return _validate(
+        frame, physical_lines, mapping, file_name, raw, encoding, delimiter, header_line, options,
+        saved,
+    )  # fmt: skip
+
+
+def _validate(
+    frame: pl.DataFrame,
+    physical_lines: int,
+    mapping: ColumnMapping,
+    file_name: str,
+    raw: bytes,
+    encoding: str,
+    delimiter: str,
+    header_line: int,
+    options: ImportOptions,
+    saved: SavedMapping,
+) -> Parsed:
+    m = asdict(mapping)
+    text_cols = list(frame.columns)  # the file's own columns, before helpers are added
+    # Line in the file of each record: header line + 1 + index + newlines inside earlier records
+    # (counted only when the file has more lines than records, i.e. when there are some).
+    line_no = header_line + 1 + pl.int_range(pl.len())
+    if physical_lines > frame.height + 1:
+        newlines = pl.sum_horizontal(
+            [pl.col(c).fill_null("").str.count_matches("\n") for c in text_cols]
+        )
+        line_no = line_no + newlines.cum_sum() - newlines
+    frame = frame.with_columns(
+        line_no.alias("__line"),
+        pl.all_horizontal(
+            [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in text_cols]
+        ).alias("__blank"),
+    )
+    amount_cols = [c for c in (m["amount"], m["debit"], m["credit"]) if c]
+    style = options.decimal_style or sniff_style(
+        pl.concat([frame[c] for c in amount_cols]).drop_nulls(), saved.decimal_style
+    )
+    date_col = m["date"]
+    # A total or balance line: no date in the date column, and a word like Total or Saldo.
+    wordy = pl.lit(False)
+    for c in (date_col, m["reference"], m["description"]):
+        if c:
+            wordy = wordy | pl.col(c).fill_null("").str.contains(SUMMARY_WORDS)
+    no_date = ~pl.col(date_col).fill_null("").str.contains(r"\d")
+    # The word test runs on the few rows without a date, not on every row.
+    summary_lines = frame.filter(no_date & ~pl.col("__blank")).filter(wordy)["__line"]
+    frame = frame.with_columns(pl.col("__line").is_in(summary_lines.implode()).alias("__summary"))
+    data = frame.filter(~pl.col("__blank") & ~pl.col("__summary"))
+    if data.is_empty():
+        raise LedgerError(f"{file_name} has a header but no ledger lines")
+    try:
+        date_format = options.date_format or sniff_date_format(
+            data[date_col].unique(), saved.date_format
+        )
+    except LedgerError as exc:
+        raise ChoiceNeeded(str(exc), text_cols, mapping) from exc
+    parsed_date = _via_distinct(
+        data[date_col],
+        lambda c: month_names_expr(c).str.strptime(pl.Date, date_format, strict=False),
+        pl.Date,
+    )
+    if m["amount"]:
+        amount = _via_distinct(data[m["amount"]], lambda c: amount_expr(c, style), MONEY_DTYPE)
+        amount_ok = pl.col("__amount").is_not_null()
+    else:
+        debit = amount_expr(pl.col(m["debit"]), style) if m["debit"] else pl.lit(None)
+        credit = amount_expr(pl.col(m["credit"]), style) if m["credit"] else pl.lit(None)
+        amount = pl.lit(0).cast(pl.Decimal(18, 2))  # replaced below once the sales side is known
+        amount_ok = debit.is_not_null() | credit.is_not_null()
+    data = data.with_columns(parsed_date.alias("__date"), amount.alias("__amount"))
+    if not m["amount"]:
+        data = _debit_credit(data, m, style)
+        amount_ok = pl.col("__amount").is_not_null()
+    rejected = _rejections(data, mapping, date_format, style, amount_ok)
+    bad_lines = {r.line_no for r in rejected}
+    good = data.filter(~pl.col("__line").is_in(list(bad_lines)))
+    lines = good.select(
+        pl.col("__line").cast(pl.Int64).alias("line_no"),
+        pl.col("__date").alias("entry_date"),
+        _text(m["reference"]).alias("reference"),
+        _text(m["description"]).alias("description"),
+        pl.col("__amount").cast(pl.Decimal(18, 2)).alias("amount"),
+        (
+            _text(m["currency"]).str.to_uppercase().fill_null("IDR")
+            if m["currency"]
+            else pl.lit("IDR")
+        ).alias("currency"),
+        _text(m["provider"]).str.to_lowercase().alias("provider"),
+        _text(m["email"]).alias("email"),
+    )
+    skipped = [(int(n), "blank line") for n in frame.filter(pl.col("__blank"))["__line"]]
+    skipped += [(int(n), "total/summary row") for n in frame.filter(pl.col("__summary"))["__line"]]
+    fmt = LedgerFormat(encoding, delimiter, header_line, style, date_format)
+    return Parsed(
+        file_name,
+        hashlib.sha256(raw).hexdigest(),
+        fmt,
+        mapping,
+        text_cols,
+        lines,
+        rejected,
+        sorted(skipped),
+    )
+
+
+def _via_distinct(
+    values: pl.Series, parse: Callable[[pl.Expr], pl.Expr], dtype: PolarsDataType
+) -> pl.Expr:
+    """`parse` applied to each distinct text of a column once, mapped back onto every row.
+
+    Ledgers repeat their dates and, mostly, their amounts: parsing the distinct texts is
+    several regular expressions over thousands of values instead of a million. When most
+    texts are distinct, mapping back would cost more than it saves.
+    """
+    texts = values.unique()
+    if len(texts) > len(values) // 2:
+        return parse(pl.col(values.name))
+    parsed = texts.to_frame("t").select(parse(pl.col("t")).alias("t"))["t"]
+    return pl.col(values.name).replace_strict(texts, parsed, default=None, return_dtype=dtype)
+
+
+def _text(col: str | None) -> pl.Expr:
+    if not col:
+        return pl.lit(None, dtype=pl.String)
+    value = pl.col(col).str.strip_chars()
+    return pl.when(value == "").then(None).otherwise(value)
+
+
+def _debit_credit(data: pl.DataFrame, m: dict[str, Any], style: DecimalStyle) -> pl.DataFrame:
+    """One signed amount from a debit/credit pair: the side most rows use counts as sales."""
+    zero = pl.lit(0).cast(pl.Decimal(18, 2))
+    debit = amount_expr(pl.col(m["debit"]), style).fill_null(zero) if m["debit"] else zero
+    credit = amount_expr(pl.col(m["credit"]), style).fill_null(zero) if m["credit"] else zero
+    data = data.with_columns(debit.alias("__debit"), credit.alias("__credit"))
+    debit_rows = int((data["__debit"] != 0).sum())
+    credit_rows = int((data["__credit"] != 0).sum())
+    sales, other = ("__debit", "__credit") if debit_rows >= credit_rows else ("__credit", "__debit")
+    has_text = pl.lit(False)
+    for c in (m["debit"], m["credit"]):
+        if c:
+            has_text = has_text | (pl.col(c).fill_null("").str.strip_chars() != "")
+    value = (pl.col(sales) - pl.col(other)).cast(pl.Decimal(18, 2))
+    parsed_ok = pl.lit(True)
+    for c in (m["debit"], m["credit"]):
+        if c:
+            text = pl.col(c).fill_null("").str.strip_chars()
+            parsed_ok = parsed_ok & ((text == "") | amount_expr(pl.col(c), style).is_not_null())
+    return data.with_columns(
+        pl.when(has_text & parsed_ok).then(value).otherwise(None).alias("__amount")
+    )
+
+
+def _rejections(
+    data: pl.DataFrame,
+    mapping: ColumnMapping,
+    date_format: str,
+    style: DecimalStyle,
+    amount_ok: pl.Expr,
+) -> list[Rejected]:
+    m = asdict(mapping)
+    amount_label = m["amount"] or "/".join(c for c in (m["debit"], m["credit"]) if c)
+    amount_source = m["amount"] or m["debit"] or m["credit"]
+    checks = data.select(
+        "__line",
+        pl.col(m["date"]).fill_null("").alias("date_text"),
+        pl.col(amount_source).fill_null("").alias("amount_text"),
+        pl.col("__date").is_null().alias("bad_date"),
+        (~amount_ok).alias("bad_amount"),
+    ).filter(pl.col("bad_date") | pl.col("bad_amount"))
+    out = []
+    # Only the failing rows reach Python, and the import is refused past 5 % of them.
+    for line, date_text, amount_text, bad_date, bad_amount in checks.iter_rows():
+        if bad_date:
+            reason = (
+                "no date"
+                if not date_text.strip()
+                else f"not a date like {DATE_SAMPLE.strftime(date_format)} ({date_format})"
+            )
+            out.append(Rejected(int(line), m["date"], date_text, reason))
+        if bad_amount:
+            reason = (
+                "no amount" if not amount_text.strip() else f"not an amount like {style.sample}"
+            )
+            out.append(Rejected(int(line), amount_label, amount_text, reason))
+    return out

@@ -1,0 +1,205 @@
+"""Landing a read ledger in the store, in one transaction, and managing what is stored:
+ledgers, their lines and saved mappings."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from rekon.ledger.model import (
+    DuplicateLedger,
+    ImportOptions,
+    ImportResult,
+    LedgerError,
+    Parsed,
+    SavedMapping,
+    SharedLines,
+    TooManyRejected,
+)
+from rekon.ledger.reading import read_ledger
+from rekon.store import Store, utc_now
+
+
+def import_ledger(
+    store: Store,
+    path_or_bytes: Path | bytes,
+    file_name: str | None = None,
+    options: ImportOptions | None = None,
+    saved_mapping: str | None = None,
+) -> ImportResult:
+    """Read, validate and store one ledger file in one transaction. Raises LedgerError."""
+    options = options or ImportOptions()
+    if isinstance(path_or_bytes, Path):
+        raw = path_or_bytes.read_bytes()
+        file_name = file_name or path_or_bytes.name
+    else:
+        raw = path_or_bytes
+    file_name = file_name or "ledger.csv"
+    base = load_mapping(store, saved_mapping) if saved_mapping else None
+    parsed = read_ledger(raw, file_name, options, base)
+    return store_ledger(store, parsed, options)
+
+
+def store_ledger(store: Store, parsed: Parsed, options: ImportOptions) -> ImportResult:
+    rows = parsed.data_rows
+    failed_lines = len({r.line_no for r in parsed.rejected})
+    if rows == 0:
+        raise LedgerError(f"{parsed.file_name} has a header but no ledger lines")
+    if failed_lines > options.threshold * rows:
+        raise TooManyRejected(
+            f"{failed_lines} of {rows} lines in {parsed.file_name} could not be read "
+            f"(more than {options.threshold:.0%}); nothing was imported. "
+            f"First problem: line {parsed.rejected[0].line_no}, {parsed.rejected[0].column}: "
+            f"{parsed.rejected[0].reason} ({parsed.rejected[0].value!r})",
+            parsed.rejected,
+        )
+    name = options.name or parsed.file_name
+    lines = parsed.lines
+    total = lines["amount"].sum() if lines.height else 0
+    first_day: date | None = lines["entry_date"].min()  # type: ignore[assignment]
+    last_day: date | None = lines["entry_date"].max()  # type: ignore[assignment]
+    with store.write() as cur:
+        existing = cur.execute(
+            "SELECT id, name FROM ledgers WHERE content_hash = ?", [parsed.content_hash]
+        ).fetchall()
+        if existing and not options.replace:
+            raise DuplicateLedger(
+                f"{parsed.file_name} was already imported as ledger {existing[0][0]} "
+                f"({existing[0][1]}); use --replace to import it again"
+            )
+        for old_id, _ in existing:
+            cur.execute("DELETE FROM ledger_lines WHERE ledger_id = ?", [old_id])
+            cur.execute("DELETE FROM ledgers WHERE id = ?", [old_id])
+        # The same file keeps its ledger id, so its lines keep their result keys and the reviews
+        # recorded on them stay attached when the month is reconciled again.
+        row = cur.execute(
+            "INSERT INTO ledgers (id, name, file_name, content_hash, imported_at, imported_by,"
+            " mapping, format, lines_total, lines_imported, lines_rejected, amount_total,"
+            " date_from, date_to, rejected)"
+            " VALUES (coalesce(?, nextval('ledger_id')),?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+            [
+                existing[0][0] if existing else None,
+                name,
+                parsed.file_name,
+                parsed.content_hash,
+                utc_now(),
+                options.imported_by,
+                parsed.mapping.to_json(),
+                json.dumps(asdict(parsed.format)),
+                rows,
+                lines.height,
+                failed_lines,
+                total,
+                lines["entry_date"].min(),
+                lines["entry_date"].max(),
+                json.dumps([asdict(r) for r in parsed.rejected[:1000]]),
+            ],
+        ).fetchall()
+        ledger_id = int(row[0][0])
+        columns = ("line_no", "entry_date", "reference", "description", "amount", "currency",
+                   "provider", "email")  # fmt: skip
+        # The table's column order; from_arrow rather than register() so the batch is not
+        # kept alive until the commit.
+        new_lines = lines.select(pl.lit(ledger_id, pl.Int64).alias("ledger_id"), *columns)
+        cur.from_arrow(new_lines.to_arrow()).insert_into("ledger_lines")
+        overlapping = cur.execute(
+            "SELECT list(id) FROM ledgers WHERE id <> ? AND date_from <= ? AND date_to >= ?",
+            [ledger_id, last_day, first_day],
+        ).fetchall()[0][0]
+        shared = (
+            [
+                SharedLines(*r)
+                for r in cur.execute(SHARED_LINES_SQL, [ledger_id, overlapping]).fetchall()
+            ]
+            if overlapping
+            else []
+        )
+        store.audit(
+            cur,
+            options.imported_by or "system",
+            "ledger.import",
+            f"ledger:{ledger_id}",
+            json.dumps(
+                {
+                    "file": parsed.file_name,
+                    "lines": lines.height,
+                    "rejected": failed_lines,
+                    "replaced": [e[0] for e in existing],
+                }
+            ),
+        )
+    return ImportResult(
+        ledger_id,
+        name,
+        lines.height,
+        parsed.rejected,
+        parsed.skipped,
+        total,
+        first_day,
+        last_day,
+        parsed.format,
+        parsed.mapping,
+        shared,
+    )
+
+
+# How many lines of the new ledger ($1) each earlier ledger whose dates overlap ($2) holds too.
+SHARED_LINES_SQL = """
+    SELECT e.ledger_id, g.name, count(DISTINCT n.line_no) AS lines
+    FROM ledger_lines n
+    JOIN ledger_lines e ON e.entry_date = n.entry_date AND e.amount = n.amount
+                       AND e.reference IS NOT DISTINCT FROM n.reference
+    JOIN ledgers g ON g.id = e.ledger_id
+    WHERE n.ledger_id = $1 AND list_contains($2, e.ledger_id)
+    GROUP BY e.ledger_id, g.name ORDER BY e.ledger_id
+"""
+
+
+def delete_ledger(store: Store, ledger_id: int, actor: str = "system") -> int:
+    """Delete a ledger and its lines in one transaction (audited); returns how many lines went.
+    Runs that used it keep their results, which hold the lines' dates and amounts."""
+    with store.write() as cur:
+        found = cur.execute("SELECT name FROM ledgers WHERE id = ?", [ledger_id]).fetchall()
+        if not found:
+            raise LedgerError(f"there is no ledger {ledger_id}")
+        lines = cur.execute("DELETE FROM ledger_lines WHERE ledger_id = ?", [ledger_id])
+        deleted = int(lines.fetchall()[0][0])
+        cur.execute("DELETE FROM ledgers WHERE id = ?", [ledger_id])
+        detail = json.dumps({"name": found[0][0], "lines": deleted})
+        store.audit(cur, actor, "ledger.delete", f"ledger:{ledger_id}", detail)
+    return deleted
+
+
+def list_ledgers(store: Store) -> pl.DataFrame:
+    return store.query(
+        "SELECT id, name, file_name, imported_at, lines_imported, lines_rejected, amount_total,"
+        " date_from, date_to FROM ledgers ORDER BY id"
+    )
+
+
+def save_mapping(store: Store, name: str, saved: SavedMapping) -> str:
+    """Save (or overwrite) a mapping; returns the name it is saved under."""
+    name = name.strip()
+    if not name:
+        raise LedgerError("a saved mapping needs a name")
+    with store.write() as cur:
+        cur.execute(
+            "INSERT OR REPLACE INTO ledger_mappings VALUES (?, ?, ?)",
+            [name, saved.to_json(), utc_now()],
+        )
+    return name
+
+
+def load_mapping(store: Store, name: str) -> SavedMapping:
+    found = store.scalar("SELECT mapping FROM ledger_mappings WHERE name = ?", [name])
+    if found is None:
+        raise LedgerError(f"there is no saved mapping called {name!r}")
+    return SavedMapping.from_json(found)
+
+
+def list_mappings(store: Store) -> list[str]:
+    return list(store.query("SELECT name FROM ledger_mappings ORDER BY name")["name"])
