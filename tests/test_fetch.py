@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from rekon.fetching import ClientOptions, OrderSource, fetch_orders, make_clients
+from rekon.migrations import MIGRATIONS
 from rekon.providers.base import ProviderUnavailable
 from rekon.reports import FetchGap, fetch_gaps
 from rekon.sandbox.app import Faults
 from rekon.sandbox.server import RunningSandbox
-from rekon.store import MIGRATIONS, Store, size_in_bytes
+from rekon.store import Store, size_in_bytes
 from tests.conftest import OCTOBER, expected_count
 
 
@@ -245,7 +246,7 @@ def test_results_stored_before_the_compact_schema_keep_their_keys(
     import rekon.store
 
     path = tmp_path / "v2.duckdb"
-    monkeypatch.setattr(rekon.store, "MIGRATIONS", MIGRATIONS[:2])
+    monkeypatch.setattr(rekon.store, "MIGRATIONS", MIGRATIONS[:2])  # the file as v2 left it
     old = Store(path)
     assert old.schema_version == 2
     with old.write() as cur:

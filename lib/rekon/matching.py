@@ -21,7 +21,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from rekon.errors import RekonError
-from rekon.store import RESULT_CLASSES, Store, utc_now
+from rekon.migrations import RESULT_CLASSES
+from rekon.store import Store, utc_now
 
 RESULTS = RESULT_CLASSES
 EXCEPTIONS = ("amount_mismatch", "status_mismatch", "missing_in_ledger", "missing_in_provider",

@@ -1,0 +1,182 @@
+"""The schema, as the named forward migrations that build it. `Store` applies the ones a file
+has not had, each in its own transaction, and records them in `schema_version`. A migration,
+once released, is never edited: a change is a new migration at the end.
+"""
+
+# The result classes of DESIGN.md, in the order reports list them.
+RESULT_CLASSES = ("matched", "amount_mismatch", "status_mismatch", "missing_in_ledger",
+                  "missing_in_provider", "duplicate_in_ledger", "ambiguous", "unpaid")  # fmt: skip
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "orders and fetch runs",
+        """
+        CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+        CREATE SEQUENCE fetch_run_id;
+        CREATE TABLE fetch_runs (
+            id BIGINT PRIMARY KEY DEFAULT nextval('fetch_run_id'),
+            providers VARCHAR NOT NULL,
+            range_from DATE NOT NULL,
+            range_to DATE NOT NULL,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            status VARCHAR NOT NULL,          -- running | succeeded | failed
+            orders_seen BIGINT DEFAULT 0,
+            orders_new BIGINT DEFAULT 0,
+            orders_updated BIGINT DEFAULT 0,
+            orders_unchanged BIGINT DEFAULT 0,
+            per_provider JSON,
+            error VARCHAR,
+            requested_by VARCHAR
+        );
+        CREATE TABLE orders (
+            provider VARCHAR NOT NULL,
+            order_id VARCHAR NOT NULL,
+            merchant_ref VARCHAR,
+            payment_id VARCHAR,
+            amount DECIMAL(18, 2) NOT NULL,
+            currency VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            provider_status VARCHAR,
+            created_at TIMESTAMP NOT NULL,    -- UTC
+            updated_at TIMESTAMP,             -- UTC
+            paid_at TIMESTAMP,                -- UTC
+            business_date DATE NOT NULL,      -- created_at's date in the configured timezone
+            customer_name VARCHAR,
+            customer_email VARCHAR,
+            customer_phone VARCHAR,
+            description VARCHAR,
+            raw VARCHAR,                      -- the provider's JSON, as received
+            first_fetch_run BIGINT,
+            last_fetch_run BIGINT,
+            PRIMARY KEY (provider, order_id)
+        );
+        CREATE TABLE audit_log (
+            logged_at TIMESTAMP NOT NULL,
+            actor VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            subject VARCHAR NOT NULL,
+            detail JSON
+        );
+        """,
+    ),
+    (
+        "ledgers, reconciliation runs, results and reviews",
+        """
+        CREATE SEQUENCE ledger_id;
+        CREATE TABLE ledgers (
+            id BIGINT PRIMARY KEY DEFAULT nextval('ledger_id'),
+            name VARCHAR NOT NULL,
+            file_name VARCHAR NOT NULL,
+            content_hash VARCHAR NOT NULL,
+            imported_at TIMESTAMP NOT NULL,
+            imported_by VARCHAR,
+            mapping JSON NOT NULL,
+            format JSON NOT NULL,
+            lines_total BIGINT NOT NULL,
+            lines_imported BIGINT NOT NULL,
+            lines_rejected BIGINT NOT NULL,
+            amount_total DECIMAL(18, 2) NOT NULL,
+            date_from DATE,
+            date_to DATE,
+            rejected JSON
+        );
+        CREATE TABLE ledger_lines (
+            ledger_id BIGINT NOT NULL,
+            line_no BIGINT NOT NULL,          -- the line number in the file, header included
+            entry_date DATE NOT NULL,
+            reference VARCHAR,
+            description VARCHAR,
+            amount DECIMAL(18, 2) NOT NULL,
+            currency VARCHAR NOT NULL,
+            provider VARCHAR,
+            email VARCHAR,
+            PRIMARY KEY (ledger_id, line_no)
+        );
+        CREATE TABLE ledger_mappings (
+            name VARCHAR PRIMARY KEY,
+            mapping JSON NOT NULL,
+            saved_at TIMESTAMP NOT NULL
+        );
+        CREATE SEQUENCE recon_run_id;
+        CREATE TABLE recon_runs (
+            id BIGINT PRIMARY KEY DEFAULT nextval('recon_run_id'),
+            period_from DATE NOT NULL,
+            period_to DATE NOT NULL,
+            ledger_ids BIGINT[] NOT NULL,
+            amount_tolerance DECIMAL(18, 2) NOT NULL,
+            date_window INTEGER NOT NULL,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            run_by VARCHAR,
+            counts JSON
+        );
+        CREATE TABLE recon_results (
+            run_id BIGINT NOT NULL,
+            result_key VARCHAR NOT NULL,      -- stable across re-runs: reviews attach here
+            result VARCHAR NOT NULL,
+            rule VARCHAR,
+            provider VARCHAR,
+            order_id VARCHAR,
+            ledger_id BIGINT,
+            line_no BIGINT,
+            order_amount DECIMAL(18, 2),
+            ledger_amount DECIMAL(18, 2),
+            difference DECIMAL(18, 2),
+            business_date DATE,
+            ledger_date DATE,
+            anchor_date DATE NOT NULL
+        );
+        CREATE TABLE reviews (
+            result_key VARCHAR NOT NULL,
+            seq BIGINT NOT NULL,
+            decision VARCHAR NOT NULL,        -- accepted | resolved | reopened
+            note VARCHAR,
+            reviewer VARCHAR NOT NULL,
+            reviewed_at TIMESTAMP NOT NULL,
+            run_id BIGINT,
+            PRIMARY KEY (result_key, seq)
+        );
+        CREATE INDEX recon_results_run ON recon_results (run_id);
+        """,
+    ),
+    (
+        "compact reconciliation results",
+        # A run writes a row per order and line, so the row is kept small: classes and rules
+        # are enums, and the key, difference and anchor date are computed when read. The run
+        # index went too: a run's rows are contiguous, so DuckDB's zone maps find them.
+        f"""
+        CREATE TYPE result_class AS ENUM ({", ".join(f"'{c}'" for c in RESULT_CLASSES)});
+        CREATE TYPE match_rule AS ENUM ('order_id', 'payment_id', 'merchant_ref', 'amount_date');
+        CREATE TABLE recon_results_v3 (
+            run_id BIGINT NOT NULL,
+            result result_class NOT NULL,
+            rule match_rule,
+            provider VARCHAR,
+            order_id VARCHAR,
+            ledger_id BIGINT,
+            line_no BIGINT,
+            order_amount DECIMAL(18, 2),
+            ledger_amount DECIMAL(18, 2),
+            business_date DATE,
+            ledger_date DATE,
+            difference DECIMAL(18, 2) AS (ledger_amount - order_amount),
+            anchor_date DATE AS (coalesce(business_date, ledger_date)),
+            -- stable across re-runs: reviews attach here
+            result_key VARCHAR AS (
+                CASE WHEN result = 'duplicate_in_ledger'
+                         THEN 'D:' || ledger_id || ':' || line_no
+                     WHEN order_id IS NOT NULL THEN 'O:' || provider || ':' || order_id
+                     ELSE 'L:' || ledger_id || ':' || line_no END)
+        );
+        INSERT INTO recon_results_v3 (run_id, result, rule, provider, order_id, ledger_id,
+            line_no, order_amount, ledger_amount, business_date, ledger_date)
+        SELECT run_id, result, rule, provider, order_id, ledger_id, line_no, order_amount,
+               ledger_amount, business_date, ledger_date
+        FROM recon_results ORDER BY run_id;
+        DROP INDEX recon_results_run;
+        DROP TABLE recon_results;
+        ALTER TABLE recon_results_v3 RENAME TO recon_results;
+        """,
+    ),
+]
