@@ -31,9 +31,9 @@ lint: setup
 	$(VENV)/bin/mypy
 
 bench: setup
-	$(VENV)/bin/python bench/fetch.py
-	$(VENV)/bin/python bench/reconcile.py
-	$(VENV)/bin/python bench/pages.py
+	$(VENV)/bin/python -m bench.fetch
+	$(VENV)/bin/python -m bench.reconcile
+	$(VENV)/bin/python -m bench.pages
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -39,13 +40,22 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def write_section(name: str, markdown: str) -> None:
-    """Replace the section between <!-- name:start --> and <!-- name:end --> in BENCHMARKS.md."""
-    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
+def report_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=BENCHMARKS,
+        help="the Markdown file whose section this benchmark rewrites (default BENCHMARKS.md)",
+    )
+
+
+def write_section(name: str, markdown: str, report: Path = BENCHMARKS) -> None:
+    """Replace the section between <!-- name:start --> and <!-- name:end --> in the report."""
+    text = report.read_text() if report.exists() else "# Benchmarks\n"
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     block = f"{start}\n{markdown.strip()}\n{end}"
     if start in text:
         text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
-    BENCHMARKS.write_text(text)
+    report.write_text(text)

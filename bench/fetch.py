@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from bench._common import ROOT, machine, peak_rss_mb, run_child, write_section
+from bench._common import ROOT, machine, peak_rss_mb, report_option, run_child, write_section
 from rekon.fetching import FETCH_MEMORY_LIMIT
 from rekon.sandbox.server import wait_for_http
 
@@ -108,6 +108,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--sizes", default="100000,300000,1000000")
     parser.add_argument("--no-store", action="store_true")
+    report_option(parser)
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -180,7 +181,7 @@ def main() -> None:
         "Targets: ≥ 10,000 orders/s with no latency; concurrent ≥ 3× sequential at "
         "20 ms; peak RSS flat from 100k to 300k orders.",
     ]
-    write_section("fetch", "\n".join(lines))
+    write_section("fetch", "\n".join(lines), args.report)
     print("\n".join(lines))
 
 

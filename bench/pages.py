@@ -18,7 +18,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from bench._common import ROOT, machine, peak_rss_mb, run_child, write_section
+from bench._common import ROOT, machine, peak_rss_mb, report_option, run_child, write_section
 from pages._shared import PAGES as PAGE_LIST
 
 PAGES = [path for path, _, _ in PAGE_LIST]
@@ -74,6 +74,7 @@ def main() -> None:
     parser.add_argument("--folder", type=Path)
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    report_option(parser)
     args = parser.parse_args()
     if args.child == "build":
         print(json.dumps(build(args.folder, args.n)))
@@ -103,12 +104,13 @@ def main() -> None:
         lines.append(f"| {page} | {seconds:.2f} s | {seconds / 1.5:.2f} |")
     lines += [
         "",
-        f"First run of the app (opening the 1M-order store): {result['open']:.2f} s. "
+        f"First run of the app (opening the {sizes['orders']:,}-order store): "
+        f"{result['open']:.2f} s. "
         f"Peak RSS of the app process: {float(result['rss_mb']):.0f} MB.",
         "",
         "Target: ≤ 1.5 s per page.",
     ]
-    write_section("pages", "\n".join(lines))
+    write_section("pages", "\n".join(lines), args.report)
     print("\n".join(lines))
 
 

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench._common import machine, peak_rss_mb, run_child, write_section
+from bench._common import machine, peak_rss_mb, report_option, run_child, write_section
 
 # Buckets of hash(i) % 100 decide each order's fate in the ledger.
 ORDERS_SQL = """
@@ -196,6 +196,7 @@ def main() -> None:
     parser.add_argument("--folder", type=Path)
     parser.add_argument("--n", type=int)
     parser.add_argument("--sizes", default="100000,1000000")
+    report_option(parser)
     args = parser.parse_args()
     if args.child:
         if args.child == "prepare":
@@ -253,7 +254,7 @@ def main() -> None:
         "Targets at 1M × 1M: reconcile ≤ 5 s and within 3× of the bare join; ≥ 10× "
         "faster than the pandas script; CSV import ≤ 5 s; export ≤ 3 s; peak RSS ≤ 2 GB.",
     ]
-    write_section("reconcile", "\n".join(lines))
+    write_section("reconcile", "\n".join(lines), args.report)
     print("\n".join(lines))
 
 
