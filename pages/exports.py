@@ -50,5 +50,7 @@ for kind in KINDS:
             on_click="ignore",
             icon=":material/download:",
             disabled=too_big,
-            help=f"{rows:,} rows: more than an Excel sheet holds; use CSV" if too_big else None,
+            help=f"{count(rows)} rows: more than an Excel sheet holds; use CSV"
+            if too_big
+            else None,
         )

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages._shared import period, query, show_error, table, workspace
+from pages._shared import count, period, query, show_error, table, workspace
 from rekon.errors import RekonError
 from rekon.fetching import fetch_orders
 from rekon.providers.base import Progress
@@ -36,7 +36,7 @@ if submitted:
             bar.progress(
                 p.fraction or 0.0,
                 text=f"{p.provider.capitalize()}: page "
-                f"{p.pages_done}{total}, {p.orders_done:,} orders read",
+                f"{p.pages_done}{total}, {count(p.orders_done)} orders read",
             )
 
         clients = {}

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages._shared import attempt, idr, query, show_error, table, workspace
+from pages._shared import attempt, count, idr, query, show_error, table, workspace
 from rekon import ledger
 from rekon.errors import RekonError
 from rekon.money import DecimalStyle
@@ -88,7 +88,7 @@ if upload is not None:
         st.info(f"The saved mapping reads {field} from {column!r}, which this file does not have.")
     if parsed is not None:
         st.caption(f"Detected: {parsed.format.describe()}")
-        st.subheader(f"Preview — {parsed.lines.height:,} lines read")
+        st.subheader(f"Preview — {count(parsed.lines.height)} lines read")
         table(parsed.lines.head(20), "amount")
         if parsed.rejected:
             st.warning(f"{len(parsed.rejected)} line(s) cannot be read and will be set aside:")

@@ -4,7 +4,16 @@ import json
 
 import streamlit as st
 
-from pages._shared import attempt, flash_and_rerun, idr, query, show_flash, table, workspace
+from pages._shared import (
+    attempt,
+    count,
+    flash_and_rerun,
+    idr,
+    query,
+    show_flash,
+    table,
+    workspace,
+)
 from rekon.matching import ReconcileParams, reconcile, run_params
 from rekon.order_updates import update_xepeng_order
 from rekon.providers.xepeng import XepengClient
@@ -91,4 +100,4 @@ if month and st.button(f"Re-run the reconciliation of {month}"):
     )
     summary = attempt(lambda: reconcile(ws.store, params, ws.settings.reviewer))
     if summary:
-        st.success(f"Run {summary.run_id}: {summary.exceptions:,} exceptions.")
+        st.success(f"Run {summary.run_id}: {count(summary.exceptions)} exceptions.")

@@ -42,7 +42,7 @@ else:
         pct = row["matched_pct"]
         cols[2].metric(
             "Matched",
-            "–" if run_id is None or pct is None else f"{pct:.1f} %",
+            "–" if run_id is None or pct is None else f"{pct:.1f} %".replace(".", ","),
             help="Paid orders matched to exactly one ledger line",
         )
         cols[3].metric("Exceptions", count(row["exceptions"]) if run_id else "–")

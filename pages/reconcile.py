@@ -48,7 +48,8 @@ with (
         summary = attempt(lambda: reconcile(ws.store, params, ws.settings.reviewer))
         if summary:
             st.success(
-                f"Run {summary.run_id}: {summary.exceptions:,} exceptions ({summary.seconds:.1f}s)",
+                f"Run {summary.run_id}: {count(summary.exceptions)} exceptions "
+                f"({summary.seconds:.1f} s)",
                 icon=":material/check_circle:",
             )
 
@@ -96,29 +97,31 @@ _, total = results_page(ws.store, run_id, flt, 0, 1)
 pages = max(1, -(-total // PAGE_SIZE))
 page_no = st.number_input(f"Page (of {pages}; {count(total)} results)", 1, pages, 1)
 page, _ = results_page(ws.store, run_id, flt, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
-shown = [
-    "result",
-    "rule",
-    "provider",
-    "order_id",
-    "merchant_ref",
-    "order_date",
-    "order_amount",
-    "ledger_date",
-    "ledger_reference",
-    "ledger_amount",
-    "difference",
-    "review_status",
-    "result_key",
-]
+# What a reviewer decides on comes first (the table is wider than a screen); the rest after.
+COLUMNS = {
+    "result": "Result",
+    "review_status": "Review",
+    "provider": "Provider",
+    "order_id": "Order",
+    "order_amount": "Order amount",
+    "ledger_amount": "Ledger amount",
+    "difference": "Difference",
+    "order_date": "Order date",
+    "ledger_date": "Ledger date",
+    "ledger_reference": "Ledger reference",
+    "merchant_ref": "Merchant ref",
+    "rule": "Matched on",
+    "result_key": "Key",
+}
 if page.is_empty():
     st.info("No result matches these filters.", icon=":material/filter_alt_off:")
     st.stop()
 table(
-    page.select(shown),
+    page.select(list(COLUMNS)),
     "order_amount",
     "ledger_amount",
     "difference",
+    column_config=COLUMNS,
     height=min(420, 38 + 35 * page.height),
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from datetime import date
@@ -60,6 +61,7 @@ def test_every_page_renders_on_the_sandbox_month(tmp_path: Path) -> None:
     assert at.title[0].value == "Overview · October 2026"
     metrics = {m.label: m.value for m in at.metric[-5:]}  # the "all providers" row
     assert metrics["Orders"] == "10.006"
+    assert re.fullmatch(r"\d\d,\d %", metrics["Matched"]), metrics  # 91,2 %, as counts read
     # Headline amounts fit their tile; the exact rupiah is one hover away.
     paid = next(m for m in at.metric[-5:] if m.label == "Paid amount")
     assert re.fullmatch(r"Rp \d,\d\d M", paid.value), paid.value
@@ -90,7 +92,16 @@ def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
     assert not at.dataframe
     search.input("").run()
     # Dates read as dates, not midnight timestamps; the item names its order before the JSON.
-    assert '"order_date": {"type_config": {"type": "date"}}' in at.dataframe[0].proto.columns
+    columns = json.loads(at.dataframe[0].proto.columns)
+    assert columns["order_date"] == {"label": "Order date", "type_config": {"type": "date"}}
+    # What a reviewer decides on comes first, under words rather than column names.
+    assert list(at.dataframe[0].value.columns[:4]) == [
+        "result",
+        "review_status",
+        "provider",
+        "order_id",
+    ]
+    assert columns["review_status"] == {"label": "Review"}
     key = next(s for s in at.selectbox if s.label == "Look at").value
     _, provider, order_id = key.split(":")
     summary = next(m.value for m in at.markdown if order_id in m.value)
