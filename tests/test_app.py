@@ -210,6 +210,33 @@ def test_ledger_page_maps_columns_it_could_not_recognise(tmp_path: Path) -> None
     assert at.dataframe[0].value["amount"].tolist() == ["Rp 1.500", "Rp 2.000"]
 
 
+def test_charts_page_draws_the_period_and_follows_the_provider_filter(tmp_path: Path) -> None:
+    at = app(tmp_path / "charts.duckdb").switch_page("pages/charts.py").run()
+    assert_clean(at)
+
+    def figures() -> list[dict[str, Any]]:
+        return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+    def orders_drawn(figure: dict[str, Any]) -> tuple[set[str], int]:
+        return (
+            {x for trace in figure["data"] for x in trace["x"]},
+            sum(y for trace in figure["data"] for y in trace["y"]),
+        )
+
+    titles = [f["layout"]["title"]["text"] for f in figures()]
+    assert titles == [
+        "Payment status by provider",
+        "Paid amount per day",
+        "Result classes",
+        "Open exceptions by age",
+        "Order amounts by status",
+    ]
+    assert orders_drawn(figures()[0]) == ({"durianpay", "xepeng"}, 10_006)
+    next(m for m in at.multiselect if m.label == "Providers").set_value(["xepeng"]).run()
+    assert orders_drawn(figures()[0]) == ({"xepeng"}, 5_003)
+    assert {t["name"] for t in figures()[1]["data"]} == {"xepeng"}
+
+
 def test_a_review_recorded_on_the_page_persists(tmp_path: Path) -> None:
     db = tmp_path / "review.duckdb"
     at = app(db).switch_page("pages/reconcile.py").run()

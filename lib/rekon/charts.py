@@ -27,6 +27,9 @@ def _layout(fig: go.Figure, title: str, y_title: str = "") -> go.Figure:
         yaxis_title=y_title,
         separators=",.",  # Indonesian: 1.500.000,50
     )
+    # Whole numbers on the axes and in the hover: plotly's own "120M" and "4B" would read as
+    # miliar beside the overview's "Rp 2,21 M", where M is Indonesian for a thousand million.
+    fig.update_yaxes(tickformat=",.0f", hoverformat=",.0f", exponentformat="none")
     return fig
 
 

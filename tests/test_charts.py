@@ -1,0 +1,132 @@
+"""The charts draw what the store holds: every figure's bars add up to the orders and results
+behind it, in the fixed colours, with amounts written out in Indonesian style."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import plotly.graph_objects as go
+import pytest
+
+from rekon import charts, reports
+from rekon.matching import ReconcileParams, reconcile
+from rekon.store import Store
+from tests.conftest import OCTOBER
+from tests.factories import add_ledger, add_orders, order
+
+START, END = OCTOBER
+
+
+@pytest.fixture
+def month(store: Store) -> tuple[Store, int]:
+    add_orders(
+        store,
+        order("xo_1", 150_000, date(2026, 10, 1)),
+        order("xo_2", 2_750_000, date(2026, 10, 1)),
+        order("xo_3", 45_000, date(2026, 10, 2), "expired"),
+        order("xo_4", 99_000, date(2026, 10, 20)),
+        order("dp_1", 600_000, date(2026, 10, 2), provider="durianpay"),
+        order("dp_2", 80_000, date(2026, 10, 2), "pending", provider="durianpay"),
+        order("dp_3", 1_200_000, date(2026, 9, 30), provider="durianpay"),  # September
+    )
+    add_ledger(
+        store,
+        (date(2026, 10, 1), "xo_1", 150_000),
+        (date(2026, 10, 1), "xo_2", 2_700_000),  # amount_mismatch
+        (date(2026, 10, 2), "dp_1", 600_000),
+        (date(2026, 10, 3), "CASH-9", 25_000),  # missing_in_provider
+    )
+    return store, reconcile(store, ReconcileParams(START, END)).run_id
+
+
+def bars(fig: go.Figure) -> dict[str, dict[object, float]]:
+    """Each trace's y by x."""
+    return {t.name: dict(zip(t.x, t.y, strict=True)) for t in fig.data}
+
+
+def test_status_chart_stacks_every_order_of_the_period_by_status(
+    month: tuple[Store, int],
+) -> None:
+    store, _ = month
+    fig = charts.status_by_provider(reports.status_by_provider(store, START, END))
+    assert bars(fig) == {
+        "paid": {"durianpay": 1, "xepeng": 3},
+        "pending": {"durianpay": 1},
+        "expired": {"xepeng": 1},
+    }
+    assert [t.marker.color for t in fig.data] == [
+        charts.STATUS_COLORS[s] for s in ("paid", "pending", "expired")
+    ]
+    only = reports.status_by_provider(store, START, END, ("durianpay",))
+    assert bars(charts.status_by_provider(only)) == {
+        "paid": {"durianpay": 1},
+        "pending": {"durianpay": 1},
+    }
+
+
+def test_paid_per_day_adds_up_to_the_paid_amount(month: tuple[Store, int]) -> None:
+    store, _ = month
+    fig = charts.paid_per_day(reports.paid_per_day(store, START, END))
+    assert bars(fig) == {
+        "durianpay": {date(2026, 10, 2): 600_000},
+        "xepeng": {date(2026, 10, 1): 2_900_000, date(2026, 10, 20): 99_000},
+    }
+    assert "Rp %{y:,.0f}" in fig.data[0].hovertemplate
+
+
+def test_result_chart_counts_and_sums_every_class(month: tuple[Store, int]) -> None:
+    store, run_id = month
+    totals = reports.class_totals(store, run_id)
+    fig = charts.result_classes(totals)
+    count, amount = fig.data
+    shown = {r: (n, a) for r, n, a in zip(count.x, count.y, amount.y, strict=True) if n}
+    assert shown == {
+        "matched": (2, 750_000),
+        "amount_mismatch": (1, 2_700_000),  # the ledger's amount
+        "missing_in_ledger": (1, 99_000),
+        "missing_in_provider": (1, 25_000),
+        "unpaid": (2, 125_000),
+    }
+    assert [c for c in count.marker.color] == [charts.RESULT_COLORS[r] for r in count.x]
+
+
+def test_open_exceptions_are_bucketed_by_age_and_reviewed_ones_leave(
+    month: tuple[Store, int],
+) -> None:
+    from rekon import reviews
+
+    store, run_id = month
+    today = date(2026, 11, 5)  # 35 days after 1 Oct, 16 after 20 Oct, 33 after 3 Oct
+    aged = reports.exceptions_by_age(store, run_id, today)
+    assert bars(charts.exceptions_by_age(aged)) == {
+        "amount_mismatch": {"31–60 days": 1},
+        "missing_in_ledger": {"8–30 days": 1},
+        "missing_in_provider": {"31–60 days": 1},
+    }
+    reviews.record(store, ["O:xepeng:xo_4"], "accepted", "ana", run_id=run_id)
+    aged = reports.exceptions_by_age(store, run_id, today)
+    assert "missing_in_ledger" not in bars(charts.exceptions_by_age(aged))
+
+
+def test_amount_bands_run_from_small_to_large_and_hold_every_order(
+    month: tuple[Store, int],
+) -> None:
+    store, _ = month
+    fig = charts.amount_distribution(reports.amount_distribution(store, START, END))
+    assert list(fig.layout.xaxis.categoryarray) == [
+        "< 50 rb", "50–100 rb", "100–250 rb", "500 rb–1 jt", "≥ 2,5 jt",
+    ]  # fmt: skip
+    assert sum(sum(ys.values()) for ys in bars(fig).values()) == 6
+
+
+def test_amounts_on_the_axes_are_whole_rupiah_in_indonesian_style(
+    month: tuple[Store, int],
+) -> None:
+    store, run_id = month
+    for fig in (
+        charts.paid_per_day(reports.paid_per_day(store, START, END)),
+        charts.result_classes(reports.class_totals(store, run_id)),
+    ):
+        assert fig.layout.separators == ",."
+        axes = [fig.layout[name] for name in fig.layout if name.startswith("yaxis")]
+        assert axes and all(a.tickformat == ",.0f" and a.exponentformat == "none" for a in axes)
