@@ -241,6 +241,18 @@ def show_flash() -> None:
         st.success(message, icon=":material/check_circle:")
 
 
+def run_label(runs: pl.DataFrame, run_id: int) -> str:
+    """A run as a reviewer tells runs apart: when, by whom, on which ledgers, how loosely.
+    `runs` is `reports.runs_for_period`."""
+    r = runs.filter(runs["id"] == run_id).row(0, named=True)
+    ledgers_used = ", ".join(map(str, r["ledger_ids"])) if r["ledger_ids"] else "all"
+    return (
+        f"Run {run_id} · {r['finished_at']:%d %b %H:%M} UTC · {r['run_by'] or 'unknown'} · "
+        f"ledgers {ledgers_used} · tolerance {idr(r['amount_tolerance'])} · "
+        f"window {r['date_window']} d"
+    )
+
+
 def latest_run_id(ws: Workspace, start: date, end: date) -> int | None:
     runs = query(ws, "runs_for_period", start, end)
     return int(runs["id"][0]) if runs.height else None

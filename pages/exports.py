@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages._shared import count, period, period_label, query, workspace
+from pages._shared import count, period, period_label, query, run_label, workspace
 from rekon.reports import FORMATS, KINDS, XLSX_MAX_ROWS, export_bytes, export_name, export_rows
 
 MIME = {
@@ -23,7 +23,7 @@ runs = query(ws, "runs_for_period", start, end)
 if runs.is_empty():
     st.info("Reconcile this period first; exports are made from a reconciliation run.")
     st.stop()
-run_id = st.selectbox("Run", runs["id"].to_list(), format_func=lambda i: f"Run {i}")
+run_id = st.selectbox("Run", runs["id"].to_list(), format_func=lambda i: run_label(runs, i))
 st.caption(
     "Amounts are plain decimals (150000.00) and dates ISO (2026-01-31) so accounting "
     "software reads them exactly; XLSX cells are typed numbers."

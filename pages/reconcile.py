@@ -13,6 +13,7 @@ from pages._shared import (
     period,
     period_label,
     query,
+    run_label,
     table,
     workspace,
 )
@@ -62,18 +63,7 @@ if runs.is_empty():
     st.stop()
 
 
-def describe_run(run_id: int) -> str:
-    """What a reviewer needs to tell runs apart: when, by whom, on which ledgers, how loosely."""
-    r = runs.filter(runs["id"] == run_id).row(0, named=True)
-    ledgers_used = ", ".join(map(str, r["ledger_ids"])) if r["ledger_ids"] else "all"
-    return (
-        f"Run {run_id} · {r['finished_at']:%d %b %H:%M} UTC · {r['run_by'] or 'unknown'} · "
-        f"ledgers {ledgers_used} · tolerance {idr(r['amount_tolerance'])} · "
-        f"window {r['date_window']} d"
-    )
-
-
-run_id = st.selectbox("Run", runs["id"].to_list(), format_func=describe_run)
+run_id = st.selectbox("Run", runs["id"].to_list(), format_func=lambda i: run_label(runs, i))
 
 totals = query(ws, "class_totals", run_id)
 cols = st.columns(4)

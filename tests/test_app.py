@@ -326,6 +326,10 @@ def test_exports_page_downloads_return_the_expected_bytes(tmp_path: Path, media:
     at = app(tmp_path / "seeded.duckdb").switch_page("pages/exports.py").run()
     assert_clean(at)
     assert len(at.get("download_button")) == 8
+    run = next(s for s in at.selectbox if s.label == "Run")  # told apart as on Reconcile
+    assert (
+        run.options[0].startswith("Run 1 · ") and "· tolerance Rp 0 · window 3 d" in run.options[0]
+    )
     planned = generate().expected
     exceptions_line = next(m.value for m in at.markdown if m.value.startswith("**Exceptions**"))
     assert exceptions_line.endswith(

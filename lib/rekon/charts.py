@@ -79,7 +79,10 @@ def result_classes(frame: pl.DataFrame) -> go.Figure:
     from plotly.subplots import make_subplots
 
     frame = _float(frame, "amount")
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Count", "Amount (Rp)"))
+    # Room between the two for the amount axis, whose labels are written out in full.
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=("Count", "Amount (Rp)"), horizontal_spacing=0.2
+    )
     colors = [RESULT_COLORS.get(r, "#999") for r in frame["result"].to_list()]
     fig.add_bar(
         x=frame["result"].to_list(),
