@@ -125,7 +125,21 @@ ledgers = query(ws, ledger.list_ledgers)
 if ledgers.is_empty():
     st.caption("None yet.")
 else:
-    table(ledgers, "amount_total")
+    table(
+        ledgers,
+        "amount_total",
+        column_config={
+            "id": "Ledger",
+            "name": "Name",
+            "file_name": "File",
+            "imported_at": st.column_config.DatetimeColumn("Imported (UTC)", format="D MMM HH:mm"),
+            "lines_imported": "Lines",
+            "lines_rejected": "Set aside",
+            "amount_total": "Total",
+            "date_from": "From",
+            "date_to": "To",
+        },
+    )
     with st.expander("Delete a ledger"):
         target = st.selectbox(
             "Ledger",
