@@ -139,7 +139,7 @@ def period_picker(ws: Workspace) -> None:
         )
         st.session_state["period"] = month_bounds(month)
     else:
-        picked = st.date_input("From – to", value=default, key="period_range")
+        picked = st.date_input("From – to", value=default, key="period_range", format="DD/MM/YYYY")
         if isinstance(picked, tuple) and len(picked) == 2:
             st.session_state["period"] = (picked[0], picked[1])
         else:

@@ -20,7 +20,7 @@ if not configured:
 start, end = period()
 with st.form("fetch"):
     providers = st.multiselect("Providers", configured, default=configured)
-    picked = st.date_input("Business dates (from – to)", value=(start, end))
+    picked = st.date_input("Business dates (from – to)", value=(start, end), format="DD/MM/YYYY")
     submitted = st.form_submit_button("Fetch orders", type="primary")
 
 if submitted:
