@@ -47,7 +47,17 @@ def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame) -> None:
             st.caption("No ledger line.")
     history = reviews.history(ws.store, key)
     if history.height:
-        table(history)
+        table(
+            history,
+            column_config={
+                "seq": "#",
+                "decision": "Decision",
+                "note": "Note",
+                "reviewer": "Reviewer",
+                "reviewed_at": st.column_config.DatetimeColumn("When (UTC)", format="D MMM HH:mm"),
+                "run_id": "In run",
+            },
+        )
 
     show_flash()
     with st.form("review"):
