@@ -42,7 +42,14 @@ order = ws.store.query(
     "SELECT * FROM orders WHERE provider = ? AND order_id = ?",
     [choice["provider"], choice["order_id"]],
 ).row(0, named=True)
-st.json(json.loads(order["raw"]), expanded=False)
+with st.expander("As the provider sent it"):
+    st.json(json.loads(order["raw"]))
+st.subheader("In reconciliations")
+found_in = query(ws, "order_results", order["provider"], order["order_id"])
+if found_in.is_empty():
+    st.caption("Not in any reconciliation run yet.")
+else:
+    table(found_in, "ledger_amount", "difference")
 
 if order["provider"] != "xepeng" or ws.settings.xepeng is None:
     st.caption("Live lookup and corrections are available for Xepeng orders.")

@@ -259,6 +259,20 @@ def test_a_review_recorded_on_the_page_persists(tmp_path: Path) -> None:
     assert not at.success  # said once
 
 
+def test_an_order_looked_up_shows_its_reconciliation_result(tmp_path: Path) -> None:
+    at = app(tmp_path / "lookup.duckdb").switch_page("pages/reconcile.py").run()
+    key = next(s for s in at.selectbox if s.label == "Look at").value  # an amount mismatch
+    order_id = key.rsplit(":", 1)[1]
+    at.switch_page("pages/orders.py").run()
+    at.text_input[0].input(order_id).run()
+    assert_clean(at)
+    assert "In reconciliations" in [h.value for h in at.subheader]
+    found = next(df.value for df in at.dataframe if "review_status" in df.value.columns)
+    assert found[["run_id", "result", "review_status"]].values.tolist() == [
+        [1, "amount_mismatch", "open"]
+    ]
+
+
 def test_fetch_page_fetches_and_reports(tmp_path: Path) -> None:
     at = app(tmp_path / "fetch.duckdb", REKON_BOOTSTRAP="0").switch_page("pages/fetch.py").run()
     next(b for b in at.button if b.label == "Fetch orders").click().run()

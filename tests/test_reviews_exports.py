@@ -31,6 +31,7 @@ from rekon.reports import (
     csv_rows,
     export_bytes,
     export_name,
+    order_results,
     result_detail,
     results_page,
     write_export,
@@ -81,6 +82,26 @@ def test_a_resolution_is_kept_with_its_history_and_survives_a_rerun(
     history = reviews.history(store, key)
     assert history["decision"].to_list() == ["accepted", "reopened", "resolved"]
     assert history["reviewer"].to_list() == ["ana", "budi", "ana"]
+
+
+def test_an_order_shows_what_every_run_made_of_it_newest_first(
+    reconciled: tuple[Store, int],
+) -> None:
+    store, first = reconciled
+    reviews.record(store, ["O:xepeng:xo_fee"], "resolved", "ana", "MDR booked net", first)
+    second = reconcile(store, OCT).run_id
+    fee = order_results(store, "xepeng", "xo_fee")
+    assert fee.select("run_id", "result", "difference", "review_status", "review_note").rows() == [
+        (second, "amount_mismatch", Decimal("-2500.00"), "resolved", "MDR booked net"),
+        (first, "amount_mismatch", Decimal("-2500.00"), "resolved", "MDR booked net"),
+    ]
+    # A line booked twice: the match, then the duplicate, within each run.
+    dup = order_results(store, "xepeng", "xo_dup").filter(pl.col("run_id") == second)
+    assert dup.select("result", "ledger_date").rows() == [
+        ("matched", date(2026, 10, 9)),
+        ("duplicate_in_ledger", date(2026, 10, 10)),
+    ]
+    assert order_results(store, "durianpay", "xo_fee").is_empty()
 
 
 def test_a_decision_on_a_ledger_line_survives_re_importing_the_same_file(

@@ -125,6 +125,27 @@ def result_detail(store: Store, run_id: int, key: str) -> dict[str, Any]:
     return {"result": result, "order": order, "line": line}
 
 
+def order_results(store: Store, provider: str, order_id: str, limit: int = 10) -> pl.DataFrame:
+    """What the reconciliation runs made of one order, newest run first: its result, the ledger
+    line it was paired with (a line booked twice shows as a second row) and the review."""
+    return store.query(
+        f"""
+        SELECT r.run_id, u.period_from, u.period_to, r.result, r.rule, r.ledger_id,
+               r.line_no AS ledger_line, r.ledger_date, r.ledger_amount, r.difference,
+               CASE WHEN r.result IN {EXCEPTIONS} THEN coalesce(v.review_status, 'open')
+                    ELSE '' END AS review_status,
+               v.review_note
+        FROM recon_results r
+        JOIN recon_runs u ON u.id = r.run_id
+        LEFT JOIN ({LATEST_SQL}) v USING (result_key)
+        WHERE r.provider = $provider AND r.order_id = $order_id
+        ORDER BY r.run_id DESC, r.result = 'duplicate_in_ledger', r.ledger_date
+        LIMIT $limit
+        """,
+        {"provider": provider, "order_id": order_id, "limit": limit},
+    )
+
+
 def class_totals(store: Store, run_id: int, providers: tuple[str, ...] = ()) -> pl.DataFrame:
     """Per result class: count, order amount and ledger amount (every class, zeros kept).
     With providers, ledger-only results (no provider) are left out."""
