@@ -31,7 +31,7 @@ else:
         st.subheader(
             "All providers" if row["provider"] == "total" else row["provider"].capitalize()
         )
-        cols = st.columns(5)
+        cols = st.columns(6)
         cols[0].metric("Orders", count(row["orders"]))
         # Headline amounts are short so they fit their tile; the exact figure is in the help.
         cols[1].metric(
@@ -47,6 +47,11 @@ else:
         )
         cols[3].metric("Exceptions", count(row["exceptions"]) if run_id else "–")
         cols[4].metric(
+            "Still open",
+            count(row["open_exceptions"]) if run_id else "–",
+            help="Exceptions with no decision yet, or reopened",
+        )
+        cols[5].metric(
             "Exception amount",
             format_idr_short(row["exception_amount"]) if run_id else "–",
             help=idr(row["exception_amount"]) if run_id else None,

@@ -46,6 +46,10 @@ def test_every_page_renders_on_an_empty_database(tmp_path: Path) -> None:
     at = app(tmp_path / "empty.duckdb", REKON_BOOTSTRAP="0")
     assert_clean(at)
     assert "Sandbox mode" in at.info[0].value
+    assert "No orders for this period yet. Fetch them on the **Fetch** page." in [
+        i.value for i in at.info
+    ]
+    assert not at.metric
     for page in PAGES:
         at.switch_page(page).run()
         assert_clean(at)
@@ -59,11 +63,12 @@ def test_every_page_renders_on_the_sandbox_month(tmp_path: Path) -> None:
     at = app(tmp_path / "seeded.duckdb")
     assert_clean(at)
     assert at.title[0].value == "Overview · October 2026"
-    metrics = {m.label: m.value for m in at.metric[-5:]}  # the "all providers" row
+    metrics = {m.label: m.value for m in at.metric[-6:]}  # the "all providers" row
     assert metrics["Orders"] == "10.006"
     assert re.fullmatch(r"\d\d,\d %", metrics["Matched"]), metrics  # 91,2 %, as counts read
+    assert metrics["Exceptions"] == metrics["Still open"] == "1.112"  # nothing decided yet
     # Headline amounts fit their tile; the exact rupiah is one hover away.
-    paid = next(m for m in at.metric[-5:] if m.label == "Paid amount")
+    paid = next(m for m in at.metric[-6:] if m.label == "Paid amount")
     assert re.fullmatch(r"Rp \d,\d\d M", paid.value), paid.value
     assert re.fullmatch(r"Rp \d\.\d{3}\.\d{3}\.\d{3} from \d\.\d{3} paid orders", paid.help)
     for page in PAGES:

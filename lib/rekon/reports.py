@@ -337,7 +337,8 @@ def csv_rows(data: bytes) -> pl.DataFrame:
 
 
 def provider_kpis(store: Store, start: date, end: date, run_id: int | None) -> pl.DataFrame:
-    """Per provider and in total: orders, paid count and amount, matched %, exceptions."""
+    """Per provider and in total: orders, paid count and amount, matched %, exceptions, and
+    how many of those are still open (no decision, or reopened)."""
     return store.query(
         f"""
         WITH o AS (
@@ -345,6 +346,7 @@ def provider_kpis(store: Store, start: date, end: date, run_id: int | None) -> p
                    count(*) FILTER (WHERE status = 'paid') AS paid,
                    coalesce(sum(amount) FILTER (WHERE status = 'paid'), 0) AS paid_amount
             FROM orders WHERE business_date BETWEEN $start AND $end GROUP BY ROLLUP (provider)
+            HAVING count(*) > 0  -- ROLLUP adds a total row even when there are no orders
         ), r AS (
             SELECT provider, grouping(provider) AS g,
                    count(*) FILTER (WHERE result = 'matched') AS matched,
@@ -352,15 +354,24 @@ def provider_kpis(store: Store, start: date, end: date, run_id: int | None) -> p
                    coalesce(sum(coalesce(ledger_amount, order_amount))
                             FILTER (WHERE result IN {EXCEPTIONS}), 0) AS exception_amount
             FROM recon_results WHERE run_id = $run GROUP BY ROLLUP (provider)
+        ), still_open AS (
+            -- keys are computed for the exceptions only, not for every matched row
+            SELECT provider, grouping(provider) AS g, count(*) AS open_exceptions
+            FROM recon_results
+            ANTI JOIN (SELECT result_key FROM ({LATEST_SQL}) WHERE review_status <> 'open')
+                 USING (result_key)
+            WHERE run_id = $run AND result IN {EXCEPTIONS} GROUP BY ROLLUP (provider)
         )
         SELECT coalesce(o.provider, 'total') AS provider, o.orders, o.paid, o.paid_amount,
                coalesce(r.matched, 0) AS matched,
                CASE WHEN o.paid > 0 THEN 100.0 * coalesce(r.matched, 0) / o.paid END
                    AS matched_pct,
                coalesce(r.exceptions, 0) AS exceptions,
-               coalesce(r.exception_amount, 0) AS exception_amount
+               coalesce(r.exception_amount, 0) AS exception_amount,
+               coalesce(s.open_exceptions, 0) AS open_exceptions
         -- ledger-only results have no provider: they count in the total row only
         FROM o LEFT JOIN r ON o.g = r.g AND o.provider IS NOT DISTINCT FROM r.provider
+        LEFT JOIN still_open s ON o.g = s.g AND o.provider IS NOT DISTINCT FROM s.provider
         ORDER BY o.g, o.provider
         """,
         {"start": start, "end": end, "run": run_id if run_id is not None else -1},

@@ -1,5 +1,5 @@
-"""The charts draw what the store holds: every figure's bars add up to the orders and results
-behind it, in the fixed colours, with amounts written out in Indonesian style."""
+"""The overview's figures and the charts draw what the store holds: every figure adds up to the
+orders and results behind it, charts in the fixed colours, amounts in Indonesian style."""
 
 from __future__ import annotations
 
@@ -130,3 +130,26 @@ def test_amounts_on_the_axes_are_whole_rupiah_in_indonesian_style(
         assert fig.layout.separators == ",."
         axes = [fig.layout[name] for name in fig.layout if name.startswith("yaxis")]
         assert axes and all(a.tickformat == ",.0f" and a.exponentformat == "none" for a in axes)
+
+
+def test_overview_figures_per_provider_and_in_total(month: tuple[Store, int]) -> None:
+    from rekon import reviews
+
+    store, run_id = month
+
+    def kpis() -> dict[str, tuple[object, ...]]:
+        frame = reports.provider_kpis(store, START, END, run_id)
+        columns = ("orders", "paid", "paid_amount", "matched", "exceptions", "open_exceptions")
+        return {r["provider"]: tuple(r[c] for c in columns) for r in frame.iter_rows(named=True)}
+
+    assert kpis() == {
+        "durianpay": (2, 1, 600_000, 1, 0, 0),
+        "xepeng": (4, 3, 2_999_000, 1, 2, 2),
+        # the line no order explains counts in the total only: it has no provider
+        "total": (6, 4, 3_599_000, 2, 3, 3),
+    }
+    reviews.record(store, ["O:xepeng:xo_2"], "accepted", "ana", run_id=run_id)
+    assert kpis()["xepeng"][-2:] == (2, 1) and kpis()["total"][-2:] == (3, 2)
+    reviews.record(store, ["O:xepeng:xo_2"], "reopened", "budi", run_id=run_id)
+    assert kpis()["total"][-2:] == (3, 3)
+    assert reports.provider_kpis(store, date(2026, 12, 1), date(2026, 12, 31), None).is_empty()
