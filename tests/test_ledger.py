@@ -69,6 +69,15 @@ SHAPES = {
     "15_agustus_abbrev_crlf.csv": ([2, 3, 4], STANDARD, ";", DecimalStyle.COMMA),
     # Excel's "Unicode text": UTF-16 with a BOM, tab-separated, CRLF
     "16_excel_unicode_text.txt": ([2, 3, 4], STANDARD, "\t", DecimalStyle.POINT),
+    # A bank-style export: a time after the date, each amount marked CR or DB instead of signed
+    "17_bank_side_marks.csv": (
+        [2, 3, 4],
+        [*STANDARD[:2], (date(2026, 2, 15), "INV-003", D("-100.00"))],
+        ";",
+        DecimalStyle.COMMA,
+    ),
+    # ISO timestamps: the date as written, whatever the offset
+    "18_iso_timestamps.csv": ([2, 3, 4], STANDARD, ",", DecimalStyle.POINT),
 }
 
 
@@ -119,6 +128,30 @@ def test_a_workbook_or_pdf_is_named_for_what_it_is(store: Store, opening: bytes,
     with pytest.raises(LedgerError, match=f"is an? {re.escape(kind)}, not a CSV: save or export"):
         import_ledger(store, opening + bytes(range(256)) * 4, "ledger.csv")
     assert store.scalar("SELECT count(*) FROM ledgers") == 0
+
+
+def test_two_digit_years_are_read_as_this_century(store: Store) -> None:
+    # Every day is 12 or less, yet only one format gives plausible years: %Y reads 26 as 0026.
+    text = b"Tanggal;Referensi;Jumlah\n01/10/26;A;1.500\n02/10/26;B;2.500\n"
+    parsed = read_ledger(text, "short.csv")
+    assert parsed.format.date_format == "%d/%m/%y"
+    assert parsed.lines["entry_date"].to_list() == [date(2026, 10, 1), date(2026, 10, 2)]
+
+
+@pytest.mark.parametrize(
+    ("marks", "signs"),
+    [
+        (("DB", "DB", "CR"), (1, 1, -1)),  # mostly debits: those are the sales
+        (("CR", "K", "D"), (1, 1, -1)),  # Indonesian K(redit) and D(ebet)
+        (("DR", "CR", ""), (-1, 1, 1)),  # a tie goes to credit; an unmarked amount stays as is
+    ],
+)
+def test_side_marks_sign_amounts_as_a_debit_credit_pair_would(
+    marks: tuple[str, ...], signs: tuple[int, ...]
+) -> None:
+    rows = "".join(f"2{i}/10/2026;R{i};1.000,00 {mark}\n" for i, mark in enumerate(marks))
+    parsed = read_ledger(("Tanggal;Referensi;Jumlah\n" + rows).encode(), "bank.csv")
+    assert parsed.lines["amount"].to_list() == [D("1000.00") * sign for sign in signs]
 
 
 def test_total_rows_and_blank_lines_are_recognised_not_rejected(store: Store) -> None:

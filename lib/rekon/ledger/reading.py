@@ -32,7 +32,7 @@ from rekon.ledger.sniffing import (
     sniff_date_format,
     sniff_delimiter,
 )
-from rekon.money import MONEY_DTYPE, DecimalStyle, amount_expr, sniff_style
+from rekon.money import MONEY_DTYPE, DecimalStyle, amount_expr, side_expr, sniff_style
 
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType
@@ -154,6 +154,7 @@ def _validate(
     )
     if m["amount"]:
         amount = _via_distinct(data[m["amount"]], lambda c: amount_expr(c, style), MONEY_DTYPE)
+        amount = _signed_by_side(data[m["amount"]], amount)
         amount_ok = pl.col("__amount").is_not_null()
     else:
         debit = amount_expr(pl.col(m["debit"]), style) if m["debit"] else pl.lit(None)
@@ -210,6 +211,18 @@ def _via_distinct(
         return parse(pl.col(values.name))
     parsed = texts.to_frame("t").select(parse(pl.col("t")).alias("t"))["t"]
     return pl.col(values.name).replace_strict(texts, parsed, default=None, return_dtype=dtype)
+
+
+def _signed_by_side(values: pl.Series, amount: pl.Expr) -> pl.Expr:
+    """Amounts marked with their side (`1.500.000,00 CR`, `250.000,00 DB`) as one signed
+    amount: as with a debit/credit pair, the side most lines use counts as sales (a tie goes to
+    credit, money in on a bank statement) and the other side as reversals."""
+    if not values.str.contains(r"(?i)[a-z]\.?\s*$").any():  # one quick scan: no marks at all
+        return amount
+    counts = values.to_frame("v").select(side_expr(pl.col("v")).alias("s"))["s"].value_counts()
+    per_side = dict(zip(counts["s"].to_list(), counts["count"].to_list(), strict=True))
+    reversal = "credit" if per_side.get("debit", 0) > per_side.get("credit", 0) else "debit"
+    return pl.when(side_expr(pl.col(values.name)) == reversal).then(-amount).otherwise(amount)
 
 
 def _text(col: str | None) -> pl.Expr:

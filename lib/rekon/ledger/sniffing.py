@@ -141,7 +141,10 @@ def auto_mapping(columns: list[str]) -> ColumnMapping:
 
 
 def month_names_expr(col: pl.Expr) -> pl.Expr:
-    out = col.str.to_lowercase().str.replace(r"\s+\d{1,2}:\d{2}(:\d{2})?$", "")
+    # A time of day goes: "01/10/2026 10:15", "2026-10-01T10:15:00Z", "…+07:00".
+    out = col.str.to_lowercase().str.replace(
+        r"(\s+|t)\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]\d{2}:?\d{2})?$", ""
+    )
     for abbr, names in MONTHS.items():
         out = out.str.replace_all(r"\b(" + "|".join(names) + r")\b", abbr.capitalize())
     return out.str.strip_chars()
@@ -154,8 +157,11 @@ def sniff_date_format(values: pl.Series, prefer: str | None = None) -> str:
     texts = texts.filter(texts.str.contains(r"\d"))
     if texts.is_empty():
         raise LedgerError("the date column is empty")
+    # Only plausible years count: "01/10/26" read with %Y is the year 26, not 2026.
     scores = {
-        fmt: int(texts.str.strptime(pl.Date, fmt, strict=False).is_not_null().sum())
+        fmt: int(
+            texts.str.strptime(pl.Date, fmt, strict=False).dt.year().is_between(1900, 2199).sum()
+        )
         for fmt in DATE_FORMATS
     }
     best = max(scores.values())
