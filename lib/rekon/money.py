@@ -177,7 +177,8 @@ def sniff_style(values: pl.Series, prefer: DecimalStyle | None = None) -> Decima
     no evidence either way, the preferred style (a saved mapping's), else Indonesian.
     Each distinct text counts once: a ledger repeats its amounts, so this reads thousands of
     texts instead of a million."""
-    body = values.unique().to_frame("v").select(_body_expr(pl.col("v")).alias("b"))["b"].drop_nulls()
+    texts = values.unique().to_frame("v")
+    body = texts.select(_body_expr(pl.col("v")).alias("b"))["b"].drop_nulls()
     comma = int(body.str.contains(r",\d{1,2}$|\..*\.").sum())
     point = int(body.str.contains(r"\.\d{1,2}$|,.*,").sum())
     if comma != point:
