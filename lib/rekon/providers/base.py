@@ -19,12 +19,15 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
 
 from rekon.errors import RekonError
+
+if TYPE_CHECKING:
+    from rekon.config import ProviderSettings
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +194,25 @@ class BaseClient:
         self.retry = retry or RetryPolicy()
         self.concurrency = max(1, concurrency)
         self._sleep = sleep
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: ProviderSettings,
+        *,
+        timezone: str = "Asia/Jakarta",
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+        **kwargs: Any,
+    ) -> Self:
+        """A client for the configured base URL and key (`transport`: tests and the sandbox)."""
+        http = cls.http_client(settings.base_url, cls.auth_for(settings), transport, timeout)
+        return cls(http, timezone=timezone, **kwargs)
+
+    @staticmethod
+    def auth_for(settings: ProviderSettings) -> httpx.Auth:
+        """How this provider takes its key."""
+        raise NotImplementedError
 
     @staticmethod
     def http_client(

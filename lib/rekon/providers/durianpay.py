@@ -89,20 +89,10 @@ def _envelope(body: Any) -> tuple[list[Any], int | None]:
 class DurianpayClient(BaseClient):
     provider = "durianpay"
 
-    @classmethod
-    def from_settings(
-        cls,
-        settings: ProviderSettings,
-        *,
-        timezone: str = "Asia/Jakarta",
-        transport: httpx.BaseTransport | None = None,
-        timeout: float = 30.0,
-        **kwargs: Any,
-    ) -> DurianpayClient:
-        http = cls.http_client(
-            settings.base_url, httpx.BasicAuth(settings.key.reveal(), ""), transport, timeout
-        )
-        return cls(http, timezone=timezone, **kwargs)
+    @staticmethod
+    def auth_for(settings: ProviderSettings) -> httpx.Auth:
+        """HTTP Basic: the server key as the user, an empty password."""
+        return httpx.BasicAuth(settings.key.reveal(), "")
 
     def get_order(self, order_id: str) -> Order:
         body = self.request("GET", f"/v1/orders/{quote(order_id, safe='')}")

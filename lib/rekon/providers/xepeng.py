@@ -172,23 +172,12 @@ def _meta(body: Any) -> tuple[int | None, int | None]:
 class XepengClient(BaseClient):
     provider = "xepeng"
 
-    @classmethod
-    def from_settings(
-        cls,
-        settings: ProviderSettings,
-        *,
-        timezone: str = "Asia/Jakarta",
-        transport: httpx.BaseTransport | None = None,
-        timeout: float = 30.0,
-        **kwargs: Any,
-    ) -> XepengClient:
-        auth: httpx.Auth
+    @staticmethod
+    def auth_for(settings: ProviderSettings) -> httpx.Auth:
+        """Signed headers when a client id and secret are configured, else the bearer key."""
         if settings.client_id and settings.client_secret:
-            auth = SignatureAuth(settings.client_id, settings.client_secret)
-        else:
-            auth = BearerAuth(settings.key)
-        http = cls.http_client(settings.base_url, auth, transport, timeout)
-        return cls(http, timezone=timezone, **kwargs)
+            return SignatureAuth(settings.client_id, settings.client_secret)
+        return BearerAuth(settings.key)
 
     def create_order(
         self,
