@@ -62,12 +62,15 @@ def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame) -> None:
     show_flash()
     with st.form("review"):
         decision = st.radio("Decision", ["accept", "resolve", "reopen"], horizontal=True)
-        note = st.text_area("Note (required to resolve)")
+        note = st.text_area("Note (required to resolve)", key="review_note")
         reviewer = st.text_input("Reviewer", value=ws.settings.reviewer)
-        bulk = st.checkbox(f"Apply to all {page.height} results on this page")
+        bulk = st.checkbox(f"Apply to all {page.height} results on this page", key="review_bulk")
         if st.form_submit_button("Record decision", type="primary"):
             targets = keys if bulk else [key]
             verb = {"accept": "accepted", "resolve": "resolved", "reopen": "reopened"}[decision]
             done = attempt(lambda: reviews.record(ws.store, targets, verb, reviewer, note, run_id))
             if done:  # the table, totals and history above must show it at once
+                # A note or "apply to all" left in place would ride along with the next decision.
+                for left_over in ("review_note", "review_bulk"):
+                    del st.session_state[left_over]
                 flash_and_rerun(f"Recorded {verb} for {done} item(s).")

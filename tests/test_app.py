@@ -259,9 +259,21 @@ def test_a_review_recorded_on_the_page_persists(tmp_path: Path) -> None:
 
     # At once, in the table above the form and in the item's history, not only on a later visit.
     assert shown() == ([["Fee booked net by finance"]], ["resolved"])
+    # The form starts afresh: the note does not ride along with the next decision.
+    assert at.text_area[0].value == ""
+    assert not next(c for c in at.checkbox if c.label.startswith("Apply to all")).value
+
     at.switch_page("pages/reconcile.py").run()
     assert shown() == ([["Fee booked net by finance"]], ["resolved"])
     assert not at.success  # said once
+
+    # The whole page at once: every result shown on it, and only those.
+    next(r for r in at.radio if r.label == "Decision").set_value("accept")
+    next(c for c in at.checkbox if c.label.startswith("Apply to all")).check()
+    next(b for b in at.button if b.label == "Record decision").click().run()
+    assert "Recorded accepted for 100 item(s)." in [s.value for s in at.success]
+    assert set(at.dataframe[0].value["review_status"]) == {"accepted"}
+    assert not next(c for c in at.checkbox if c.label.startswith("Apply to all")).value
 
 
 def test_an_order_looked_up_shows_its_reconciliation_result(tmp_path: Path) -> None:
