@@ -54,7 +54,7 @@ def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame) -> None:
                 "decision": "Decision",
                 "note": "Note",
                 "reviewer": "Reviewer",
-                "reviewed_at": st.column_config.DatetimeColumn("When (UTC)", format="D MMM HH:mm"),
+                "reviewed_at": "When",
                 "run_id": "In run",
             },
         )

@@ -9,10 +9,11 @@ from __future__ import annotations
 import calendar
 import runpy
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import streamlit as st
@@ -190,13 +191,36 @@ def with_idr(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
 
 def table(frame: pl.DataFrame, *money: str, **options: Any) -> None:
     """A table as a reviewer reads it: amounts in rupiah, dates without a time of day (a DATE
-    otherwise reaches the browser as midnight)."""
+    otherwise reaches the browser as midnight), times on the reviewer's clock (they are stored
+    in UTC). A plain label in `column_config` keeps these."""
     config = dict(options.pop("column_config", {}))
+    zone = settings().timezone
     for c, t in frame.schema.items():
         label = config.get(c)
-        if t == pl.Date and isinstance(label, str | None):  # a plain label keeps the date type
+        if not isinstance(label, str | None):
+            continue
+        if t == pl.Date:
             config[c] = st.column_config.DateColumn(label)
+        elif isinstance(t, pl.Datetime) and t.time_zone is None:
+            frame = frame.with_columns(
+                pl.col(c).dt.replace_time_zone("UTC").dt.convert_time_zone(zone)
+            )
+            config[c] = st.column_config.DatetimeColumn(
+                f"{label or c} ({zone_name(zone)})", format="D MMM YYYY HH:mm"
+            )
     st.dataframe(with_idr(frame, *money), hide_index=True, column_config=config, **options)
+
+
+def zone_name(zone: str) -> str:
+    """The zone as its people write it: WIB for Asia/Jakarta."""
+    return datetime.now(ZoneInfo(zone)).strftime("%Z")
+
+
+def local_time(value: datetime, with_year: bool = False) -> str:
+    """A stored UTC time on the reviewer's clock: '23 Nov 10:03 WIB'."""
+    zone = settings().timezone
+    shown = value.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
+    return f"{shown:%d %b {'%Y ' if with_year else ''}%H:%M} {zone_name(zone)}"
 
 
 def explain(exc: Exception) -> str:
@@ -247,7 +271,7 @@ def run_label(runs: pl.DataFrame, run_id: int) -> str:
     r = runs.filter(runs["id"] == run_id).row(0, named=True)
     ledgers_used = ", ".join(map(str, r["ledger_ids"])) if r["ledger_ids"] else "all"
     return (
-        f"Run {run_id} · {r['finished_at']:%d %b %H:%M} UTC · {r['run_by'] or 'unknown'} · "
+        f"Run {run_id} · {local_time(r['finished_at'])} · {r['run_by'] or 'unknown'} · "
         f"ledgers {ledgers_used} · tolerance {idr(r['amount_tolerance'])} · "
         f"window {r['date_window']} d"
     )

@@ -132,7 +132,7 @@ else:
             "id": "Ledger",
             "name": "Name",
             "file_name": "File",
-            "imported_at": st.column_config.DatetimeColumn("Imported (UTC)", format="D MMM HH:mm"),
+            "imported_at": "Imported",
             "lines_imported": "Lines",
             "lines_rejected": "Set aside",
             "amount_total": "Total",

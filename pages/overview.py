@@ -7,6 +7,7 @@ from pages._shared import (
     fetch_gap_warnings,
     idr,
     latest_run_id,
+    local_time,
     period,
     period_label,
     query,
@@ -76,7 +77,7 @@ with left:
         when = hit["finished_at"][0] if hit.height else None
         st.write(
             f"**{provider.capitalize()}** — "
-            + (f"{when:%d %b %Y %H:%M} UTC" if when else "never fetched")
+            + (local_time(when, with_year=True) if when else "never fetched")
         )
 with right:
     st.subheader("Mode")

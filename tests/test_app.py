@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,7 @@ def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
     assert all(m.delta.startswith("Rp") and m.proto.direction == 2 for m in at.metric)
     run = next(s for s in at.selectbox if s.label == "Run")
     assert re.fullmatch(
-        r"Run 1 · \d\d \w{3} \d\d:\d\d UTC · sandbox start · ledgers all"
+        r"Run 1 · \d\d \w{3} \d\d:\d\d WIB · sandbox start · ledgers all"
         r" · tolerance Rp 0 · window 3 d",
         run.options[0],
     ), run.options
@@ -295,8 +295,18 @@ def test_fetch_page_fetches_and_reports(tmp_path: Path) -> None:
     next(b for b in at.button if b.label == "Fetch orders").click().run()
     assert_clean(at)
     assert "xepeng: 5003 orders (5003 new" in at.success[0].value
-    columns = at.dataframe[0].proto.columns  # a labelled date column is still a date
-    assert '"range_from": {"label": "From", "type_config": {"type": "date"}}' in columns
+    columns = json.loads(at.dataframe[0].proto.columns)  # a labelled date is still a date
+    assert columns["range_from"] == {"label": "From", "type_config": {"type": "date"}}
+    # Stored in UTC, shown on the reviewer's clock, and labelled so.
+    assert columns["started_at"]["label"] == "Started (WIB)"
+    started = at.dataframe[0].value["started_at"]
+    assert str(started.dt.tz) == "Asia/Jakarta"
+    assert (
+        abs(
+            started[0].tz_convert("UTC").tz_localize(None) - datetime.now(UTC).replace(tzinfo=None)
+        ).seconds
+        < 600
+    )
 
 
 def test_a_wrong_key_is_an_error_that_says_what_to_do(tmp_path: Path) -> None:
