@@ -1,5 +1,6 @@
 """The reconcile page's item panel: one result beside its order and ledger line, its review
-history, and the form that records a decision on it (or on the whole page of results)."""
+history, and the form that records a decision on it, on the rows selected in the table, or on
+the whole page of results."""
 
 import json
 
@@ -13,12 +14,14 @@ from rekon.reports import result_detail
 from rekon.workspace import Workspace
 
 
-def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame) -> None:
+def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame, selected: list[str]) -> None:
     keys = page["result_key"].to_list()
     key = st.selectbox(
         "Look at",
         keys,
+        index=keys.index(selected[0]) if selected else 0,
         format_func=lambda k: f"{k} · " + page.filter(page["result_key"] == k)["result"][0],
+        key=f"look_at_{selected[0] if selected else ''}",  # a new selection shows its first row
     )
     detail = result_detail(ws.store, run_id, key)
     left, right = st.columns(2)
@@ -60,17 +63,20 @@ def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame) -> None:
         )
 
     show_flash()
-    with st.form("review"):
+    # Cleared once submitted: a note or a wide scope left in place would ride along with the
+    # next decision (deleting the values from session state does not reach the browser).
+    with st.form("review", clear_on_submit=True):
         decision = st.radio("Decision", ["accept", "resolve", "reopen"], horizontal=True)
-        note = st.text_area("Note (required to resolve)", key="review_note")
+        note = st.text_area("Note (required to resolve)")
         reviewer = st.text_input("Reviewer", value=ws.settings.reviewer)
-        bulk = st.checkbox(f"Apply to all {page.height} results on this page", key="review_bulk")
+        scopes = {"this result": [key]}
+        if len(selected) > 1:
+            scopes[f"the {len(selected)} selected results"] = selected
+        scopes[f"all {page.height} results on this page"] = keys
+        scope = st.radio("Apply to", list(scopes), horizontal=True)
         if st.form_submit_button("Record decision", type="primary"):
-            targets = keys if bulk else [key]
+            targets = scopes.get(scope or "", [key])
             verb = {"accept": "accepted", "resolve": "resolved", "reopen": "reopened"}[decision]
             done = attempt(lambda: reviews.record(ws.store, targets, verb, reviewer, note, run_id))
             if done:  # the table, totals and history above must show it at once
-                # A note or "apply to all" left in place would ride along with the next decision.
-                for left_over in ("review_note", "review_bulk"):
-                    del st.session_state[left_over]
                 flash_and_rerun(f"Recorded {verb} for {done} item(s).")

@@ -189,7 +189,7 @@ def with_idr(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
     )
 
 
-def table(frame: pl.DataFrame, *money: str, **options: Any) -> None:
+def table(frame: pl.DataFrame, *money: str, **options: Any) -> Any:
     """A table as a reviewer reads it: amounts in rupiah, dates without a time of day (a DATE
     otherwise reaches the browser as midnight), times on the reviewer's clock (they are stored
     in UTC). A plain label in `column_config` keeps these."""
@@ -208,7 +208,7 @@ def table(frame: pl.DataFrame, *money: str, **options: Any) -> None:
             config[c] = st.column_config.DatetimeColumn(
                 f"{label or c} ({zone_name(zone)})", format="D MMM YYYY HH:mm"
             )
-    st.dataframe(with_idr(frame, *money), hide_index=True, column_config=config, **options)
+    return st.dataframe(with_idr(frame, *money), hide_index=True, column_config=config, **options)
 
 
 def zone_name(zone: str) -> str:

@@ -106,14 +106,19 @@ COLUMNS = {
 if page.is_empty():
     st.info("No result matches these filters.", icon=":material/filter_alt_off:")
     st.stop()
-table(
+grid = table(
     page.select(list(COLUMNS)),
     "order_amount",
     "ledger_amount",
     "difference",
     column_config=COLUMNS,
     height=min(420, 38 + 35 * page.height),
+    # A key per view: a selection belongs to the rows it was made on, not to the next page.
+    key=f"results_{run_id}_{page_no}_{abs(hash(flt))}",
+    on_select="rerun",
+    selection_mode="multi-row",
 )
+st.caption("Select rows to look at them and to decide on several at once.")
 
 st.subheader("Item")
-work_one_item(ws, run_id, page)
+work_one_item(ws, run_id, page, [page["result_key"][i] for i in grid.selection.rows])

@@ -158,6 +158,23 @@ def test_month_end_in_the_browser(page, server: str) -> None:  # type: ignore[no
     page.get_by_role("button", name="Record decision").click()
     page.get_by_text("Recorded resolved for 1 item(s).").wait_for(timeout=30_000)
     shot(page, "5-review")
+    # The form starts afresh: that note must not ride along with the next decision.
+    assert page.locator("textarea").first.input_value() == ""
+
+    # Two rows ticked in the results table (its first column; rows are 35 px under a 35 px
+    # header), then one decision on both.
+    results = page.locator('[data-testid="stDataFrame"]').first
+    results.scroll_into_view_if_needed()
+    grid = results.bounding_box()
+    for row in (2, 4):
+        page.mouse.click(grid["x"] + 15, grid["y"] + 35 * row + 17)
+        page.wait_for_timeout(1500)
+    page.get_by_text("the 2 selected results").click()
+    page.get_by_text("accept", exact=True).click()
+    page.get_by_role("button", name="Record decision").click()
+    page.get_by_text("Recorded accepted for 2 item(s).").wait_for(timeout=30_000)
+    shot(page, "5b-selected")
+    assert page.get_by_role("radio", name="this result").is_checked()  # not the 2 again
 
     open_page(page, server, "charts", "Charts · October 2026")
     page.locator(".js-plotly-plot").nth(4).wait_for(timeout=60_000)
