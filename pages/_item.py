@@ -65,10 +65,11 @@ def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame, selected: list
     show_flash()
     # Cleared once submitted: a note or a wide scope left in place would ride along with the
     # next decision (deleting the values from session state does not reach the browser).
+    # Outside the form, which clears on submit: the name holds for the whole session.
+    reviewer = st.text_input("Reviewer", value=ws.settings.reviewer, key="reviewer")
     with st.form("review", clear_on_submit=True):
         decision = st.radio("Decision", ["accept", "resolve", "reopen"], horizontal=True)
         note = st.text_area("Note (required to resolve)")
-        reviewer = st.text_input("Reviewer", value=ws.settings.reviewer)
         scopes = {"this result": [key]}
         if len(selected) > 1:
             scopes[f"the {len(selected)} selected results"] = selected

@@ -163,6 +163,9 @@ def test_month_end_in_the_browser(page, server: str) -> None:  # type: ignore[no
 
     # Two rows ticked in the results table (its first column; rows are 35 px under a 35 px
     # header), then one decision on both.
+    page.get_by_label("Reviewer").fill("budi@finance")  # someone else takes over
+    page.get_by_label("Reviewer").press("Enter")
+    page.wait_for_timeout(1500)
     results = page.locator('[data-testid="stDataFrame"]').first
     results.scroll_into_view_if_needed()
     grid = results.bounding_box()
@@ -175,6 +178,7 @@ def test_month_end_in_the_browser(page, server: str) -> None:  # type: ignore[no
     page.get_by_text("Recorded accepted for 2 item(s).").wait_for(timeout=30_000)
     shot(page, "5b-selected")
     assert page.get_by_role("radio", name="this result").is_checked()  # not the 2 again
+    assert page.get_by_label("Reviewer").input_value() == "budi@finance"  # the name stays
 
     open_page(page, server, "charts", "Charts · October 2026")
     page.locator(".js-plotly-plot").nth(4).wait_for(timeout=60_000)
