@@ -14,13 +14,27 @@ from rekon.reports import result_detail
 from rekon.workspace import Workspace
 
 
+def describe(row: dict[str, object]) -> str:
+    """One result as a reviewer names it: what it is, whose, and the amounts on each side."""
+    if row["order_id"]:
+        who = f"{provider_title(str(row['provider']))} {row['order_id']}"
+    else:
+        who = f"ledger {row['ledger_id']}, line {row['ledger_line']}"
+    amounts = " vs ".join(
+        idr(row[c])  # type: ignore[arg-type]
+        for c in ("order_amount", "ledger_amount")
+        if row[c] is not None
+    )
+    return f"{str(row['result']).replace('_', ' ')} · {who} · {amounts}"
+
+
 def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame, selected: list[str]) -> None:
     keys = page["result_key"].to_list()
     key = st.selectbox(
         "Look at",
         keys,
         index=keys.index(selected[0]) if selected else 0,
-        format_func=lambda k: f"{k} · " + page.filter(page["result_key"] == k)["result"][0],
+        format_func=lambda k: describe(page.row(keys.index(k), named=True)),
         key=f"look_at_{selected[0] if selected else ''}",  # a new selection shows its first row
     )
     detail = result_detail(ws.store, run_id, key)

@@ -111,6 +111,12 @@ def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
     _, provider, order_id = key.split(":")
     summary = next(m.value for m in at.markdown if order_id in m.value)
     assert summary.startswith(f"{provider.capitalize()} {order_id} · ") and "· Rp " in summary
+    # Each result to look at is named as a reviewer would: class, order, both amounts.
+    look_at = next(s for s in at.selectbox if s.label == "Look at")
+    assert re.fullmatch(
+        rf"amount mismatch · {provider.capitalize()} {order_id} · Rp [\d.]+ vs Rp [\d.]+",
+        look_at.format_func(key),
+    ), look_at.format_func(key)
 
 
 def test_a_period_reaching_past_what_was_fetched_is_flagged(tmp_path: Path) -> None:
