@@ -192,7 +192,7 @@ def with_idr(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
 def table(frame: pl.DataFrame, *money: str, **options: Any) -> Any:
     """A table as a reviewer reads it: amounts in rupiah, dates without a time of day (a DATE
     otherwise reaches the browser as midnight), times on the reviewer's clock (they are stored
-    in UTC). A plain label in `column_config` keeps these."""
+    in UTC), missing text blank. A plain label in `column_config` keeps these."""
     config = dict(options.pop("column_config", {}))
     zone = settings().timezone
     for c, t in frame.schema.items():
@@ -208,6 +208,7 @@ def table(frame: pl.DataFrame, *money: str, **options: Any) -> Any:
             config[c] = st.column_config.DatetimeColumn(
                 f"{label or c} ({zone_name(zone)})", format="D MMM YYYY HH:mm"
             )
+    frame = frame.with_columns(pl.col(pl.String).fill_null(""))  # blank, not a grey "None"
     return st.dataframe(with_idr(frame, *money), hide_index=True, column_config=config, **options)
 
 

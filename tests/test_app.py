@@ -278,6 +278,8 @@ def test_a_review_recorded_on_the_page_persists(tmp_path: Path) -> None:
     next(b for b in at.button if b.label == "Record decision").click().run()
     assert "Recorded accepted for 100 item(s)." in [s.value for s in at.success]
     assert set(at.dataframe[0].value["review_status"]) == {"accepted"}
+    # The item's history keeps both; a decision without a note shows a blank, not "None".
+    assert shown()[0] == [["Fee booked net by finance", ""]]
 
 
 def test_rows_selected_in_the_table_are_looked_at_and_decided_on_together(tmp_path: Path) -> None:
