@@ -3,6 +3,7 @@ history, and the form that records a decision on it, on the rows selected in the
 the whole page of results."""
 
 import json
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -14,18 +15,16 @@ from rekon.reports import result_detail
 from rekon.workspace import Workspace
 
 
-def describe(row: dict[str, object]) -> str:
+def describe(row: dict[str, Any]) -> str:
     """One result as a reviewer names it: what it is, whose, and the amounts on each side."""
     if row["order_id"]:
-        who = f"{provider_title(str(row['provider']))} {row['order_id']}"
+        who = f"{provider_title(row['provider'])} {row['order_id']}"
     else:
         who = f"ledger {row['ledger_id']}, line {row['ledger_line']}"
     amounts = " vs ".join(
-        idr(row[c])  # type: ignore[arg-type]
-        for c in ("order_amount", "ledger_amount")
-        if row[c] is not None
+        idr(row[c]) for c in ("order_amount", "ledger_amount") if row[c] is not None
     )
-    return f"{str(row['result']).replace('_', ' ')} · {who} · {amounts}"
+    return f"{row['result'].replace('_', ' ')} · {who} · {amounts}"
 
 
 def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame, selected: list[str]) -> None:
@@ -77,10 +76,10 @@ def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame, selected: list
         )
 
     show_flash()
-    # Cleared once submitted: a note or a wide scope left in place would ride along with the
-    # next decision (deleting the values from session state does not reach the browser).
     # Outside the form, which clears on submit: the name holds for the whole session.
     reviewer = st.text_input("Reviewer", value=ws.settings.reviewer, key="reviewer")
+    # Cleared once submitted: a note or a wide scope left in place would ride along with the
+    # next decision (deleting the values from session state does not reach the browser).
     with st.form("review", clear_on_submit=True):
         decision = st.radio("Decision", ["accept", "resolve", "reopen"], horizontal=True)
         note = st.text_area("Note (required to resolve)")
