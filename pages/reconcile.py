@@ -46,7 +46,11 @@ with (
     window = right.number_input("Date window (days)", 0, 31, 3)
     if st.form_submit_button("Run reconciliation", type="primary"):
         params = ReconcileParams(start, end, tuple(chosen), Decimal(int(tolerance)), int(window))
-        summary = attempt(lambda: reconcile(ws.store, params, ws.settings.reviewer))
+        summary = None
+        if chosen or ledgers.is_empty():
+            summary = attempt(lambda: reconcile(ws.store, params, ws.settings.reviewer))
+        else:  # no ids means every ledger to the library: not what clearing the box says
+            st.error("Choose at least one ledger to reconcile against.")
         if summary:
             st.success(
                 f"Run {summary.run_id}: {count(summary.exceptions)} exceptions "

@@ -119,6 +119,15 @@ def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
     ), look_at.format_func(key)
 
 
+def test_a_run_with_every_ledger_unticked_is_refused_not_run_on_all(tmp_path: Path) -> None:
+    at = app(tmp_path / "none.duckdb").switch_page("pages/reconcile.py").run()
+    next(m for m in at.multiselect if m.label == "Ledgers").set_value([])
+    next(b for b in at.button if b.label == "Run reconciliation").click().run()
+    assert_clean(at)
+    assert [e.value for e in at.error] == ["Choose at least one ledger to reconcile against."]
+    assert len(next(s for s in at.selectbox if s.label == "Run").options) == 1  # no run 2
+
+
 def test_a_period_reaching_past_what_was_fetched_is_flagged(tmp_path: Path) -> None:
     at = app(tmp_path / "seeded.duckdb").switch_page("pages/reconcile.py").run()
     assert not at.warning  # October was fetched
