@@ -10,6 +10,7 @@ import streamlit as st
 
 from pages._shared import attempt, flash_and_rerun, idr, show_flash, table
 from rekon import reviews
+from rekon.matching import EXCEPTIONS
 from rekon.providers.base import provider_title
 from rekon.reports import result_detail
 from rekon.workspace import Workspace
@@ -90,7 +91,18 @@ def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame, selected: list
         scope = st.radio("Apply to", list(scopes), horizontal=True)
         if st.form_submit_button("Record decision", type="primary"):
             targets = scopes.get(scope or "", [key])
+            if len(targets) > 1:  # a page or selection may mix in results that need no decision
+                open_to_review = set(page.filter(pl.col("result").is_in(EXCEPTIONS))["result_key"])
+                targets = [k for k in targets if k in open_to_review] or targets
+            skipped = len(scopes.get(scope or "", [key])) - len(targets)
             verb = {"accept": "accepted", "resolve": "resolved", "reopen": "reopened"}[decision]
             done = attempt(lambda: reviews.record(ws.store, targets, verb, reviewer, note, run_id))
             if done:  # the table, totals and history above must show it at once
-                flash_and_rerun(f"Recorded {verb} for {done} item(s).")
+                flash_and_rerun(
+                    f"Recorded {verb} for {done} item(s)."
+                    + (
+                        f" {skipped} matched or unpaid result(s) need no decision."
+                        if skipped
+                        else ""
+                    )
+                )

@@ -315,6 +315,20 @@ def test_rows_selected_in_the_table_are_looked_at_and_decided_on_together(tmp_pa
     )
 
 
+def test_a_decision_on_a_page_skips_results_that_need_none(tmp_path: Path) -> None:
+    at = app(tmp_path / "mixed.duckdb").switch_page("pages/reconcile.py").run()
+    # The 5 ambiguous lines, then 95 unpaid orders (information, not exceptions).
+    next(m for m in at.multiselect if m.label == "Result").set_value(["ambiguous", "unpaid"]).run()
+    next(r for r in at.radio if r.label == "Apply to").set_value("all 100 results on this page")
+    next(b for b in at.button if b.label == "Record decision").click().run()
+    assert_clean(at)
+    assert [s.value for s in at.success] == [
+        "Recorded accepted for 5 item(s). 95 matched or unpaid result(s) need no decision."
+    ]
+    statuses = at.dataframe[0].value.groupby("result")["review_status"].unique()
+    assert statuses.to_dict() == {"ambiguous": ["accepted"], "unpaid": [""]}
+
+
 def test_an_order_looked_up_shows_its_reconciliation_result(tmp_path: Path) -> None:
     at = app(tmp_path / "lookup.duckdb").switch_page("pages/reconcile.py").run()
     key = next(s for s in at.selectbox if s.label == "Look at").value  # an amount mismatch

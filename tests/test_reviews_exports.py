@@ -141,6 +141,10 @@ def test_bulk_review_and_its_rules(reconciled: tuple[Store, int]) -> None:
         ((["O:xepeng:xo_fee"], "accepted", "  "), "needs the reviewer's name"),
         (([], "accepted", "ana"), "nothing selected"),
         ((["O:xepeng:xo_fee"], "accepted", "ana", None, run_id + 1), f"not in run {run_id + 1}"),
+        (
+            (["O:xepeng:xo_ok", "O:xepeng:xo_fee"], "accepted", "ana", None, run_id),
+            "1 of the selected items are matched or unpaid, not exceptions, and need no decision",
+        ),
     ]:
         with pytest.raises(reviews.ReviewError, match=why):
             reviews.record(store, *args)

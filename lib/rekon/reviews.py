@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from rekon.errors import RekonError
+from rekon.matching import EXCEPTIONS
 from rekon.store import Store, utc_now
 
 DECISIONS = ("accepted", "resolved", "reopened")
@@ -52,14 +53,22 @@ def record(
     with store.write() as cur:
         # Within the run the decision was made on, when it is named: a run's rows are
         # contiguous, so this reads one run's rows rather than every run's.
-        known = cur.execute(
-            "SELECT count(DISTINCT result_key) FROM recon_results"
-            " WHERE ($run IS NULL OR run_id = $run) AND list_contains($keys, result_key)",
-            {"keys": keys, "run": run_id},
-        ).fetchall()[0][0]
-        if known != len(keys):
+        found = dict(
+            cur.execute(
+                f"SELECT result_key, bool_or(result IN {EXCEPTIONS}) FROM recon_results"
+                " WHERE ($run IS NULL OR run_id = $run) AND list_contains($keys, result_key)"
+                " GROUP BY result_key",
+                {"keys": keys, "run": run_id},
+            ).fetchall()
+        )
+        if len(found) != len(keys):
             where = "any reconciliation run" if run_id is None else f"run {run_id}"
             raise ReviewError(f"some of the selected items are not in {where}")
+        if settled := sorted(k for k, exception in found.items() if not exception):
+            raise ReviewError(
+                f"{len(settled)} of the selected items are matched or unpaid, not exceptions, "
+                f"and need no decision (first: {settled[0]})"
+            )
         cur.execute(
             """
             INSERT INTO reviews
