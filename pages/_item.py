@@ -90,11 +90,12 @@ def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame, selected: list
         scopes[f"all {page.height} results on this page"] = keys
         scope = st.radio("Apply to", list(scopes), horizontal=True)
         if st.form_submit_button("Record decision", type="primary"):
-            targets = scopes.get(scope or "", [key])
-            if len(targets) > 1:  # a page or selection may mix in results that need no decision
-                open_to_review = set(page.filter(pl.col("result").is_in(EXCEPTIONS))["result_key"])
-                targets = [k for k in targets if k in open_to_review] or targets
-            skipped = len(scopes.get(scope or "", [key])) - len(targets)
+            chosen = scopes.get(scope or "", [key])
+            # A page or a selection may mix in results that need no decision: only exceptions
+            # take one (with none among them, the refusal below says why).
+            exceptions = set(page.filter(pl.col("result").is_in(EXCEPTIONS))["result_key"])
+            targets = [k for k in chosen if k in exceptions] or chosen
+            skipped = len(chosen) - len(targets)
             verb = {"accept": "accepted", "resolve": "resolved", "reopen": "reopened"}[decision]
             done = attempt(lambda: reviews.record(ws.store, targets, verb, reviewer, note, run_id))
             if done:  # the table, totals and history above must show it at once
