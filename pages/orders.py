@@ -49,7 +49,25 @@ found_in = query(ws, "order_results", order["provider"], order["order_id"])
 if found_in.is_empty():
     st.caption("Not in any reconciliation run yet.")
 else:
-    table(found_in, "ledger_amount", "difference")
+    table(
+        found_in,
+        "ledger_amount",
+        "difference",
+        column_config={
+            "run_id": "Run",
+            "period_from": "From",
+            "period_to": "To",
+            "result": "Result",
+            "rule": "Matched on",
+            "ledger_id": "Ledger",
+            "ledger_line": "Line",
+            "ledger_date": "Ledger date",
+            "ledger_amount": "Ledger amount",
+            "difference": "Difference",
+            "review_status": "Review",
+            "review_note": "Note",
+        },
+    )
 
 if order["provider"] != "xepeng" or ws.settings.xepeng is None:
     st.caption("Live lookup and corrections are available for Xepeng orders.")
@@ -106,5 +124,6 @@ if month and st.button(f"Re-run the reconciliation of {month}"):
         run_params(ws.store, int(runs["id"][0])) if runs.height else ReconcileParams(start, end)
     )
     summary = attempt(lambda: reconcile(ws.store, params, ws.settings.reviewer))
-    if summary:
-        st.success(f"Run {summary.run_id}: {count(summary.exceptions)} exceptions.")
+    if summary:  # rerun so the order's results above include the new run
+        st.session_state.pop("rerun_month", None)
+        flash_and_rerun(f"Run {summary.run_id}: {count(summary.exceptions)} exceptions.")

@@ -509,3 +509,7 @@ def test_orders_page_corrects_a_xepeng_order_live_and_audits_it(tmp_path: Path) 
         next(b for b in at.button if b.label.startswith("Re-run the reconciliation")).click().run()
         assert_clean(at)
         assert at.success[0].value.startswith("Run 1:")
+        # The order's results show the new run at once, and the offer to re-run is done.
+        found = next(df.value for df in at.dataframe if "review_status" in df.value.columns)
+        assert found["run_id"].tolist() == [1]
+        assert not [b for b in at.button if b.label.startswith("Re-run the reconciliation")]
