@@ -14,6 +14,7 @@ ABOUT = {
     "exceptions": "Only what needs a reviewer: mismatches, missing, duplicates, ambiguous.",
     "matched": "Orders matched to exactly one ledger line.",
     "summary": "Counts and amounts per provider × result and per business day.",
+    "reviews": "Every decision on these results: what, by whom, when, with the note.",
 }
 
 ws = workspace()

@@ -419,7 +419,7 @@ def test_exports_page_downloads_return_the_expected_bytes(tmp_path: Path, media:
 
     at = app(tmp_path / "seeded.duckdb").switch_page("pages/exports.py").run()
     assert_clean(at)
-    assert len(at.get("download_button")) == 8
+    assert len(at.get("download_button")) == 10  # five kinds, CSV and XLSX each
     run = next(s for s in at.selectbox if s.label == "Run")  # told apart as on Reconcile
     assert (
         run.options[0].startswith("Run 1 · ") and "· tolerance Rp 0 · window 3 d" in run.options[0]
@@ -438,7 +438,7 @@ def test_exports_page_downloads_return_the_expected_bytes(tmp_path: Path, media:
     name, data = download(at, media, "dl_all_xlsx")
     assert name == "rekon-2026-10-all.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
-    assert book.sheetnames == ["all", "exceptions", "matched", "summary"]
+    assert book.sheetnames == ["all", "exceptions", "matched", "summary", "reviews"]
 
 
 def test_exports_page_offers_no_xlsx_that_excel_could_not_hold(

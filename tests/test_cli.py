@@ -71,6 +71,13 @@ def test_month_end_from_the_command_line(sandbox: RunningSandbox, tmp_path: Path
     )
     assert exported.returncode == 0
     assert "cash sale" in out.read_text() and "resolved" in out.read_text()
+    trail = tmp_path / "reviews.csv"
+    audited = rekon("export", "--kind", "reviews", "--out", str(trail), "--db", db)
+    assert audited.returncode == 0 and "Wrote 1 rows (reviews" in audited.stdout
+    assert (
+        f"{key},missing_in_provider," in trail.read_text()
+        and ",cash sale,ana," in trail.read_text()
+    )
 
     # A period reaching past what was fetched still runs, and says what it could not see.
     wider = rekon("reconcile", "--from", "2026-10-15", "--to", "2026-11-14", "--db", db)

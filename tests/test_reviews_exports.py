@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+import re
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,12 +26,14 @@ from rekon.matching import (
 )
 from rekon.reports import (
     EXPORT_COLUMNS,
+    REVIEW_COLUMNS,
     ExportError,
     ResultFilter,
     class_totals,
     csv_rows,
     export_bytes,
     export_name,
+    export_rows,
     order_results,
     result_detail,
     results_page,
@@ -222,10 +225,36 @@ def test_summary_totals_equal_the_results(reconciled: tuple[Store, int]) -> None
         assert sum(Decimal(v) for v in part["ledger_amount"].drop_nulls()) == Decimal("399845.00")
 
 
+def test_the_reviews_export_is_the_audit_trail_of_every_decision(
+    reconciled: tuple[Store, int],
+) -> None:
+    store, run_id = reconciled
+    assert csv_rows(export_bytes(store, run_id, "reviews")).height == 0
+    reviews.record(store, ["O:xepeng:xo_fee"], "accepted", "ana", run_id=run_id)
+    reviews.record(store, ["O:xepeng:xo_fee"], "reopened", "budi", "=looks wrong", run_id)
+    reviews.record(store, ["O:xepeng:xo_fee"], "resolved", "ana", "MDR 2.5% booked net", run_id)
+    reviews.record(store, ["O:xepeng:xo_lost"], "accepted", "ana", run_id=run_id)
+    trail = csv_rows(export_bytes(store, run_id, "reviews"))
+    assert tuple(trail.columns) == REVIEW_COLUMNS
+    assert trail.select("result_key", "seq", "decision", "note", "reviewer").rows() == [
+        ("O:xepeng:xo_fee", "1", "accepted", None, "ana"),
+        ("O:xepeng:xo_fee", "2", "reopened", "'=looks wrong", "budi"),  # cannot run as a formula
+        ("O:xepeng:xo_fee", "3", "resolved", "MDR 2.5% booked net", "ana"),
+        ("O:xepeng:xo_lost", "1", "accepted", None, "ana"),
+    ]
+    assert set(trail["result"]) == {"amount_mismatch", "missing_in_ledger"}
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", t) for t in trail["reviewed_at"])
+    assert export_rows(store, run_id, "reviews") == 4
+    book = openpyxl.load_workbook(io.BytesIO(export_bytes(store, run_id, "reviews", "xlsx")))
+    sheet = book["reviews"]
+    assert [c.value for c in sheet[1]] == list(REVIEW_COLUMNS)
+    assert isinstance(sheet.cell(2, REVIEW_COLUMNS.index("reviewed_at") + 1).value, datetime)
+
+
 def test_xlsx_has_a_sheet_per_kind_with_typed_numbers(reconciled: tuple[Store, int]) -> None:
     store, run_id = reconciled
     book = openpyxl.load_workbook(io.BytesIO(export_bytes(store, run_id, "all", "xlsx")))
-    assert book.sheetnames == ["all", "exceptions", "matched", "summary"]
+    assert book.sheetnames == ["all", "exceptions", "matched", "summary", "reviews"]
     sheet = book["all"]
     header = [c.value for c in sheet[1]]
     assert tuple(header) == EXPORT_COLUMNS

@@ -11,6 +11,7 @@ from typing import Any
 
 from rekon.config import Settings
 from rekon.errors import RekonError
+from rekon.reports import KINDS
 from rekon.store import Store
 
 
@@ -94,8 +95,9 @@ def add_parsers(
     exp = sub.add_parser("export", help="write results for accounting")
     exp.add_argument("--run", default="latest", help="run id or latest (default)")
     exp.add_argument(
-        "--kind", choices=["all", "exceptions", "matched", "summary"], required=True,
-        help="which results (summary: per provider × result and per business day)",
+        "--kind", choices=KINDS, required=True,
+        help="which results (summary: per provider × result and per business day; "
+             "reviews: every decision on the run's results, the audit trail)",
     )  # fmt: skip
     exp.add_argument("--out", type=Path, required=True, metavar="PATH", help="file to write")
     exp.add_argument(

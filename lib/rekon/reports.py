@@ -21,7 +21,7 @@ from rekon.providers.base import provider_title
 from rekon.reviews import LATEST_SQL
 from rekon.store import Store
 
-KINDS = ("all", "exceptions", "matched", "summary")
+KINDS = ("all", "exceptions", "matched", "summary", "reviews")
 FORMATS = ("csv", "xlsx")
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's 1,048,576 rows, less the header
 EXPORT_COLUMNS = (
@@ -33,6 +33,17 @@ EXPORT_COLUMNS = (
 TEXT_COLUMNS = ("order_id", "merchant_ref", "payment_id", "ledger_reference", "description",
                 "review_note")  # fmt: skip
 MONEY_COLUMNS = ("order_amount", "ledger_amount", "difference")
+# The audit trail of a run: every decision ever recorded on its results, oldest first per item.
+REVIEW_COLUMNS = ("result_key", "result", "provider", "order_id", "ledger_id", "ledger_line",
+                  "seq", "decision", "note", "reviewer", "reviewed_at",
+                  "decided_in_run")  # fmt: skip
+REVIEWS_SQL = """
+    SELECT r.result_key, r.result, r.provider, r.order_id, r.ledger_id,
+           r.line_no AS ledger_line, v.seq, v.decision, v.note, v.reviewer, v.reviewed_at,
+           v.run_id AS decided_in_run
+    FROM recon_results r JOIN reviews v USING (result_key)
+    WHERE r.run_id = $run
+"""
 PAGE_LIMIT = 1_000
 
 
@@ -211,6 +222,8 @@ def _neutralise(col: str) -> str:
 
 def export_sql(kind: str, typed: bool = False) -> str:
     """The export's SELECT: plain strings (CSV) or typed numbers and dates (XLSX)."""
+    if kind == "reviews":
+        return _reviews_sql(typed)
     cols = []
     for col in EXPORT_COLUMNS:
         if col in TEXT_COLUMNS:
@@ -225,6 +238,16 @@ def export_sql(kind: str, typed: bool = False) -> str:
         f"SELECT {', '.join(cols)} FROM ({RESULTS_SQL}) WHERE {_kind_where(kind)}"
         f" ORDER BY array_position({list(RESULTS)}, result), anchor_date, result_key"
     )
+
+
+def _reviews_sql(typed: bool) -> str:
+    # Notes and names are typed by people: neutralised like every other text cell.
+    cols = [_neutralise(c) if c in ("order_id", "note", "reviewer") else c for c in REVIEW_COLUMNS]
+    if not typed:  # ISO 8601 in UTC, as stored
+        cols[REVIEW_COLUMNS.index("reviewed_at")] = (
+            "strftime(reviewed_at, '%Y-%m-%dT%H:%M:%SZ') AS reviewed_at"
+        )
+    return f"SELECT {', '.join(cols)} FROM ({REVIEWS_SQL}) ORDER BY result_key, seq"
 
 
 def summary_frame(store: Store, run_id: int) -> pl.DataFrame:
@@ -263,6 +286,8 @@ def write_export(store: Store, run_id: int, kind: str, out: Path, fmt: str = "cs
 
 def export_rows(store: Store, run_id: int, kind: str) -> int:
     """How many rows an export of `kind` (not summary) holds."""
+    if kind == "reviews":
+        return int(store.scalar(f"SELECT count(*) FROM ({REVIEWS_SQL})", {"run": run_id}))
     return int(
         store.scalar(
             f"SELECT count(*) FROM recon_results WHERE run_id = $run AND {_kind_where(kind)}",
@@ -305,6 +330,7 @@ def _write_xlsx(store: Store, run_id: int, kind: str, out: Path) -> int:
     with xlsxwriter.Workbook(str(out)) as book:
         money = book.add_format({"num_format": "#,##0.00"})
         day = book.add_format({"num_format": "yyyy-mm-dd"})
+        moment = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         for sheet in kinds:
             if sheet == "summary":
                 frame = summary_frame(store, run_id)
@@ -312,6 +338,7 @@ def _write_xlsx(store: Store, run_id: int, kind: str, out: Path) -> int:
                 frame = store.query(export_sql(sheet, typed=True), {"run": run_id})
             formats: dict[str, Any] = {c: money for c in MONEY_COLUMNS if c in frame.columns}
             formats |= {c: day for c in ("order_date", "ledger_date") if c in frame.columns}
+            formats |= {c: moment for c in ("reviewed_at",) if c in frame.columns}
             # Excel stores numbers as doubles: exact for every IDR amount below 10^13.
             frame = frame.with_columns(
                 pl.col(c).cast(pl.Float64) for c in MONEY_COLUMNS if c in frame.columns
