@@ -5,11 +5,11 @@ from decimal import Decimal
 import streamlit as st
 
 from pages._item import work_one_item
+from pages._run import run_summary
 from pages._shared import (
     attempt,
     count,
     fetch_gap_warnings,
-    idr,
     period,
     period_label,
     query,
@@ -69,16 +69,7 @@ if runs.is_empty():
 
 run_id = st.selectbox("Run", runs["id"].to_list(), format_func=lambda i: run_label(runs, i))
 
-totals = query(ws, "class_totals", run_id)
-cols = st.columns(4)
-for i, row in enumerate(totals.iter_rows(named=True)):
-    cols[i % 4].metric(
-        row["result"].replace("_", " "),
-        count(row["count"]),
-        delta=idr(row["amount"]),  # the class's amount, not a change: no arrow
-        delta_color="off",
-        delta_arrow="off",
-    )
+run_summary(ws, runs, run_id)
 
 st.subheader("Results")
 f1, f2, f3, f4 = st.columns([3, 2, 2, 3])

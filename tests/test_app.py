@@ -128,6 +128,25 @@ def test_a_run_with_every_ledger_unticked_is_refused_not_run_on_all(tmp_path: Pa
     assert len(next(s for s in at.selectbox if s.label == "Run").options) == 1  # no run 2
 
 
+def test_a_second_run_shows_what_moved_since_the_first(tmp_path: Path) -> None:
+    at = app(tmp_path / "rerun.duckdb").switch_page("pages/reconcile.py").run()
+    before = {m.label: int(m.value.replace(".", "")) for m in at.metric}
+    next(n for n in at.number_input if n.label == "Amount tolerance (Rp)").set_value(2500)
+    next(b for b in at.button if b.label == "Run reconciliation").click().run()
+    after = {m.label: int(m.value.replace(".", "")) for m in at.metric}
+    assert after["amount mismatch"] < before["amount mismatch"]  # fees within Rp 2.500 match
+    next(t for t in at.toggle if t.label == "What changed since run 1").set_value(True).run()
+    assert_clean(at)
+    moved = next(df.value for df in at.dataframe if "before" in df.value.columns)
+    pairs = dict(zip(zip(moved["before"], moved["after"], strict=True), moved["results"]))
+    assert all(b != a for b, a in pairs)
+    # Every amount mismatch that left did so by matching (its key, the order's, stays).
+    left = {a: n for (b, a), n in pairs.items() if b == "amount mismatch"}
+    assert left == {"matched": before["amount mismatch"] - after["amount mismatch"]}
+    # A wider tolerance also gives amount-only pairs more candidates: some become ambiguous.
+    assert pairs[("(new)", "ambiguous")] > 0
+
+
 def test_a_period_reaching_past_what_was_fetched_is_flagged(tmp_path: Path) -> None:
     at = app(tmp_path / "seeded.duckdb").switch_page("pages/reconcile.py").run()
     assert not at.warning  # October was fetched

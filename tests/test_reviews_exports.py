@@ -37,6 +37,7 @@ from rekon.reports import (
     order_results,
     result_detail,
     results_page,
+    run_changes,
     write_export,
 )
 from rekon.store import Store
@@ -105,6 +106,19 @@ def test_an_order_shows_what_every_run_made_of_it_newest_first(
         ("duplicate_in_ledger", date(2026, 10, 10)),
     ]
     assert order_results(store, "durianpay", "xo_fee").is_empty()
+
+
+def test_a_rerun_says_which_results_moved_and_which_are_new(
+    reconciled: tuple[Store, int],
+) -> None:
+    store, first = reconciled
+    add_ledger(store, (date(2026, 10, 7), "xo_lost", 80_000), (date(2026, 10, 12), "CASH-2", 5_000))
+    second = reconcile(store, OCT).run_id
+    assert run_changes(store, first, second).rows() == [
+        ("missing_in_ledger", "matched", 1),  # xo_lost, booked at last
+        (None, "missing_in_provider", 1),  # CASH-2, new in the later run
+    ]
+    assert run_changes(store, second, second).is_empty()
 
 
 def test_a_decision_on_a_ledger_line_survives_re_importing_the_same_file(

@@ -484,6 +484,23 @@ def runs_for_period(store: Store, start: date, end: date) -> pl.DataFrame:
     )
 
 
+def run_changes(store: Store, before: int, after: int) -> pl.DataFrame:
+    """How the results moved from one run to another, by their stable keys: per pair of classes
+    (`before` null: new in the later run; `after` null: gone from it) how many results, for
+    the pairs that differ. A result booked twice counts under its D: key."""
+    return store.query(
+        """
+        SELECT b.result::VARCHAR AS before, a.result::VARCHAR AS after, count(*) AS results
+        FROM (SELECT result_key, result FROM recon_results WHERE run_id = $before) b
+        FULL JOIN (SELECT result_key, result FROM recon_results WHERE run_id = $after) a
+             USING (result_key)
+        WHERE b.result IS DISTINCT FROM a.result
+        GROUP BY ALL ORDER BY results DESC, before, after
+        """,
+        {"before": before, "after": after},
+    )
+
+
 def status_by_provider(
     store: Store, start: date, end: date, providers: tuple[str, ...] = ()
 ) -> pl.DataFrame:
