@@ -138,7 +138,7 @@ def test_a_second_run_shows_what_moved_since_the_first(tmp_path: Path) -> None:
     next(t for t in at.toggle if t.label == "What changed since run 1").set_value(True).run()
     assert_clean(at)
     moved = next(df.value for df in at.dataframe if "before" in df.value.columns)
-    pairs = dict(zip(zip(moved["before"], moved["after"], strict=True), moved["results"]))
+    pairs = {(r.before, r.after): r.results for r in moved.itertuples()}
     assert all(b != a for b, a in pairs)
     # Every amount mismatch that left did so by matching (its key, the order's, stays).
     left = {a: n for (b, a), n in pairs.items() if b == "amount mismatch"}
