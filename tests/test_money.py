@@ -75,6 +75,9 @@ def test_column_style_is_decided_from_all_values() -> None:
     assert sniff_style(pl.Series(["1,500", "20,000", "7,250.50"])) is DecimalStyle.POINT
     assert sniff_style(pl.Series(["1.500.000", "25.000"])) is DecimalStyle.COMMA
     assert sniff_style(pl.Series(["150000", "20000"])) is DecimalStyle.COMMA
+    # Evidence counts per row, not per distinct text: a repeated amount outweighs two odd ones.
+    mixed = ["1.500,00"] * 50 + ["2,500.00", "3,000.00"]
+    assert sniff_style(pl.Series(mixed)) is DecimalStyle.COMMA
 
 
 def test_api_amounts_never_pass_through_binary_floats() -> None:
