@@ -18,6 +18,7 @@ from rekon.money import (
     format_plain,
     parse_amount,
     parse_api_amount,
+    side_expr,
     sniff_style,
 )
 
@@ -92,3 +93,22 @@ def test_formats_for_people_and_machines() -> None:
     assert format_idr(Decimal("1500000.00")) == "Rp 1.500.000"
     assert format_idr(Decimal("-2500.50")) == "-Rp 2.500,50"
     assert format_plain(Decimal("150000")) == "150000.00"
+
+
+MARKS = {"CR": "credit", "Cr.": "credit", "K": "credit", "DB": "debit", "Dr": "debit", "D": "debit"}
+
+
+@given(
+    st.lists(st.tuples(amounts, st.sampled_from(list(MARKS))), min_size=1, max_size=30),
+    st.sampled_from(list(DecimalStyle)),
+)
+def test_side_marked_amounts_read_their_value_and_their_side(
+    marked: list[tuple[Decimal, str]], style: DecimalStyle
+) -> None:
+    # A bank statement marks the side instead of signing: "1.500.000,00 CR", "250.000 DB".
+    texts = [f"{format_amount(abs(v), style)} {mark}" for v, mark in marked]
+    frame = pl.DataFrame({"a": texts}).select(
+        amount_expr(pl.col("a"), style).alias("amount"), side_expr(pl.col("a")).alias("side")
+    )
+    assert frame["amount"].to_list() == [abs(v) for v, _ in marked]
+    assert frame["side"].to_list() == [MARKS[mark] for _, mark in marked]
