@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from pages._shared import attempt, count, idr, query, show_error, table, workspace
+from pages._ledgers import imported_ledgers
+from pages._shared import attempt, count, idr, show_error, table, workspace
 from rekon import ledger
 from rekon.errors import RekonError
 from rekon.money import DecimalStyle
@@ -120,35 +121,4 @@ else:
     st.session_state.pop("ledger_read", None)  # the file is gone: so is what was read from it
 
 st.divider()
-st.subheader("Imported ledgers")
-ledgers = query(ws, ledger.list_ledgers)
-if ledgers.is_empty():
-    st.caption("None yet.")
-else:
-    table(
-        ledgers,
-        "amount_total",
-        column_config={
-            "id": "Ledger",
-            "name": "Name",
-            "file_name": "File",
-            "imported_at": "Imported",
-            "lines_imported": "Lines",
-            "lines_rejected": "Set aside",
-            "amount_total": "Total",
-            "date_from": "From",
-            "date_to": "To",
-        },
-    )
-    with st.expander("Delete a ledger"):
-        target = st.selectbox(
-            "Ledger",
-            ledgers["id"].to_list(),
-            format_func=lambda i: f"{i} · " + ledgers.filter(ledgers["id"] == i)["name"][0],
-        )
-        sure = st.checkbox("Yes, delete this ledger and its lines")
-        if st.button("Delete", disabled=not sure) and (
-            attempt(lambda: ledger.delete_ledger(ws.store, int(target), ws.settings.reviewer))
-            is not None
-        ):
-            st.rerun()  # only when it went: a refusal stays on screen
+imported_ledgers(ws)

@@ -182,6 +182,7 @@ def test_ledger_page_imports_the_sample_through_the_uploader(tmp_path: Path) -> 
     next(b for b in at.button if b.label == "Delete").click().run()
     assert_clean(at)
     assert "None yet." in [c.value for c in at.caption]
+    assert "Deleted ledger 1 and its 7.926 lines." in [s.value for s in at.success]
 
 
 def test_ledger_page_lets_the_reviewer_say_what_detection_cannot(tmp_path: Path) -> None:
