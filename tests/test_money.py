@@ -44,6 +44,10 @@ amounts = st.decimals(
         ("(1.000)", "-1000.00"),
         ("Rp (2.500,00)", "-2500.00"),
         ("20000.00", "20000.00"),
+        ("Rp 3.000,-", "3000.00"),  # the dash stands for the cents of a round amount
+        ("-Rp 3.000,-", "-3000.00"),
+        ("(4.000,-)", "-4000.00"),
+        ("3,000.-", "3000.00"),
     ],
 )
 def test_parse_amount_reads_every_style(text: str, value: str) -> None:
@@ -112,3 +116,13 @@ def test_side_marked_amounts_read_their_value_and_their_side(
     )
     assert frame["amount"].to_list() == [abs(v) for v, _ in marked]
     assert frame["side"].to_list() == [MARKS[mark] for _, mark in marked]
+
+
+def test_round_amounts_written_with_a_dash_read_in_a_column_too() -> None:
+    texts = pl.Series("a", ["Rp 3.000,-", "1.500.000,-", "250.000,00-", "3.000,- DB"])
+    assert sniff_style(texts) is DecimalStyle.COMMA
+    frame = texts.to_frame().select(
+        amount_expr(pl.col("a"), DecimalStyle.COMMA).alias("v"), side_expr(pl.col("a")).alias("s")
+    )
+    assert frame["v"].to_list() == [Decimal(v) for v in ("3000", "1500000", "-250000", "3000")]
+    assert frame["s"].to_list() == [None, None, None, "debit"]

@@ -40,8 +40,12 @@ _PATTERNS = {
 _SEPARATORS = {DecimalStyle.COMMA: (".", ","), DecimalStyle.POINT: (",", ".")}
 
 
+# "Rp 3.000,-": a dash for the cents of a round amount, not a minus sign.
+_NO_CENTS = re.compile(r"[.,]-(\)?)$")
+
+
 def _split_sign(text: str) -> tuple[bool, str]:
-    body = _NOISE.sub("", text)
+    body = _NO_CENTS.sub(r"\1", _NOISE.sub("", text))
     negative = False
     if body.startswith("(") and body.endswith(")"):
         negative, body = True, body[1:-1]
@@ -138,7 +142,7 @@ def format_idr_short(value: Decimal | None) -> str:
 
 # Bank-style exports mark an amount's side instead of signing it: "1.500.000,00 CR",
 # "250.000,00 DB" (also Dr, D, K). The mark follows the number (or its closing bracket).
-_SIDE_MARK = r"(?i)([\d)])[\s\u00a0]*(cr|dr|db|k|d)\.?[\s\u00a0]*$"
+_SIDE_MARK = r"(?i)([\d)\-])[\s\u00a0]*(cr|dr|db|k|d)\.?[\s\u00a0]*$"
 
 
 def side_expr(col: pl.Expr) -> pl.Expr:
@@ -153,7 +157,9 @@ def side_expr(col: pl.Expr) -> pl.Expr:
 
 
 def _unmarked(col: pl.Expr) -> pl.Expr:
-    return col.cast(pl.String).str.replace(_SIDE_MARK, "$1")
+    """The amount without its side mark and without a no-cents dash ("3.000,-")."""
+    text = col.cast(pl.String).str.replace(_SIDE_MARK, "$1")
+    return text.str.replace(r"[.,]-(\)?)[\s\u00a0]*$", "$1")
 
 
 def _body_expr(col: pl.Expr) -> pl.Expr:
