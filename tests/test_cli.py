@@ -58,6 +58,14 @@ def test_month_end_from_the_command_line(sandbox: RunningSandbox, tmp_path: Path
     assert run.returncode == 0 and re.search(r"missing_in_provider\s+1\n", run.stdout)
     assert "warning" not in run.stderr
 
+    runs = rekon("runs", "--db", db)
+    assert runs.returncode == 0
+    assert re.fullmatch(
+        r"\s+1  2026-10-01\.\.2026-10-31  \d{4}-\d\d-\d\dT\d\d:\d\dZ  cli  ledgers all  "
+        r"tolerance 0\.00  window 3  \d+ exceptions of \d+\n",
+        runs.stdout,
+    ), runs.stdout
+
     listed = rekon("review", "list", "--db", db, "--limit", "1000")
     key = next(line.split()[0] for line in listed.stdout.splitlines() if "L:" in line)
     resolved = rekon(
@@ -109,6 +117,8 @@ def test_failures_are_one_line_with_a_non_zero_status(
     assert len(bad_key.stderr.strip().splitlines()) == 1
     no_run = rekon("export", "--kind", "all", "--out", str(tmp_path / "a.csv"), "--db", db)
     assert no_run.returncode == 1 and "no reconciliation run" in no_run.stderr
+    no_runs = rekon("runs", "--db", db)
+    assert no_runs.returncode == 0 and no_runs.stdout.startswith("No reconciliation runs yet")
     missing = rekon("ledger", "import", str(tmp_path / "nope.csv"), "--db", db)
     assert missing.returncode == 1 and "no such file" in missing.stderr
 

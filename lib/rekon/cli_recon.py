@@ -72,6 +72,10 @@ def add_parsers(
     )  # fmt: skip
     db(rec)
 
+    runs = sub.add_parser("runs", help="the latest reconciliation runs, newest first")
+    runs.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    db(runs)
+
     rev = sub.add_parser("review", help="list or decide on exceptions")
     rsub = rev.add_subparsers(dest="review_command", required=True)
     rl = rsub.add_parser("list", help="open exceptions of a run")
@@ -109,6 +113,7 @@ def add_parsers(
 
     command("ledger")(_ledger)
     command("reconcile")(_reconcile)
+    command("runs")(_runs)
     command("review")(_review)
     command("export")(_export)
 
@@ -196,6 +201,32 @@ def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
     print("\n".join(summary.lines()))
     for gap in fetch_gaps(store, params.start, params.end):
         print(f"warning: {gap.describe()}", file=sys.stderr)
+    return 0
+
+
+def _runs(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from rekon.matching import EXCEPTIONS
+    from rekon.money import format_plain
+
+    found = _store(settings).query(
+        "SELECT id, period_from, period_to, finished_at, run_by, ledger_ids, amount_tolerance,"
+        " date_window, counts FROM recon_runs WHERE finished_at IS NOT NULL"
+        " ORDER BY id DESC LIMIT ?",
+        [max(1, args.limit)],
+    )
+    if found.is_empty():
+        print("No reconciliation runs yet: run `rekon reconcile`.")
+    for r in found.iter_rows(named=True):
+        counts = json.loads(r["counts"] or "{}")
+        ledgers = ",".join(map(str, r["ledger_ids"])) if r["ledger_ids"] else "all"
+        print(
+            f"{r['id']:>5}  {r['period_from']}..{r['period_to']}  "
+            f"{r['finished_at']:%Y-%m-%dT%H:%MZ}  {r['run_by'] or '-'}  ledgers {ledgers}  "
+            f"tolerance {format_plain(r['amount_tolerance'])}  window {r['date_window']}  "
+            f"{sum(counts.get(k, 0) for k in EXCEPTIONS)} exceptions of {sum(counts.values())}"
+        )
     return 0
 
 
