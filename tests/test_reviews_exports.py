@@ -189,6 +189,11 @@ def test_results_are_paged_filtered_and_searchable(reconciled: tuple[Store, int]
     assert not set(page["result_key"]) & set(second["result_key"])
     found, n = results_page(store, run_id, ResultFilter(search="fee"))
     assert n == 1 and found["order_id"].to_list() == ["xo_fee"]
+    # An amount as a reviewer types it finds either side: the ledger's 97.500, the order's 100k.
+    for typed in ("97.500", "Rp 97.500,00", "100.000"):
+        found, n = results_page(store, run_id, ResultFilter(search=typed))
+        assert found["order_id"].to_list() == ["xo_fee"], typed
+    assert results_page(store, run_id, ResultFilter(search="12.345"))[1] == 1  # the lone line
     detail = result_detail(store, run_id, "O:xepeng:xo_fee")
     assert detail["order"]["raw"] == '{"id": "xo_fee"}'
     assert detail["line"]["amount"] == Decimal("97500.00")

@@ -17,6 +17,7 @@ import polars as pl
 
 from rekon.errors import RekonError
 from rekon.matching import EXCEPTIONS, RESULTS
+from rekon.money import MoneyError, parse_amount
 from rekon.providers.base import provider_title
 from rekon.reviews import LATEST_SQL
 from rekon.store import Store
@@ -88,12 +89,18 @@ class ResultFilter:
         if self.review:
             clauses.append("list_contains($review, review_status)")
             params["review"] = list(self.review)
-        if self.search.strip():
-            clauses.append(
+        if text := self.search.strip():
+            matches = [
                 "concat_ws(' ', order_id, merchant_ref, payment_id, ledger_reference,"
                 " description, customer_name, customer_email) ILIKE $search"
-            )
-            params["search"] = f"%{self.search.strip()}%"
+            ]
+            params["search"] = f"%{text}%"
+            try:  # "26.000" or "Rp 1.525.000": a reviewer looking for an amount on either side
+                params["amount"] = parse_amount(text)
+                matches.append("$amount IN (order_amount, ledger_amount)")
+            except MoneyError:
+                pass
+            clauses.append(f"({' OR '.join(matches)})")
         return " AND ".join(clauses), params
 
 
