@@ -96,6 +96,7 @@ COLUMNS = {
     "ledger_reference": "Ledger reference",
     "merchant_ref": "Merchant ref",
     "rule": "Matched on",
+    "review_note": "Note",
     "result_key": "Key",
 }
 if page.is_empty():
