@@ -65,6 +65,13 @@ else:
         )
     else:
         st.caption(f"Figures from reconciliation run {run_id}.")
+        still_open = int(kpis["open_exceptions"][-1])  # the total row comes last
+        if still_open:
+            st.page_link(
+                "pages/reconcile.py",
+                label=f"Work the {count(still_open)} open exceptions",
+                icon=":material/arrow_forward:",
+            )
 
 st.divider()
 left, right = st.columns(2)

@@ -67,6 +67,8 @@ def test_every_page_renders_on_the_sandbox_month(tmp_path: Path) -> None:
     assert metrics["Orders"] == "10.006"
     assert re.fullmatch(r"\d\d,\d %", metrics["Matched"]), metrics  # 91,2 %, as counts read
     assert metrics["Exceptions"] == metrics["Still open"] == "1.112"  # nothing decided yet
+    link = at.get("page_link")[0].proto  # and the way to them
+    assert (link.page, link.label) == ("reconcile", "Work the 1.112 open exceptions")
     # Headline amounts fit their tile; the exact rupiah is one hover away.
     paid = next(m for m in at.metric[-6:] if m.label == "Paid amount")
     assert re.fullmatch(r"Rp \d,\d\d M", paid.value), paid.value
