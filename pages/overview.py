@@ -32,7 +32,7 @@ else:
         st.subheader(
             "All providers" if row["provider"] == "total" else row["provider"].capitalize()
         )
-        cols = st.columns(6)
+        cols = st.columns(5)
         cols[0].metric("Orders", count(row["orders"]))
         # Headline amounts are short so they fit their tile; the exact figure is in the help.
         cols[1].metric(
@@ -46,13 +46,15 @@ else:
             "–" if run_id is None or pct is None else f"{pct:.1f} %".replace(".", ","),
             help="Paid orders matched to exactly one ledger line",
         )
-        cols[3].metric("Exceptions", count(row["exceptions"]) if run_id else "–")
-        cols[4].metric(
-            "Still open",
-            count(row["open_exceptions"]) if run_id else "–",
-            help="Exceptions with no decision yet, or reopened",
+        cols[3].metric(
+            "Exceptions",
+            count(row["exceptions"]) if run_id else "–",
+            # How many still need a decision (none yet, or reopened): not a change, no arrow.
+            delta=f"{count(row['open_exceptions'])} still open" if run_id else None,
+            delta_color="off",
+            delta_arrow="off",
         )
-        cols[5].metric(
+        cols[4].metric(
             "Exception amount",
             format_idr_short(row["exception_amount"]) if run_id else "–",
             help=idr(row["exception_amount"]) if run_id else None,
