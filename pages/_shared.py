@@ -29,6 +29,28 @@ from rekon.workspace import Workspace, default_period, open_workspace
 
 # Every page, in navigation order: (file, title, icon). app.py, the AppTest suite and the page
 # benchmark all read this list, so a page cannot be added to one and forgotten in another.
+# Labels for columns that appear on several pages; a page adds its own.
+LABELS = {
+    "provider": "Provider",
+    "order_id": "Order",
+    "merchant_ref": "Merchant ref",
+    "payment_id": "Payment id",
+    "amount": "Amount",
+    "status": "Status",
+    "provider_status": "Provider status",
+    "business_date": "Business date",
+    "customer_name": "Customer",
+    "description": "Description",
+    "line_no": "Line",
+    "entry_date": "Date",
+    "reference": "Reference",
+    "currency": "Currency",
+    "email": "Email",
+    "column": "Column",
+    "value": "Value",
+    "reason": "Why",
+}
+
 PAGES = [
     ("pages/overview.py", "Overview", ":material/dashboard:"),
     ("pages/fetch.py", "Fetch", ":material/cloud_download:"),

@@ -1,9 +1,10 @@
 """Ledger: upload a CSV, check the detected format and mapping, import, manage ledgers."""
 
+import polars as pl
 import streamlit as st
 
 from pages._ledgers import imported_ledgers
-from pages._shared import attempt, count, idr, show_error, table, workspace
+from pages._shared import LABELS, attempt, count, idr, show_error, table, workspace
 from rekon import ledger
 from rekon.errors import RekonError
 from rekon.money import DecimalStyle
@@ -90,10 +91,10 @@ if upload is not None:
     if parsed is not None:
         st.caption(f"Detected: {parsed.format.describe()}")
         st.subheader(f"Preview — {count(parsed.lines.height)} lines read")
-        table(parsed.lines.head(20), "amount")
+        table(parsed.lines.head(20), "amount", column_config=LABELS)
         if parsed.rejected:
             st.warning(f"{len(parsed.rejected)} line(s) cannot be read and will be set aside:")
-            st.dataframe([r.__dict__ for r in parsed.rejected[:500]], hide_index=True)
+            table(pl.DataFrame([r.__dict__ for r in parsed.rejected[:500]]), column_config=LABELS)
         if parsed.skipped:
             st.caption(
                 "Skipped (not ledger lines): "

@@ -5,6 +5,7 @@ import json
 import streamlit as st
 
 from pages._shared import (
+    LABELS,
     attempt,
     count,
     flash_and_rerun,
@@ -30,7 +31,7 @@ found = query(ws, "find_orders", text)
 if found.is_empty():
     st.warning(f"No stored order matches {text!r}. Fetch its period first.")
     st.stop()
-table(found, "amount")
+table(found, "amount", column_config=LABELS)
 choice = st.selectbox(
     "Order",
     found.rows(named=True),

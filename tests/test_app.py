@@ -188,6 +188,21 @@ def test_ledger_page_imports_the_sample_through_the_uploader(tmp_path: Path) -> 
     assert "Deleted ledger 1 and its 7.926 lines." in [s.value for s in at.success]
 
 
+def test_ledger_page_lists_a_bad_line_by_number_before_anything_lands(tmp_path: Path) -> None:
+    at = app(tmp_path / "bad.duckdb", REKON_BOOTSTRAP="0").switch_page("pages/ledger.py").run()
+    good = "".join(f"2{i}/10/2026;R{i};1.000\n" for i in range(9))
+    at.file_uploader[0].upload(
+        "oct.csv", f"Tanggal;Referensi;Jumlah\n{good}29/10/2026;X;abc\n".encode()
+    )
+    at.run()
+    assert_clean(at)
+    assert at.warning[0].value == "1 line(s) cannot be read and will be set aside:"
+    rejected = at.dataframe[1].value
+    assert rejected.values.tolist() == [[11, "Jumlah", "abc", "not an amount like 1.500.000,00"]]
+    assert json.loads(at.dataframe[1].proto.columns)["line_no"] == {"label": "Line"}
+    assert "None yet." in [c.value for c in at.caption]  # read, not stored
+
+
 def test_ledger_page_lets_the_reviewer_say_what_detection_cannot(tmp_path: Path) -> None:
     db = tmp_path / "formats.duckdb"
     at = app(db, REKON_BOOTSTRAP="0").switch_page("pages/ledger.py").run()
