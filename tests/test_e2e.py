@@ -194,6 +194,15 @@ def test_month_end_in_the_browser(page, server: str) -> None:  # type: ignore[no
     assert rows.height == sum(planned[k] for k in EXCEPTIONS)
     resolved = rows.filter(pl.col("review_status") == "resolved")
     assert resolved["review_note"].to_list() == ["Fee deducted by the gateway; booked net"]
+    # The audit trail: each decision made above, by whom, with its note.
+    with page.expect_download(timeout=60_000) as info:
+        page.locator(".st-key-dl_reviews_csv button").click()
+    trail = pl.read_csv(io.BytesIO(Path(info.value.path()).read_bytes()), infer_schema=False)
+    assert sorted(zip(trail["decision"], trail["reviewer"], trail["note"], strict=True)) == [
+        ("accepted", "budi@finance", None),
+        ("accepted", "budi@finance", None),
+        ("resolved", "ana@finance", "Fee deducted by the gateway; booked net"),
+    ]
 
     for path, title in (("orders", "Orders"),):
         open_page(page, server, path, title)
