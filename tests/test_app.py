@@ -154,6 +154,7 @@ def test_a_period_reaching_past_what_was_fetched_is_flagged(tmp_path: Path) -> N
     at = app(tmp_path / "seeded.duckdb").switch_page("pages/reconcile.py").run()
     assert not at.warning  # October was fetched
     at.sidebar.radio[0].set_value("Custom range").run()
+    assert at.sidebar.date_input[0].proto.format == "DD/MM/YYYY"  # picked day first
     at.sidebar.date_input[0].set_value((date(2026, 10, 15), date(2026, 11, 14))).run()
     assert_clean(at)
     shown = [w.value for w in at.warning]
@@ -388,6 +389,8 @@ def test_fetch_page_fetches_and_reports(tmp_path: Path) -> None:
     assert "xepeng: 5003 orders (5003 new" in at.success[0].value
     columns = json.loads(at.dataframe[0].proto.columns)  # a labelled date is still a date
     assert columns["range_from"] == {"label": "From", "type_config": {"type": "date"}}
+    # Dates are picked day first, as ledgers and reviewers write them.
+    assert at.date_input[0].proto.format == "DD/MM/YYYY"
     # Stored in UTC, shown on the reviewer's clock, and labelled so.
     assert columns["started_at"]["label"] == "Started (WIB)"
     started = at.dataframe[0].value["started_at"]
