@@ -207,15 +207,11 @@ def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
 def _runs(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
-    from rekon.matching import EXCEPTIONS
+    from rekon.matching import exception_count
     from rekon.money import format_plain
+    from rekon.reports import recent_runs
 
-    found = _store(settings).query(
-        "SELECT id, period_from, period_to, finished_at, run_by, ledger_ids, amount_tolerance,"
-        " date_window, counts FROM recon_runs WHERE finished_at IS NOT NULL"
-        " ORDER BY id DESC LIMIT ?",
-        [max(1, args.limit)],
-    )
+    found = recent_runs(_store(settings), args.limit)
     if found.is_empty():
         print("No reconciliation runs yet: run `rekon reconcile`.")
     for r in found.iter_rows(named=True):
@@ -225,7 +221,7 @@ def _runs(args: argparse.Namespace, settings: Settings) -> int:
             f"{r['id']:>5}  {r['period_from']}..{r['period_to']}  "
             f"{r['finished_at']:%Y-%m-%dT%H:%MZ}  {r['run_by'] or '-'}  ledgers {ledgers}  "
             f"tolerance {format_plain(r['amount_tolerance'])}  window {r['date_window']}  "
-            f"{sum(counts.get(k, 0) for k in EXCEPTIONS)} exceptions of {sum(counts.values())}"
+            f"{exception_count(counts)} exceptions of {sum(counts.values())}"
         )
     return 0
 

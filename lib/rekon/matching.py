@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -27,6 +28,11 @@ from rekon.store import Store, utc_now
 RESULTS = RESULT_CLASSES
 EXCEPTIONS = ("amount_mismatch", "status_mismatch", "missing_in_ledger", "missing_in_provider",
               "duplicate_in_ledger", "ambiguous")  # fmt: skip
+
+
+def exception_count(counts: Mapping[str, int]) -> int:
+    """How many results of a run's counts per class are exceptions."""
+    return sum(counts.get(k, 0) for k in EXCEPTIONS)
 
 
 class ReconcileError(RekonError):
@@ -59,7 +65,7 @@ class RunSummary:
 
     @property
     def exceptions(self) -> int:
-        return sum(self.counts.get(k, 0) for k in EXCEPTIONS)
+        return exception_count(self.counts)
 
     def lines(self) -> list[str]:
         head = (

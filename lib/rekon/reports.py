@@ -52,6 +52,11 @@ class ExportError(RekonError):
     """An export could not be written."""
 
 
+# A result's review status, from its row `r` and its latest review `v` (LATEST_SQL): an
+# exception is open until decided; other classes take no decision.
+REVIEW_STATUS = (
+    f"CASE WHEN r.result IN {EXCEPTIONS} THEN coalesce(v.review_status, 'open') ELSE '' END"
+)
 # One row per result, with what a reviewer needs to see beside it.
 RESULTS_SQL = f"""
     SELECT r.result_key, r.result, r.rule, r.provider, r.order_id, o.merchant_ref,
@@ -59,8 +64,7 @@ RESULTS_SQL = f"""
            r.order_amount, coalesce(o.currency, l.currency) AS currency,
            r.ledger_id, r.line_no AS ledger_line, r.ledger_date, l.reference AS ledger_reference,
            r.ledger_amount, r.difference, coalesce(l.description, o.description) AS description,
-           CASE WHEN r.result IN {EXCEPTIONS} THEN coalesce(v.review_status, 'open')
-                ELSE '' END AS review_status,
+           {REVIEW_STATUS} AS review_status,
            v.review_note, o.customer_name, o.customer_email, r.anchor_date
     FROM recon_results r
     LEFT JOIN orders o USING (provider, order_id)
@@ -150,8 +154,7 @@ def order_results(store: Store, provider: str, order_id: str, limit: int = 10) -
         f"""
         SELECT r.run_id, u.period_from, u.period_to, r.result, r.rule, r.ledger_id,
                r.line_no AS ledger_line, r.ledger_date, r.ledger_amount, r.difference,
-               CASE WHEN r.result IN {EXCEPTIONS} THEN coalesce(v.review_status, 'open')
-                    ELSE '' END AS review_status,
+               {REVIEW_STATUS} AS review_status,
                v.review_note
         FROM recon_results r
         JOIN recon_runs u ON u.id = r.run_id
@@ -479,6 +482,16 @@ def fetch_history(store: Store, limit: int = 50) -> pl.DataFrame:
         "SELECT id, providers, range_from, range_to, started_at, finished_at, status,"
         " orders_seen, orders_new, orders_updated, error FROM fetch_runs"
         f" ORDER BY id DESC LIMIT {int(limit)}"
+    )
+
+
+def recent_runs(store: Store, limit: int = 20) -> pl.DataFrame:
+    """The latest finished runs of any period, newest first, with their counts per class."""
+    return store.query(
+        "SELECT id, period_from, period_to, finished_at, run_by, ledger_ids, amount_tolerance,"
+        " date_window, counts FROM recon_runs WHERE finished_at IS NOT NULL"
+        " ORDER BY id DESC LIMIT ?",
+        [max(1, limit)],
     )
 
 
