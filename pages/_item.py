@@ -12,7 +12,7 @@ from pages._shared import attempt, flash_and_rerun, idr, show_flash, table
 from rekon import reviews
 from rekon.matching import EXCEPTIONS
 from rekon.providers.base import provider_title
-from rekon.reports import result_detail
+from rekon.results import result_detail
 from rekon.workspace import Workspace
 
 

@@ -5,11 +5,12 @@ import polars as pl
 import streamlit as st
 
 from pages._shared import count, idr, query, table
+from rekon import results
 from rekon.workspace import Workspace
 
 
 def run_summary(ws: Workspace, runs: pl.DataFrame, run_id: int) -> None:
-    totals = query(ws, "class_totals", run_id)
+    totals = query(ws, results.class_totals, run_id)
     cols = st.columns(4)
     for i, row in enumerate(totals.iter_rows(named=True)):
         cols[i % 4].metric(
@@ -22,7 +23,7 @@ def run_summary(ws: Workspace, runs: pl.DataFrame, run_id: int) -> None:
     earlier = [i for i in runs["id"].to_list() if i < run_id]
     # On demand: comparing two runs joins a million keys with a million at month-end scale.
     if earlier and st.toggle(f"What changed since run {earlier[0]}"):
-        moved = query(ws, "run_changes", earlier[0], run_id)
+        moved = query(ws, results.run_changes, earlier[0], run_id)
         if moved.is_empty():
             st.caption("No result changed class.")
             return

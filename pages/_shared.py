@@ -19,7 +19,7 @@ import polars as pl
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from rekon import reports
+from rekon import fetch_log, results
 from rekon.config import Settings, load_settings
 from rekon.errors import RekonError
 from rekon.money import format_idr
@@ -115,18 +115,17 @@ def _cached(
     return _fn(workspace().store, *args)
 
 
-def query(ws: Workspace, fn: str | Callable[..., Any], *args: Any) -> Any:
-    """A read (a `reports` function by name, or any function of the store), cached until the
-    data changes: a fetch, import, run, review or order update."""
-    func = getattr(reports, fn) if isinstance(fn, str) else fn
-    name = f"{func.__module__}.{func.__qualname__}"
-    return _cached(name, ws.data_version(), str(ws.store.path), args, func)
+def query(ws: Workspace, fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(store, *args)`, a read, cached until the data changes: a fetch, import, run, review
+    or order update."""
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    return _cached(name, ws.data_version(), str(ws.store.path), args, fn)
 
 
 def fetch_gap_warnings(ws: Workspace, start: date, end: date) -> None:
     """Say so when the period has days whose orders were never fetched: reconciled, every sale
     booked on them would look missing at the provider."""
-    for gap in query(ws, "fetch_gaps", start, end, tuple(ws.configured_providers())):
+    for gap in query(ws, fetch_log.fetch_gaps, start, end, tuple(ws.configured_providers())):
         st.warning(
             f"{gap.describe()}. Fetch them on the **Fetch** page.", icon=":material/cloud_off:"
         )
@@ -290,7 +289,7 @@ def show_flash() -> None:
 
 def run_label(runs: pl.DataFrame, run_id: int) -> str:
     """A run as a reviewer tells runs apart: when, by whom, on which ledgers, how loosely.
-    `runs` is `reports.runs_for_period`."""
+    `runs` is `results.runs_for_period`."""
     r = runs.filter(runs["id"] == run_id).row(0, named=True)
     ledgers_used = ", ".join(map(str, r["ledger_ids"])) if r["ledger_ids"] else "all"
     return (
@@ -301,5 +300,5 @@ def run_label(runs: pl.DataFrame, run_id: int) -> str:
 
 
 def latest_run_id(ws: Workspace, start: date, end: date) -> int | None:
-    runs = query(ws, "runs_for_period", start, end)
+    runs = query(ws, results.runs_for_period, start, end)
     return int(runs["id"][0]) if runs.height else None

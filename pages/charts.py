@@ -5,21 +5,21 @@ from datetime import date
 import streamlit as st
 
 from pages._shared import latest_run_id, period, period_label, query, workspace
-from rekon import charts
+from rekon import charts, reports, results
 
 ws = workspace()
 start, end = period()
 st.title(f"Charts · {period_label(start, end)}")
 providers = tuple(st.multiselect("Providers", ["xepeng", "durianpay"], placeholder="All providers"))
 
-status = query(ws, "status_by_provider", start, end, providers)
+status = query(ws, reports.status_by_provider, start, end, providers)
 if status.is_empty():
     st.info("No orders in this period yet.")
     st.stop()
 left, right = st.columns(2)
 left.plotly_chart(charts.status_by_provider(status), width="stretch")
 right.plotly_chart(
-    charts.paid_per_day(query(ws, "paid_per_day", start, end, providers)), width="stretch"
+    charts.paid_per_day(query(ws, reports.paid_per_day, start, end, providers)), width="stretch"
 )
 
 run_id = latest_run_id(ws, start, end)
@@ -27,14 +27,14 @@ left, right = st.columns(2)
 if run_id is None:
     left.info("Reconcile this period to see result classes and exceptions.")
 else:
-    totals = query(ws, "class_totals", run_id, providers)
+    totals = query(ws, results.class_totals, run_id, providers)
     left.plotly_chart(charts.result_classes(totals), width="stretch")
-    aged = query(ws, "exceptions_by_age", run_id, date.today(), providers)
+    aged = query(ws, reports.exceptions_by_age, run_id, date.today(), providers)
     if aged.is_empty():
         right.success("No open exceptions.")
     else:
         right.plotly_chart(charts.exceptions_by_age(aged), width="stretch")
 st.plotly_chart(
-    charts.amount_distribution(query(ws, "amount_distribution", start, end, providers)),
+    charts.amount_distribution(query(ws, reports.amount_distribution, start, end, providers)),
     width="stretch",
 )

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pages._shared import count, period, period_label, query, run_label, workspace
+from rekon import results
 from rekon.reports import FORMATS, KINDS, XLSX_MAX_ROWS, export_bytes, export_name, export_rows
 
 MIME = {
@@ -20,7 +21,7 @@ ABOUT = {
 ws = workspace()
 start, end = period()
 st.title(f"Exports · {period_label(start, end)}")
-runs = query(ws, "runs_for_period", start, end)
+runs = query(ws, results.runs_for_period, start, end)
 if runs.is_empty():
     st.info("Reconcile this period first; exports are made from a reconciliation run.")
     st.stop()

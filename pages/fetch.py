@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pages._shared import count, period, query, show_error, table, workspace
+from rekon import fetch_log
 from rekon.errors import RekonError
 from rekon.fetching import fetch_orders
 from rekon.providers.base import Progress
@@ -61,7 +62,7 @@ if submitted:
                 client.close()
 
 st.subheader("Fetch history")
-history = query(ws, "fetch_history", 50)
+history = query(ws, fetch_log.fetch_history, 50)
 if history.is_empty():
     st.caption("No fetches yet.")
 else:

@@ -15,6 +15,7 @@ from pages._shared import (
     table,
     workspace,
 )
+from rekon import order_lookup, results
 from rekon.matching import ReconcileParams, reconcile, run_params
 from rekon.order_updates import update_xepeng_order
 from rekon.providers.xepeng import XepengClient
@@ -27,7 +28,7 @@ text = st.text_input("Order id, payment id or merchant reference")
 if not text.strip():
     st.caption("Type an id or reference to look an order up.")
     st.stop()
-found = query(ws, "find_orders", text)
+found = query(ws, order_lookup.find_orders, text)
 if found.is_empty():
     st.warning(f"No stored order matches {text!r}. Fetch its period first.")
     st.stop()
@@ -46,7 +47,7 @@ order = ws.store.query(
 with st.expander("As the provider sent it"):
     st.json(json.loads(order["raw"]))
 st.subheader("In reconciliations")
-found_in = query(ws, "order_results", order["provider"], order["order_id"])
+found_in = query(ws, results.order_results, order["provider"], order["order_id"])
 if found_in.is_empty():
     st.caption("Not in any reconciliation run yet.")
 else:
@@ -112,7 +113,7 @@ try:
 finally:
     client.close()
 
-trail = query(ws, "audit_trail", f"xepeng:{order['order_id']}")
+trail = query(ws, order_lookup.audit_trail, f"xepeng:{order['order_id']}")
 if trail.height:
     st.subheader("Audit trail")
     table(trail)
@@ -120,7 +121,7 @@ if trail.height:
 month = st.session_state.get("rerun_month")
 if month and st.button(f"Re-run the reconciliation of {month}"):
     start, end = month_bounds(month)
-    runs = query(ws, "runs_for_period", start, end)
+    runs = query(ws, results.runs_for_period, start, end)
     params = (
         run_params(ws.store, int(runs["id"][0])) if runs.height else ReconcileParams(start, end)
     )

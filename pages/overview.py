@@ -13,6 +13,7 @@ from pages._shared import (
     query,
     workspace,
 )
+from rekon import fetch_log, reports
 from rekon.money import format_idr_short
 
 ws = workspace()
@@ -20,7 +21,7 @@ start, end = period()
 st.title(f"Overview · {period_label(start, end)}")
 
 run_id = latest_run_id(ws, start, end)
-kpis = query(ws, "provider_kpis", start, end, run_id)
+kpis = query(ws, reports.provider_kpis, start, end, run_id)
 if kpis.is_empty():
     st.info(
         "No orders for this period yet. Fetch them on the **Fetch** page.",
@@ -79,7 +80,7 @@ st.divider()
 left, right = st.columns(2)
 with left:
     st.subheader("Last fetch")
-    fetched = query(ws, "last_fetches")
+    fetched = query(ws, fetch_log.last_fetches)
     providers = ws.configured_providers()
     for provider in providers:
         hit = fetched.filter(fetched["provider"] == provider)

@@ -17,9 +17,10 @@ from pages._shared import (
     table,
     workspace,
 )
+from rekon import results
 from rekon.ledger import list_ledgers
 from rekon.matching import EXCEPTIONS, RESULTS, ReconcileParams, reconcile
-from rekon.reports import ResultFilter, results_page
+from rekon.results import ResultFilter, results_page
 
 PAGE_SIZE = 100
 ws = workspace()
@@ -31,7 +32,7 @@ ledgers = query(ws, list_ledgers)
 with (
     st.expander(
         "Run a reconciliation",
-        expanded=ledgers.height > 0 and query(ws, "runs_for_period", start, end).is_empty(),
+        expanded=ledgers.height > 0 and query(ws, results.runs_for_period, start, end).is_empty(),
     ),
     st.form("run"),
 ):
@@ -58,7 +59,7 @@ with (
                 icon=":material/check_circle:",
             )
 
-runs = query(ws, "runs_for_period", start, end)
+runs = query(ws, results.runs_for_period, start, end)
 if runs.is_empty():
     st.info(
         "No reconciliation for this period yet."

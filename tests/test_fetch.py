@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from rekon.fetch_log import FetchGap, fetch_gaps
 from rekon.fetching import ClientOptions, OrderSource, fetch_orders, make_clients
 from rekon.migrations import MIGRATIONS
 from rekon.providers.base import ProviderUnavailable
-from rekon.reports import FetchGap, fetch_gaps
 from rekon.sandbox.app import Faults
 from rekon.sandbox.server import RunningSandbox
 from rekon.store import Store, size_in_bytes

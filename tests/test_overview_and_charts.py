@@ -8,7 +8,7 @@ from datetime import date
 import plotly.graph_objects as go
 import pytest
 
-from rekon import charts, reports
+from rekon import charts, reports, results
 from rekon.matching import ReconcileParams, reconcile
 from rekon.store import Store
 from tests.conftest import OCTOBER
@@ -76,7 +76,7 @@ def test_paid_per_day_adds_up_to_the_paid_amount(month: tuple[Store, int]) -> No
 
 def test_result_chart_counts_and_sums_every_class(month: tuple[Store, int]) -> None:
     store, run_id = month
-    totals = reports.class_totals(store, run_id)
+    totals = results.class_totals(store, run_id)
     fig = charts.result_classes(totals)
     count, amount = fig.data
     shown = {r: (n, a) for r, n, a in zip(count.x, count.y, amount.y, strict=True) if n}
@@ -125,7 +125,7 @@ def test_amounts_on_the_axes_are_whole_rupiah_in_indonesian_style(
     store, run_id = month
     for fig in (
         charts.paid_per_day(reports.paid_per_day(store, START, END)),
-        charts.result_classes(reports.class_totals(store, run_id)),
+        charts.result_classes(results.class_totals(store, run_id)),
     ):
         assert fig.layout.separators == ",."
         axes = [fig.layout[name] for name in fig.layout if name.startswith("yaxis")]

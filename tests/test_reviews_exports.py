@@ -28,17 +28,19 @@ from rekon.reports import (
     EXPORT_COLUMNS,
     REVIEW_COLUMNS,
     ExportError,
-    ResultFilter,
-    class_totals,
     csv_rows,
     export_bytes,
     export_name,
     export_rows,
+    write_export,
+)
+from rekon.results import (
+    ResultFilter,
+    class_totals,
     order_results,
     result_detail,
     results_page,
     run_changes,
-    write_export,
 )
 from rekon.store import Store
 from tests.conftest import OCTOBER

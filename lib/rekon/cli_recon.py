@@ -188,8 +188,8 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from rekon.fetch_log import fetch_gaps
     from rekon.matching import ReconcileParams, reconcile
-    from rekon.reports import fetch_gaps
 
     try:
         tolerance = Decimal(args.amount_tolerance)
@@ -209,7 +209,7 @@ def _runs(args: argparse.Namespace, settings: Settings) -> int:
 
     from rekon.matching import exception_count
     from rekon.money import format_plain
-    from rekon.reports import recent_runs
+    from rekon.results import recent_runs
 
     found = recent_runs(_store(settings), args.limit)
     if found.is_empty():
@@ -230,7 +230,7 @@ def _review(args: argparse.Namespace, settings: Settings) -> int:
     from rekon import reviews
     from rekon.matching import EXCEPTIONS, resolve_run
     from rekon.money import format_plain
-    from rekon.reports import ResultFilter, results_page
+    from rekon.results import ResultFilter, results_page
 
     store = _store(settings)
     run_id = resolve_run(store, args.run)

@@ -1,6 +1,7 @@
-"""Read models for pages, charts and exports: results with their order, line and review.
+"""The export files and the aggregates behind the overview and the charts.
 
-Everything is aggregated or paged in DuckDB; pages receive at most a page of rows.
+Everything is aggregated in DuckDB, and an export is written by DuckDB itself (CSV) or from one
+frame per sheet (XLSX): no result row passes through a Python loop.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import calendar
 import io
 import tempfile
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,7 @@ import polars as pl
 
 from rekon.errors import RekonError
 from rekon.matching import EXCEPTIONS, RESULTS
-from rekon.money import MoneyError, parse_amount
-from rekon.providers.base import provider_title
+from rekon.results import RESULTS_SQL
 from rekon.reviews import LATEST_SQL
 from rekon.store import Store
 
@@ -45,144 +44,10 @@ REVIEWS_SQL = """
     FROM recon_results r JOIN reviews v USING (result_key)
     WHERE r.run_id = $run
 """
-PAGE_LIMIT = 1_000
 
 
 class ExportError(RekonError):
     """An export could not be written."""
-
-
-# A result's review status, from its row `r` and its latest review `v` (LATEST_SQL): an
-# exception is open until decided; other classes take no decision.
-REVIEW_STATUS = (
-    f"CASE WHEN r.result IN {EXCEPTIONS} THEN coalesce(v.review_status, 'open') ELSE '' END"
-)
-# One row per result, with what a reviewer needs to see beside it.
-RESULTS_SQL = f"""
-    SELECT r.result_key, r.result, r.rule, r.provider, r.order_id, o.merchant_ref,
-           o.payment_id, o.status AS order_status, r.business_date AS order_date,
-           r.order_amount, coalesce(o.currency, l.currency) AS currency,
-           r.ledger_id, r.line_no AS ledger_line, r.ledger_date, l.reference AS ledger_reference,
-           r.ledger_amount, r.difference, coalesce(l.description, o.description) AS description,
-           {REVIEW_STATUS} AS review_status,
-           v.review_note, o.customer_name, o.customer_email, r.anchor_date
-    FROM recon_results r
-    LEFT JOIN orders o USING (provider, order_id)
-    LEFT JOIN ledger_lines l USING (ledger_id, line_no)
-    LEFT JOIN ({LATEST_SQL}) v USING (result_key)
-    WHERE r.run_id = $run
-"""
-
-
-@dataclass(frozen=True)
-class ResultFilter:
-    results: tuple[str, ...] = ()
-    providers: tuple[str, ...] = ()
-    review: tuple[str, ...] = ()  # open / accepted / resolved
-    search: str = ""
-
-    def sql(self) -> tuple[str, dict[str, Any]]:
-        clauses: list[str] = ["TRUE"]
-        params: dict[str, Any] = {}
-        if self.results:
-            clauses.append("list_contains($results, result)")
-            params["results"] = list(self.results)
-        if self.providers:
-            clauses.append("list_contains($providers, provider)")
-            params["providers"] = list(self.providers)
-        if self.review:
-            clauses.append("list_contains($review, review_status)")
-            params["review"] = list(self.review)
-        if text := self.search.strip():
-            matches = [
-                "concat_ws(' ', order_id, merchant_ref, payment_id, ledger_reference,"
-                " description, customer_name, customer_email) ILIKE $search"
-            ]
-            params["search"] = f"%{text}%"
-            try:  # "26.000" or "Rp 1.525.000": a reviewer looking for an amount on either side
-                params["amount"] = parse_amount(text)
-                matches.append("$amount IN (order_amount, ledger_amount)")
-            except MoneyError:
-                pass
-            clauses.append(f"({' OR '.join(matches)})")
-        return " AND ".join(clauses), params
-
-
-def results_page(
-    store: Store, run_id: int, flt: ResultFilter = ResultFilter(), offset: int = 0, limit: int = 100
-) -> tuple[pl.DataFrame, int]:
-    """One page of results (never more than PAGE_LIMIT rows) and the filtered total."""
-    where, params = flt.sql()
-    limit = max(1, min(limit, PAGE_LIMIT))
-    base = f"SELECT * FROM ({RESULTS_SQL}) WHERE {where}"
-    params = params | {"run": run_id}
-    total = int(store.scalar(f"SELECT count(*) FROM ({base})", params) or 0)
-    page = store.query(
-        f"{base} ORDER BY array_position({list(RESULTS)}, result), anchor_date, result_key"
-        f" LIMIT {limit} OFFSET {max(0, int(offset))}",
-        params,
-    )
-    return page, total
-
-
-def result_detail(store: Store, run_id: int, key: str) -> dict[str, Any]:
-    """One result with its full order (raw JSON included) and ledger line."""
-    rows = store.query(
-        f"SELECT * FROM ({RESULTS_SQL}) WHERE result_key = $key", {"run": run_id, "key": key}
-    )
-    if rows.is_empty():
-        raise RekonError(f"no result {key} in run {run_id}")
-    result = rows.row(0, named=True)
-    order = line = None
-    if result["order_id"]:
-        order = store.query(
-            "SELECT * FROM orders WHERE provider = ? AND order_id = ?",
-            [result["provider"], result["order_id"]],
-        ).row(0, named=True)
-    if result["ledger_id"] is not None:
-        line = store.query(
-            "SELECT * FROM ledger_lines WHERE ledger_id = ? AND line_no = ?",
-            [result["ledger_id"], result["ledger_line"]],
-        ).row(0, named=True)
-    return {"result": result, "order": order, "line": line}
-
-
-def order_results(store: Store, provider: str, order_id: str, limit: int = 10) -> pl.DataFrame:
-    """What the reconciliation runs made of one order, newest run first: its result, the ledger
-    line it was paired with (a line booked twice shows as a second row) and the review."""
-    return store.query(
-        f"""
-        SELECT r.run_id, u.period_from, u.period_to, r.result, r.rule, r.ledger_id,
-               r.line_no AS ledger_line, r.ledger_date, r.ledger_amount, r.difference,
-               {REVIEW_STATUS} AS review_status,
-               v.review_note
-        FROM recon_results r
-        JOIN recon_runs u ON u.id = r.run_id
-        LEFT JOIN ({LATEST_SQL}) v USING (result_key)
-        WHERE r.provider = $provider AND r.order_id = $order_id
-        ORDER BY r.run_id DESC, r.result = 'duplicate_in_ledger', r.ledger_date
-        LIMIT $limit
-        """,
-        {"provider": provider, "order_id": order_id, "limit": limit},
-    )
-
-
-def class_totals(store: Store, run_id: int, providers: tuple[str, ...] = ()) -> pl.DataFrame:
-    """Per result class: count, order amount and ledger amount (every class, zeros kept).
-    With providers, ledger-only results (no provider) are left out."""
-    return store.query(
-        f"""
-        SELECT k.result, count(r.result) AS count,
-               coalesce(sum(r.order_amount), 0) AS order_amount,
-               coalesce(sum(r.ledger_amount), 0) AS ledger_amount,
-               coalesce(sum(coalesce(r.ledger_amount, r.order_amount)), 0) AS amount
-        FROM unnest({list(RESULTS)}) AS k(result)
-        LEFT JOIN recon_results r ON r.result = k.result AND r.run_id = $run
-             AND (len($providers) = 0 OR list_contains($providers, r.provider))
-        GROUP BY k.result ORDER BY array_position({list(RESULTS)}, k.result)
-        """,
-        {"run": run_id, "providers": list(providers)},
-    )
 
 
 def summary_by_provider(store: Store, run_id: int) -> pl.DataFrame:
@@ -415,112 +280,6 @@ def provider_kpis(store: Store, start: date, end: date, run_id: int | None) -> p
     )
 
 
-def last_fetches(store: Store) -> pl.DataFrame:
-    return store.query(
-        """
-        SELECT p.provider, max(f.finished_at) AS finished_at
-        FROM fetch_runs f, unnest(string_split(f.providers, ',')) AS p(provider)
-        WHERE f.status = 'succeeded' GROUP BY p.provider ORDER BY p.provider
-        """
-    )
-
-
-@dataclass(frozen=True)
-class FetchGap:
-    """Days of a period for which a provider's orders were never fetched successfully."""
-
-    provider: str
-    first: date
-    last: date
-    days: int
-
-    def describe(self) -> str:
-        name = provider_title(self.provider)
-        when = (
-            f"on {self.first}"
-            if self.days == 1
-            else f"for {self.days} days between {self.first} and {self.last}"
-        )
-        return (
-            f"{name} orders were not fetched {when}: a reconciliation would report the sales "
-            f"booked then as missing at {name}"
-        )
-
-
-def fetch_gaps(
-    store: Store, start: date, end: date, providers: tuple[str, ...] | None = None
-) -> list[FetchGap]:
-    """Per provider (default: each one ever fetched), the days of [start, end] that no
-    successful fetch covered. Reconciling such days would report every sale booked on them as
-    missing at the provider."""
-    rows = store.query(
-        """
-        WITH covered AS (
-            SELECT p.provider, f.range_from, f.range_to
-            FROM fetch_runs f, unnest(string_split(f.providers, ',')) p(provider)
-            WHERE f.status = 'succeeded'
-        ), wanted AS (
-            SELECT p.provider, CAST(d AS DATE) AS day
-            FROM generate_series($start::DATE, $end::DATE, INTERVAL 1 DAY) t(d),
-                 (SELECT unnest(coalesce($providers::VARCHAR[],
-                                         (SELECT list(DISTINCT provider) FROM covered))))
-                 AS p(provider)
-        )
-        SELECT provider, min(day) AS first, max(day) AS last, count(*) AS days
-        FROM wanted w
-        WHERE NOT EXISTS (SELECT 1 FROM covered c WHERE c.provider = w.provider
-                                                     AND w.day BETWEEN c.range_from AND c.range_to)
-        GROUP BY provider ORDER BY provider
-        """,
-        {"start": start, "end": end, "providers": None if providers is None else list(providers)},
-    )
-    return [FetchGap(*row) for row in rows.iter_rows()]
-
-
-def fetch_history(store: Store, limit: int = 50) -> pl.DataFrame:
-    return store.query(
-        "SELECT id, providers, range_from, range_to, started_at, finished_at, status,"
-        " orders_seen, orders_new, orders_updated, error FROM fetch_runs"
-        f" ORDER BY id DESC LIMIT {int(limit)}"
-    )
-
-
-def recent_runs(store: Store, limit: int = 20) -> pl.DataFrame:
-    """The latest finished runs of any period, newest first, with their counts per class."""
-    return store.query(
-        "SELECT id, period_from, period_to, finished_at, run_by, ledger_ids, amount_tolerance,"
-        " date_window, counts FROM recon_runs WHERE finished_at IS NOT NULL"
-        " ORDER BY id DESC LIMIT ?",
-        [max(1, limit)],
-    )
-
-
-def runs_for_period(store: Store, start: date, end: date) -> pl.DataFrame:
-    return store.query(
-        "SELECT id, period_from, period_to, ledger_ids, amount_tolerance, date_window,"
-        " finished_at, run_by FROM recon_runs WHERE finished_at IS NOT NULL"
-        " AND period_from = ? AND period_to = ? ORDER BY id DESC",
-        [start, end],
-    )
-
-
-def run_changes(store: Store, before: int, after: int) -> pl.DataFrame:
-    """How the results moved from one run to another, by their stable keys: per pair of classes
-    (`before` null: new in the later run; `after` null: gone from it) how many results, for
-    the pairs that differ. A result booked twice counts under its D: key."""
-    return store.query(
-        """
-        SELECT b.result::VARCHAR AS before, a.result::VARCHAR AS after, count(*) AS results
-        FROM (SELECT result_key, result FROM recon_results WHERE run_id = $before) b
-        FULL JOIN (SELECT result_key, result FROM recon_results WHERE run_id = $after) a
-             USING (result_key)
-        WHERE b.result IS DISTINCT FROM a.result
-        GROUP BY ALL ORDER BY results DESC, before, after
-        """,
-        {"before": before, "after": after},
-    )
-
-
 def status_by_provider(
     store: Store, start: date, end: date, providers: tuple[str, ...] = ()
 ) -> pl.DataFrame:
@@ -584,33 +343,4 @@ def amount_distribution(
         GROUP BY band, status ORDER BY lowest
         """,
         {"start": start, "end": end, "providers": list(providers)},
-    )
-
-
-def find_orders(store: Store, text: str, limit: int = 50) -> pl.DataFrame:
-    """Orders whose id, payment id or merchant reference is or contains the text."""
-    needle = text.strip()
-    if not needle:
-        return store.query("SELECT * FROM orders LIMIT 0")
-    return store.query(
-        f"""
-        SELECT provider, order_id, merchant_ref, payment_id, amount, status, provider_status,
-               business_date, customer_name, description
-        FROM orders
-        WHERE order_id = $t OR payment_id = $t OR upper(merchant_ref) = upper($t)
-           OR order_id ILIKE $like OR merchant_ref ILIKE $like
-        ORDER BY (order_id = $t OR payment_id = $t OR upper(merchant_ref) = upper($t)) DESC,
-                 business_date DESC
-        LIMIT {int(limit)}
-        """,
-        {"t": needle, "like": f"%{needle}%"},
-    )
-
-
-def audit_trail(store: Store, subject: str, limit: int = 50) -> pl.DataFrame:
-    """What was done to one subject (e.g. 'xepeng:xo_123'), newest first."""
-    return store.query(
-        f"SELECT logged_at, actor, action, detail FROM audit_log WHERE subject = ?"
-        f" ORDER BY logged_at DESC LIMIT {int(limit)}",
-        [subject],
     )

@@ -1,0 +1,82 @@
+"""What was fetched and when: the fetch history, each provider's last successful fetch, and
+the days of a period no successful fetch covered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from rekon.providers.base import provider_title
+from rekon.store import Store
+
+
+def last_fetches(store: Store) -> pl.DataFrame:
+    return store.query(
+        """
+        SELECT p.provider, max(f.finished_at) AS finished_at
+        FROM fetch_runs f, unnest(string_split(f.providers, ',')) AS p(provider)
+        WHERE f.status = 'succeeded' GROUP BY p.provider ORDER BY p.provider
+        """
+    )
+
+
+@dataclass(frozen=True)
+class FetchGap:
+    """Days of a period for which a provider's orders were never fetched successfully."""
+
+    provider: str
+    first: date
+    last: date
+    days: int
+
+    def describe(self) -> str:
+        name = provider_title(self.provider)
+        when = (
+            f"on {self.first}"
+            if self.days == 1
+            else f"for {self.days} days between {self.first} and {self.last}"
+        )
+        return (
+            f"{name} orders were not fetched {when}: a reconciliation would report the sales "
+            f"booked then as missing at {name}"
+        )
+
+
+def fetch_gaps(
+    store: Store, start: date, end: date, providers: tuple[str, ...] | None = None
+) -> list[FetchGap]:
+    """Per provider (default: each one ever fetched), the days of [start, end] that no
+    successful fetch covered. Reconciling such days would report every sale booked on them as
+    missing at the provider."""
+    rows = store.query(
+        """
+        WITH covered AS (
+            SELECT p.provider, f.range_from, f.range_to
+            FROM fetch_runs f, unnest(string_split(f.providers, ',')) p(provider)
+            WHERE f.status = 'succeeded'
+        ), wanted AS (
+            SELECT p.provider, CAST(d AS DATE) AS day
+            FROM generate_series($start::DATE, $end::DATE, INTERVAL 1 DAY) t(d),
+                 (SELECT unnest(coalesce($providers::VARCHAR[],
+                                         (SELECT list(DISTINCT provider) FROM covered))))
+                 AS p(provider)
+        )
+        SELECT provider, min(day) AS first, max(day) AS last, count(*) AS days
+        FROM wanted w
+        WHERE NOT EXISTS (SELECT 1 FROM covered c WHERE c.provider = w.provider
+                                                     AND w.day BETWEEN c.range_from AND c.range_to)
+        GROUP BY provider ORDER BY provider
+        """,
+        {"start": start, "end": end, "providers": None if providers is None else list(providers)},
+    )
+    return [FetchGap(*row) for row in rows.iter_rows()]
+
+
+def fetch_history(store: Store, limit: int = 50) -> pl.DataFrame:
+    return store.query(
+        "SELECT id, providers, range_from, range_to, started_at, finished_at, status,"
+        " orders_seen, orders_new, orders_updated, error FROM fetch_runs"
+        f" ORDER BY id DESC LIMIT {int(limit)}"
+    )

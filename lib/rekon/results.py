@@ -1,0 +1,193 @@
+"""A run's results as a reviewer reads them: a page at a time with the order, ledger line and
+review beside each, one result in full, an order's results across runs, totals per class, and
+the runs themselves.
+
+Everything is filtered and paged in DuckDB; a page never receives more than PAGE_LIMIT rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from rekon.errors import RekonError
+from rekon.matching import EXCEPTIONS, RESULTS
+from rekon.money import MoneyError, parse_amount
+from rekon.reviews import LATEST_SQL
+from rekon.store import Store
+
+# A result's review status, from its row `r` and its latest review `v` (LATEST_SQL): an
+# exception is open until decided; other classes take no decision.
+REVIEW_STATUS = (
+    f"CASE WHEN r.result IN {EXCEPTIONS} THEN coalesce(v.review_status, 'open') ELSE '' END"
+)
+
+
+# One row per result, with what a reviewer needs to see beside it.
+RESULTS_SQL = f"""
+    SELECT r.result_key, r.result, r.rule, r.provider, r.order_id, o.merchant_ref,
+           o.payment_id, o.status AS order_status, r.business_date AS order_date,
+           r.order_amount, coalesce(o.currency, l.currency) AS currency,
+           r.ledger_id, r.line_no AS ledger_line, r.ledger_date, l.reference AS ledger_reference,
+           r.ledger_amount, r.difference, coalesce(l.description, o.description) AS description,
+           {REVIEW_STATUS} AS review_status,
+           v.review_note, o.customer_name, o.customer_email, r.anchor_date
+    FROM recon_results r
+    LEFT JOIN orders o USING (provider, order_id)
+    LEFT JOIN ledger_lines l USING (ledger_id, line_no)
+    LEFT JOIN ({LATEST_SQL}) v USING (result_key)
+    WHERE r.run_id = $run
+"""
+
+
+PAGE_LIMIT = 1_000
+
+
+@dataclass(frozen=True)
+class ResultFilter:
+    results: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    review: tuple[str, ...] = ()  # open / accepted / resolved
+    search: str = ""
+
+    def sql(self) -> tuple[str, dict[str, Any]]:
+        clauses: list[str] = ["TRUE"]
+        params: dict[str, Any] = {}
+        if self.results:
+            clauses.append("list_contains($results, result)")
+            params["results"] = list(self.results)
+        if self.providers:
+            clauses.append("list_contains($providers, provider)")
+            params["providers"] = list(self.providers)
+        if self.review:
+            clauses.append("list_contains($review, review_status)")
+            params["review"] = list(self.review)
+        if text := self.search.strip():
+            matches = [
+                "concat_ws(' ', order_id, merchant_ref, payment_id, ledger_reference,"
+                " description, customer_name, customer_email) ILIKE $search"
+            ]
+            params["search"] = f"%{text}%"
+            try:  # "26.000" or "Rp 1.525.000": a reviewer looking for an amount on either side
+                params["amount"] = parse_amount(text)
+                matches.append("$amount IN (order_amount, ledger_amount)")
+            except MoneyError:
+                pass
+            clauses.append(f"({' OR '.join(matches)})")
+        return " AND ".join(clauses), params
+
+
+def results_page(
+    store: Store, run_id: int, flt: ResultFilter = ResultFilter(), offset: int = 0, limit: int = 100
+) -> tuple[pl.DataFrame, int]:
+    """One page of results (never more than PAGE_LIMIT rows) and the filtered total."""
+    where, params = flt.sql()
+    limit = max(1, min(limit, PAGE_LIMIT))
+    base = f"SELECT * FROM ({RESULTS_SQL}) WHERE {where}"
+    params = params | {"run": run_id}
+    total = int(store.scalar(f"SELECT count(*) FROM ({base})", params) or 0)
+    page = store.query(
+        f"{base} ORDER BY array_position({list(RESULTS)}, result), anchor_date, result_key"
+        f" LIMIT {limit} OFFSET {max(0, int(offset))}",
+        params,
+    )
+    return page, total
+
+
+def result_detail(store: Store, run_id: int, key: str) -> dict[str, Any]:
+    """One result with its full order (raw JSON included) and ledger line."""
+    rows = store.query(
+        f"SELECT * FROM ({RESULTS_SQL}) WHERE result_key = $key", {"run": run_id, "key": key}
+    )
+    if rows.is_empty():
+        raise RekonError(f"no result {key} in run {run_id}")
+    result = rows.row(0, named=True)
+    order = line = None
+    if result["order_id"]:
+        order = store.query(
+            "SELECT * FROM orders WHERE provider = ? AND order_id = ?",
+            [result["provider"], result["order_id"]],
+        ).row(0, named=True)
+    if result["ledger_id"] is not None:
+        line = store.query(
+            "SELECT * FROM ledger_lines WHERE ledger_id = ? AND line_no = ?",
+            [result["ledger_id"], result["ledger_line"]],
+        ).row(0, named=True)
+    return {"result": result, "order": order, "line": line}
+
+
+def order_results(store: Store, provider: str, order_id: str, limit: int = 10) -> pl.DataFrame:
+    """What the reconciliation runs made of one order, newest run first: its result, the ledger
+    line it was paired with (a line booked twice shows as a second row) and the review."""
+    return store.query(
+        f"""
+        SELECT r.run_id, u.period_from, u.period_to, r.result, r.rule, r.ledger_id,
+               r.line_no AS ledger_line, r.ledger_date, r.ledger_amount, r.difference,
+               {REVIEW_STATUS} AS review_status,
+               v.review_note
+        FROM recon_results r
+        JOIN recon_runs u ON u.id = r.run_id
+        LEFT JOIN ({LATEST_SQL}) v USING (result_key)
+        WHERE r.provider = $provider AND r.order_id = $order_id
+        ORDER BY r.run_id DESC, r.result = 'duplicate_in_ledger', r.ledger_date
+        LIMIT $limit
+        """,
+        {"provider": provider, "order_id": order_id, "limit": limit},
+    )
+
+
+def class_totals(store: Store, run_id: int, providers: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Per result class: count, order amount and ledger amount (every class, zeros kept).
+    With providers, ledger-only results (no provider) are left out."""
+    return store.query(
+        f"""
+        SELECT k.result, count(r.result) AS count,
+               coalesce(sum(r.order_amount), 0) AS order_amount,
+               coalesce(sum(r.ledger_amount), 0) AS ledger_amount,
+               coalesce(sum(coalesce(r.ledger_amount, r.order_amount)), 0) AS amount
+        FROM unnest({list(RESULTS)}) AS k(result)
+        LEFT JOIN recon_results r ON r.result = k.result AND r.run_id = $run
+             AND (len($providers) = 0 OR list_contains($providers, r.provider))
+        GROUP BY k.result ORDER BY array_position({list(RESULTS)}, k.result)
+        """,
+        {"run": run_id, "providers": list(providers)},
+    )
+
+
+def recent_runs(store: Store, limit: int = 20) -> pl.DataFrame:
+    """The latest finished runs of any period, newest first, with their counts per class."""
+    return store.query(
+        "SELECT id, period_from, period_to, finished_at, run_by, ledger_ids, amount_tolerance,"
+        " date_window, counts FROM recon_runs WHERE finished_at IS NOT NULL"
+        " ORDER BY id DESC LIMIT ?",
+        [max(1, limit)],
+    )
+
+
+def runs_for_period(store: Store, start: date, end: date) -> pl.DataFrame:
+    return store.query(
+        "SELECT id, period_from, period_to, ledger_ids, amount_tolerance, date_window,"
+        " finished_at, run_by FROM recon_runs WHERE finished_at IS NOT NULL"
+        " AND period_from = ? AND period_to = ? ORDER BY id DESC",
+        [start, end],
+    )
+
+
+def run_changes(store: Store, before: int, after: int) -> pl.DataFrame:
+    """How the results moved from one run to another, by their stable keys: per pair of classes
+    (`before` null: new in the later run; `after` null: gone from it) how many results, for
+    the pairs that differ. A result booked twice counts under its D: key."""
+    return store.query(
+        """
+        SELECT b.result::VARCHAR AS before, a.result::VARCHAR AS after, count(*) AS results
+        FROM (SELECT result_key, result FROM recon_results WHERE run_id = $before) b
+        FULL JOIN (SELECT result_key, result FROM recon_results WHERE run_id = $after) a
+             USING (result_key)
+        WHERE b.result IS DISTINCT FROM a.result
+        GROUP BY ALL ORDER BY results DESC, before, after
+        """,
+        {"before": before, "after": after},
+    )
