@@ -10,12 +10,13 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 
 
-def run_child(module: str, *args: str, timeout: float = 1800) -> dict[str, object]:
+def run_child(module: str, *args: str, timeout: float = 1800) -> dict[str, Any]:
     """Run `python -m bench.<module> args` and return the JSON it prints last."""
     out = subprocess.run(
         [sys.executable, "-m", f"bench.{module}", *args],
@@ -27,7 +28,8 @@ def run_child(module: str, *args: str, timeout: float = 1800) -> dict[str, objec
     )
     if out.returncode != 0:
         raise RuntimeError(f"bench child failed: {out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    report: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return report
 
 
 def peak_rss_mb() -> float:

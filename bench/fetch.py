@@ -15,6 +15,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -91,7 +92,7 @@ def start_sandbox(per_provider: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-def fetch_child(*args: str) -> dict[str, object]:
+def fetch_child(*args: str) -> dict[str, Any]:
     """One measured fetch in a fresh process, against the running sandbox."""
     return run_child("fetch", "--child", "--url", f"http://127.0.0.1:{PORT}", *args)
 
@@ -114,7 +115,7 @@ def main() -> None:
         child(args)
         return
     rows = []
-    client_only: list[tuple[int, dict[str, object]]] = []
+    client_only: list[tuple[int, dict[str, Any]]] = []
     for total in (int(s) for s in args.sizes.split(",")):
         proc = start_sandbox(total // 2)
         try:

@@ -17,6 +17,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from bench._common import ROOT, machine, peak_rss_mb, report_option, run_child, write_section
 from pages._shared import PAGES as PAGE_LIST
@@ -24,7 +25,7 @@ from pages._shared import PAGES as PAGE_LIST
 PAGES = [path for path, _, _ in PAGE_LIST]
 
 
-def child(folder: Path, runs: int) -> dict[str, object]:
+def child(folder: Path, runs: int) -> dict[str, Any]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
@@ -39,7 +40,7 @@ def child(folder: Path, runs: int) -> dict[str, object]:
     at.run()
     first = time.perf_counter() - t0
     assert not at.exception, [e.value for e in at.exception]
-    out: dict[str, object] = {"open": first}
+    out: dict[str, Any] = {"open": first}
     for page in PAGES:
         times = []
         for _ in range(runs):

@@ -1,5 +1,7 @@
 """Exports: every kind as CSV and XLSX, named for the period, generated on click."""
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from pages._shared import count, period, period_label, query, run_label, workspace
@@ -32,7 +34,7 @@ st.caption(
 )
 
 
-def maker(kind: str, fmt: str):
+def maker(kind: str, fmt: str) -> Callable[[], bytes]:
     return lambda: export_bytes(ws.store, int(run_id), kind, fmt)
 
 

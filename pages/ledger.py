@@ -48,7 +48,9 @@ if upload is not None:
         decimal_style=style,
         imported_by=ws.settings.reviewer,
     )
-    parsed, columns, current = None, [], ledger.ColumnMapping()
+    parsed: ledger.Parsed | None = None
+    columns: list[str] = []
+    current = ledger.ColumnMapping()
     try:
         # Every click reruns the page; the file is read again only when how it is read changes.
         read_with = (upload.file_id, base, options)
@@ -113,7 +115,8 @@ if upload is not None:
             opts = ledger.ImportOptions(
                 name=upload.name, replace=replace, imported_by=ws.settings.reviewer
             )
-            result = attempt(lambda: ledger.store_ledger(ws.store, parsed, opts))
+            ready = parsed  # narrowed: the lambda below cannot see the check above
+            result = attempt(lambda: ledger.store_ledger(ws.store, ready, opts))
             if result is not None:
                 st.success(result.line(idr), icon=":material/check_circle:")
                 for shared in result.shared:

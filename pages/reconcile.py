@@ -79,9 +79,9 @@ providers = f2.multiselect("Provider", ["xepeng", "durianpay"])
 review = f3.multiselect("Review", ["open", "accepted", "resolved"])
 search = f4.text_input("Search id, reference, description, customer or amount")
 flt = ResultFilter(tuple(classes), tuple(providers), tuple(review), search)
-_, total = results_page(ws.store, run_id, flt, 0, 1)
-pages = max(1, -(-total // PAGE_SIZE))
-page_no = st.number_input(f"Page (of {pages}; {count(total)} results)", 1, pages, 1)
+total = results_page(ws.store, run_id, flt, 0, 1)[1]  # the count decides the pages
+page_count = max(1, -(-total // PAGE_SIZE))
+page_no = st.number_input(f"Page (of {page_count}; {count(total)} results)", 1, page_count, 1)
 page, _ = results_page(ws.store, run_id, flt, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
 # What a reviewer decides on comes first (the table is wider than a screen); the rest after.
 COLUMNS = {

@@ -66,14 +66,14 @@ def clients(settings: Settings, options: ClientOptions) -> Iterator[dict[str, ob
 def xepeng(settings: Settings) -> Iterator[XepengClient]:
     assert settings.xepeng
     with XepengClient.from_settings(settings.xepeng, retry=FAST_RETRY) as client:
-        yield client  # type: ignore[misc]
+        yield client
 
 
 @pytest.fixture
 def durianpay(settings: Settings) -> Iterator[DurianpayClient]:
     assert settings.durianpay
     with DurianpayClient.from_settings(settings.durianpay, retry=FAST_RETRY) as client:
-        yield client  # type: ignore[misc]
+        yield client
 
 
 def expected_count(sandbox: RunningSandbox, provider: str, start: date, end: date) -> int:

@@ -110,7 +110,7 @@ def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
         "order_id",
     ]
     assert columns["review_status"] == {"label": "Review"}
-    key = next(s for s in at.selectbox if s.label == "Look at").value
+    key = str(next(s for s in at.selectbox if s.label == "Look at").value)
     _, provider, order_id = key.split(":")
     summary = next(m.value for m in at.markdown if order_id in m.value)
     assert summary.startswith(f"{provider.capitalize()} {order_id} · ") and "· Rp " in summary
@@ -370,7 +370,7 @@ def test_a_decision_on_a_page_skips_results_that_need_none(tmp_path: Path) -> No
 
 def test_an_order_looked_up_shows_its_reconciliation_result(tmp_path: Path) -> None:
     at = app(tmp_path / "lookup.duckdb").switch_page("pages/reconcile.py").run()
-    key = next(s for s in at.selectbox if s.label == "Look at").value  # an amount mismatch
+    key = str(next(s for s in at.selectbox if s.label == "Look at").value)  # amount mismatch
     order_id = key.rsplit(":", 1)[1]
     at.switch_page("pages/orders.py").run()
     at.text_input[0].input(order_id).run()
@@ -445,7 +445,7 @@ def download(at: AppTest, media: list[Any], key: str) -> tuple[str, bytes]:
     button = next(b for b in at.get("download_button") if key in b.proto.id)
     manager = media[-1]
     url = manager.execute_deferred(button.proto.deferred_file_id)
-    stored = manager._storage.get_file(url.rsplit("/", 1)[1])  # type: ignore[attr-defined]
+    stored = manager._storage.get_file(url.rsplit("/", 1)[1])
     return str(stored.filename), bytes(stored.content)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rekon.config import Settings
 from rekon.fetch_log import FetchGap, fetch_gaps
 from rekon.fetching import ClientOptions, OrderSource, fetch_orders, make_clients
 from rekon.migrations import MIGRATIONS
@@ -165,7 +166,7 @@ def test_unknown_raw_status_is_stored_as_unknown(
 
 
 def test_sequential_and_concurrent_fetches_store_the_same_rows(
-    tmp_path: Path, settings: object, options: ClientOptions
+    tmp_path: Path, settings: Settings, options: ClientOptions
 ) -> None:
     stores = []
     for concurrency in (1, 6):
@@ -173,9 +174,7 @@ def test_sequential_and_concurrent_fetches_store_the_same_rows(
         clients = make_clients(
             settings,
             "all",
-            ClientOptions(  # type: ignore[arg-type]
-                retry=options.retry, concurrency=concurrency
-            ),
+            ClientOptions(retry=options.retry, concurrency=concurrency),
         )
         fetch_orders(store, clients, *OCTOBER)
         stores.append(store)

@@ -7,6 +7,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import polars as pl
@@ -155,7 +156,7 @@ def test_bulk_review_and_its_rules(reconciled: tuple[Store, int]) -> None:
         reviews.record(store, ["O:xepeng:xo_fee"], "resolved", "ana", "  ")
     with pytest.raises(reviews.ReviewError, match="not in any reconciliation run"):
         reviews.record(store, ["O:xepeng:nope"], "accepted", "ana")
-    for args, why in [
+    refusals: list[tuple[tuple[Any, ...], str]] = [
         ((["O:xepeng:xo_fee"], "approved", "ana"), "unknown decision 'approved'"),
         ((["O:xepeng:xo_fee"], "accepted", "  "), "needs the reviewer's name"),
         (([], "accepted", "ana"), "nothing selected"),
@@ -164,7 +165,8 @@ def test_bulk_review_and_its_rules(reconciled: tuple[Store, int]) -> None:
             (["O:xepeng:xo_ok", "O:xepeng:xo_fee"], "accepted", "ana", None, run_id),
             "1 of the selected items are matched or unpaid, not exceptions, and need no decision",
         ),
-    ]:
+    ]
+    for args, why in refusals:
         with pytest.raises(reviews.ReviewError, match=why):
             reviews.record(store, *args)
     assert reviews.history(store, "O:xepeng:xo_fee").height == 1  # refusals record nothing
