@@ -1,4 +1,7 @@
-"""The ledger page's list of imported ledgers, and deleting one."""
+"""The ledger page's list of imported ledgers: replacing one with its corrected export, and
+deleting one."""
+
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -27,15 +30,37 @@ def imported_ledgers(ws: Workspace) -> None:
         st.caption("None yet.")
         return
     table(ledgers, "amount_total", column_config=COLUMNS)
+    names = dict(zip(ledgers["id"].to_list(), ledgers["name"].to_list(), strict=True))
+
+    def label(i: int) -> str:
+        return f"{i} · {names[i]}"
+
+    if len(names) > 1:
+        corrected_export(ws, list(names), label)
     with st.expander("Delete a ledger"):
-        target = st.selectbox(
-            "Ledger",
-            ledgers["id"].to_list(),
-            format_func=lambda i: f"{i} · " + ledgers.filter(ledgers["id"] == i)["name"][0],
-        )
+        target = st.selectbox("Ledger", list(names), format_func=label)
         sure = st.checkbox("Yes, delete this ledger and its lines")
         if st.button("Delete", disabled=not sure):
             actor = ws.settings.reviewer
             gone = attempt(lambda: ledger.delete_ledger(ws.store, int(target), actor))
             if gone is not None:  # a refusal stays on screen
                 flash_and_rerun(f"Deleted ledger {target} and its {count(gone)} lines.")
+
+
+def corrected_export(ws: Workspace, ids: list[int], label: Callable[[int], str]) -> None:
+    """A corrected re-export, already imported, takes the place of the ledger it corrects."""
+    with st.expander("Replace a ledger with its corrected export"):
+        old = st.selectbox("Ledger to replace", ids, format_func=label, key="correct_old")
+        newer = [i for i in ids if i != old]
+        new = st.selectbox(
+            "Its corrected export", newer, len(newer) - 1, format_func=label, key="correct_new"
+        )
+        st.caption(
+            "Decisions on the lines that did not change (same date, amount and reference) "
+            "carry over to the corrected export; the replaced ledger and its lines are deleted."
+        )
+        if st.button("Replace"):
+            actor = ws.settings.reviewer
+            done = attempt(lambda: ledger.correct_ledger(ws.store, int(old), int(new), actor))
+            if done is not None:
+                flash_and_rerun(f"{done.line()}.")

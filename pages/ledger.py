@@ -4,7 +4,7 @@ import polars as pl
 import streamlit as st
 
 from pages._ledgers import imported_ledgers
-from pages._shared import LABELS, attempt, count, idr, show_error, table, workspace
+from pages._shared import LABELS, attempt, count, idr, query, show_error, table, workspace
 from rekon import ledger
 from rekon.errors import RekonError
 from rekon.money import DecimalStyle
@@ -111,9 +111,21 @@ if upload is not None:
         ):
             st.toast(f"Mapping saved as {saved_as}")
         replace = right.checkbox("Replace an earlier import of this same file")
+        earlier = query(ws, ledger.list_ledgers)
+        names = dict(zip(earlier["id"].to_list(), earlier["name"].to_list(), strict=True))
+        corrects = right.selectbox(
+            "This file is a corrected export of",
+            [None, *names],
+            format_func=lambda i: "— (a ledger of its own)" if i is None else f"{i} · {names[i]}",
+            help="It takes that ledger's place; decisions on the lines that did not change "
+            "carry over.",
+        )
         if right.button("Import ledger", type="primary"):
             opts = ledger.ImportOptions(
-                name=upload.name, replace=replace, imported_by=ws.settings.reviewer
+                name=upload.name,
+                replace=replace,
+                imported_by=ws.settings.reviewer,
+                corrects=corrects,
             )
             ready = parsed  # narrowed: the lambda below cannot see the check above
             result = attempt(lambda: ledger.store_ledger(ws.store, ready, opts))

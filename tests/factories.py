@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from rekon.ledger import ImportOptions, import_ledger
+from rekon.ledger import ImportOptions, ImportResult, import_ledger
 from rekon.money import DecimalStyle
 from rekon.providers.base import Order
 from rekon.store import Store
@@ -57,15 +57,27 @@ def add_orders(store: Store, *orders: Order) -> None:
         store.merge_staged_orders(cur, 0)
 
 
-def add_ledger(store: Store, *lines: tuple[date, str, int | str]) -> int:
-    """A ledger of (date, reference, amount) lines; line n of the list is file line n + 1."""
+def import_lines(
+    store: Store, *lines: tuple[date, str, int | str], corrects: int | None = None
+) -> ImportResult:
+    """Import a ledger of (date, reference, amount) lines; line n of the list is file line
+    n + 1. `corrects`: the ledger this one is a corrected export of."""
     text = "Tanggal,Referensi,Jumlah\n" + "".join(
         f"{d.isoformat()},{ref},{amount}\n" for d, ref, amount in lines
     )
     options = ImportOptions(
-        decimal_style=DecimalStyle.POINT, date_format="%Y-%m-%d", name=f"ledger-{next(_seq)}"
+        decimal_style=DecimalStyle.POINT,
+        date_format="%Y-%m-%d",
+        name=f"ledger-{next(_seq)}",
+        imported_by="ana",
+        corrects=corrects,
     )
-    return import_ledger(store, text.encode(), f"l{next(_seq)}.csv", options).ledger_id
+    return import_ledger(store, text.encode(), f"l{next(_seq)}.csv", options)
+
+
+def add_ledger(store: Store, *lines: tuple[date, str, int | str]) -> int:
+    """A ledger of (date, reference, amount) lines; returns its id."""
+    return import_lines(store, *lines).ledger_id
 
 
 def results(store: Store, run_id: int) -> pl.DataFrame:

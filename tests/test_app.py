@@ -13,9 +13,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pages._shared import PAGES as PAGE_LIST
+from rekon import reviews
 from rekon.ledger import load_mapping
+from rekon.matching import ReconcileParams, reconcile
 from rekon.sandbox.data import SAMPLE_LEDGER, generate
 from rekon.store import Store
+from tests.factories import add_ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [path for path, _, _ in PAGE_LIST]
@@ -246,6 +249,54 @@ def test_ledger_page_lets_the_reviewer_say_what_detection_cannot(tmp_path: Path)
     assert_clean(at)
     assert "Imported ledger 2" in at.success[0].value
     assert at.warning[0].value.startswith("2 of these lines are also in ledger 1 (dec.csv)")
+
+
+def test_ledger_page_replaces_a_ledger_with_its_corrected_export(tmp_path: Path) -> None:
+    db = tmp_path / "corrected.duckdb"
+    store = Store(db)
+    try:
+        add_ledger(
+            store, (date(2026, 10, 16), "MANUAL-1", 50_000), (date(2026, 10, 17), "M-2", 700)
+        )
+        reconcile(store, ReconcileParams(date(2026, 10, 1), date(2026, 10, 31)))
+        reviews.record(store, ["L:1:2"], "resolved", "budi", "bank transfer")
+    finally:
+        store.close()
+    at = app(db, REKON_BOOTSTRAP="0").switch_page("pages/ledger.py").run()
+    fixed = "Tanggal;Referensi;Jumlah\n16/10/2026;MANUAL-1;50.000\n17/10/2026;M-2;750\n"
+    at.file_uploader[0].upload("oct-fixed.csv", fixed.encode(), "text/csv")
+    at.run()
+    corrects = next(s for s in at.selectbox if s.label == "This file is a corrected export of")
+    assert corrects.options == ["— (a ledger of its own)", "1 · ledger-1"]
+    corrects.set_value(1).run()
+    next(b for b in at.button if b.label == "Import ledger").click().run()
+    assert_clean(at)
+    assert at.success[0].value.endswith(
+        "Ledger 2 replaces ledger 1: 1 of its lines are unchanged and 1 changed or gone; "
+        "1 decisions on unchanged lines carried over"
+    )
+    assert not at.warning  # the ledger it repeated is gone
+    assert at.dataframe[-1].value["id"].tolist() == [2]
+
+    # A corrected export imported as a ledger of its own can take the old one's place later.
+    final = fixed.replace("750", "760")
+    at.file_uploader[0].upload("oct-final.csv", final.encode(), "text/csv")
+    at.run()
+    next(b for b in at.button if b.label == "Import ledger").click().run()
+    assert at.warning[0].value.startswith("1 of these lines are also in ledger 2 (oct-fixed.csv)")
+    at.switch_page("pages/ledger.py").run()
+    assert next(s for s in at.selectbox if s.label == "Ledger to replace").value == 2
+    assert next(s for s in at.selectbox if s.label == "Its corrected export").value == 3
+    next(b for b in at.button if b.label == "Replace").click().run()
+    assert_clean(at)
+    assert "Ledger 3 replaces ledger 2: 1 of its lines are unchanged" in at.success[0].value
+    assert at.dataframe[-1].value["id"].tolist() == [3]
+    store = Store(db)
+    try:
+        assert reviews.status(store, "L:3:2") == "resolved"  # carried twice, by ana@finance
+        assert reviews.history(store, "L:3:2")["reviewer"].to_list() == ["ana@finance"]
+    finally:
+        store.close()
 
 
 def test_ledger_page_maps_columns_it_could_not_recognise(tmp_path: Path) -> None:

@@ -201,3 +201,40 @@ def test_rekon_sandbox_serves_both_apis_with_injected_faults(tmp_path: Path) -> 
         proc.terminate()
         out = proc.communicate(timeout=10)[0]
     assert "XEPENG_API_KEY=" in out and "DURIANPAY_SERVER_KEY=" in out
+
+
+def test_a_corrected_export_replaces_its_ledger_and_carries_the_decisions_over(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "c.duckdb")
+    files = {}
+    for name, second_amount in (("oct", "2.000"), ("fixed", "2.500"), ("final", "2.600")):
+        files[name] = tmp_path / f"{name}.csv"
+        files[name].write_text(
+            f"Tanggal;Referensi;Jumlah\n21/10/2026;A-1;1.000\n22/10/2026;A-2;{second_amount}\n"
+        )
+    assert rekon("ledger", "import", str(files["oct"]), "--db", db).returncode == 0
+    fixed = rekon("ledger", "import", str(files["fixed"]), "--corrects", "1", "--db", db)
+    assert fixed.returncode == 0 and fixed.stderr == ""  # nothing left to warn about
+    assert fixed.stdout.splitlines()[0].endswith(
+        ". Ledger 2 replaces ledger 1: 1 of its lines are unchanged and 1 changed or gone; "
+        "0 decisions on unchanged lines carried over"
+    )
+    period = ("--from", "2026-10-01", "--to", "2026-10-31", "--db", db)
+    assert rekon("reconcile", *period).returncode == 0
+    resolved = rekon(
+        "review", "resolve", "L:2:2", "--note", "cash", "--reviewer", "ana", "--db", db
+    )
+    assert resolved.returncode == 0, resolved.stderr
+    assert rekon("ledger", "import", str(files["final"]), "--db", db).returncode == 0
+    corrected = rekon("ledger", "correct", "2", "3", "--db", db, env={"REKON_REVIEWER": "budi"})
+    assert corrected.returncode == 0, corrected.stderr
+    assert "1 decisions on unchanged lines carried over" in corrected.stdout
+    assert rekon("reconcile", *period).returncode == 0
+    listed = rekon("review", "list", "--status", "resolved", "--db", db).stdout
+    assert "L:3:2" in listed and "From ledger 2 line 2 (ana): cash" in listed
+    gone = rekon("ledger", "import", str(files["oct"]), "--corrects", "1", "--db", db)
+    assert gone.returncode == 1 and "there is no ledger 1" in gone.stderr
+    assert [
+        line.split()[0] for line in rekon("ledger", "list", "--db", db).stdout.splitlines()
+    ] == ["3"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +16,14 @@ import pytest
 
 from rekon import reviews
 from rekon.errors import RekonError
-from rekon.ledger import ImportOptions, import_ledger
+from rekon.ledger import (
+    Correction,
+    ImportOptions,
+    LedgerError,
+    correct_ledger,
+    import_ledger,
+    list_ledgers,
+)
 from rekon.matching import (
     EXCEPTIONS,
     RESULTS,
@@ -45,7 +53,7 @@ from rekon.results import (
 )
 from rekon.store import Store
 from tests.conftest import OCTOBER
-from tests.factories import add_ledger, add_orders, order
+from tests.factories import add_ledger, add_orders, import_lines, order
 
 OCT = ReconcileParams(*OCTOBER)
 
@@ -183,6 +191,90 @@ def test_a_run_is_named_by_id_or_latest_and_unknown_ones_are_refused(
         resolve_run(store, "last")
     with pytest.raises(ReconcileError, match=f"there is no reconciliation run {run_id + 1}"):
         resolve_run(store, run_id + 1)
+
+
+OCT_5, OCT_6, OCT_7, OCT_8 = (date(2026, 10, d) for d in (5, 6, 7, 8))
+
+
+def statuses(store: Store, run_id: int) -> dict[str, tuple[str, str | None]]:
+    page, _ = results_page(store, run_id, ResultFilter(results=EXCEPTIONS))
+    return {
+        r["result_key"]: (r["review_status"], r["review_note"]) for r in page.iter_rows(named=True)
+    }
+
+
+def test_a_corrected_export_takes_its_ledgers_place_and_settled_decisions_follow_its_lines(
+    store: Store,
+) -> None:
+    add_orders(store, order("xo_1", 100_000, OCT_5))
+    first = import_lines(
+        store,
+        (OCT_5, "xo_1", 100_000),  # line 2: matched
+        (OCT_6, "MANUAL-1", 50_000),  # line 3: resolved below
+        (OCT_7, "MANUAL-2", 70_000),  # line 4: accepted, then corrected to 75.000
+        (OCT_8, "MANUAL-3", 80_000),  # line 5: accepted, then reopened
+        (OCT_5, "xo_1", 100_000),  # line 6: booked twice, accepted
+    ).ledger_id
+    run_id = reconcile(store, OCT).run_id
+    reviews.record(store, [f"L:{first}:3"], "resolved", "ana", "bank transfer, no gateway")
+    reviews.record(store, [f"L:{first}:4", f"L:{first}:5", f"D:{first}:6"], "accepted", "ana")
+    reviews.record(store, [f"L:{first}:5"], "reopened", "budi", run_id=run_id)
+
+    corrected = import_lines(  # the same books, re-ordered, one amount corrected
+        store,
+        (OCT_6, "MANUAL-1", 50_000),
+        (OCT_5, "xo_1", 100_000),
+        (OCT_7, "MANUAL-2", 75_000),
+        (OCT_8, "MANUAL-3", 80_000),
+        (OCT_5, "xo_1", 100_000),
+        corrects=first,
+    )
+    second = corrected.ledger_id
+    assert corrected.correction == Correction(first, second, 4, 1, 2)
+    assert corrected.shared == []  # the ledger it repeats is gone
+    assert "2 decisions on unchanged lines carried over" in corrected.line()
+    assert list_ledgers(store)["id"].to_list() == [second]
+
+    rerun = reconcile(store, OCT).run_id
+    assert statuses(store, rerun) == {
+        f"L:{second}:2": (
+            "resolved",
+            f"From ledger {first} line 3 (ana): bank transfer, no gateway",
+        ),
+        f"L:{second}:4": ("open", None),  # its amount changed: decided afresh
+        f"L:{second}:5": ("open", None),  # it was open again when the ledger was corrected
+        f"D:{second}:6": ("accepted", f"From ledger {first} line 6 (ana)"),
+    }
+    carried = reviews.history(store, f"L:{second}:2").row(0, named=True)
+    assert (carried["reviewer"], carried["run_id"]) == ("ana", None)  # who imported the correction
+    assert reviews.history(store, f"L:{first}:3").height == 1  # the old history stays
+
+
+def test_correcting_after_the_import_keeps_decisions_already_made_on_the_new_lines(
+    store: Store,
+) -> None:
+    first = add_ledger(store, (OCT_6, "MANUAL-1", 50_000), (OCT_7, "MANUAL-2", 70_000))
+    reconcile(store, OCT)
+    reviews.record(store, [f"L:{first}:2", f"L:{first}:3"], "accepted", "ana")
+    second = add_ledger(  # the same two lines and one booked late
+        store, (OCT_6, "MANUAL-1", 50_000), (OCT_7, "MANUAL-2", 70_000), (OCT_8, "LATE", 5_000)
+    )
+    run_id = reconcile(store, replace(OCT, ledger_ids=(second,))).run_id
+    reviews.record(store, [f"L:{second}:3"], "resolved", "budi", "paid in cash")
+
+    assert correct_ledger(store, first, second, "budi") == Correction(first, second, 2, 0, 1)
+    assert statuses(store, run_id)[f"L:{second}:3"] == ("resolved", "paid in cash")
+    assert statuses(store, run_id)[f"L:{second}:2"][0] == "accepted"
+
+
+def test_a_correction_that_cannot_be_made_changes_nothing(store: Store) -> None:
+    first = add_ledger(store, (OCT_6, "MANUAL-1", 50_000))
+    with pytest.raises(LedgerError, match="there is no ledger 99"):
+        import_lines(store, (OCT_6, "MANUAL-1", 55_000), corrects=99)
+    assert list_ledgers(store)["id"].to_list() == [first]  # the new file did not land either
+    with pytest.raises(LedgerError, match=f"ledger {first} cannot correct itself"):
+        correct_ledger(store, first, first, "ana")
+    assert store.scalar("SELECT count(*) FROM ledger_lines") == 1
 
 
 def test_results_are_paged_filtered_and_searchable(reconciled: tuple[Store, int]) -> None:

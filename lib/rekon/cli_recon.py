@@ -50,12 +50,27 @@ def add_parsers(
         "--date-format", metavar="FMT", help="strftime format, e.g. %%d/%%m/%%Y (default: detected)"
     )
     imp.add_argument("--replace", action="store_true", help="re-import a file seen before")
+    imp.add_argument(
+        "--corrects",
+        type=int,
+        metavar="ID",
+        help="this file is a corrected export of ledger ID: it takes that ledger's place, and "
+        "the decisions on the lines that did not change carry over",
+    )
     db(imp)
     lst = lsub.add_parser("list", help="list imported ledgers")
     db(lst)
     dele = lsub.add_parser("delete", help="delete an imported ledger")
     dele.add_argument("id", type=int, help="the ledger id (see `rekon ledger list`)")
     db(dele)
+    cor = lsub.add_parser(
+        "correct",
+        help="let ledger NEW (a corrected export) take the place of ledger OLD; the decisions on "
+        "the lines that did not change carry over",
+    )
+    cor.add_argument("old", type=int, help="the ledger being replaced")
+    cor.add_argument("new", type=int, help="the corrected ledger, already imported")
+    db(cor)
 
     rec = sub.add_parser("reconcile", help="match orders against ledger lines for a period")
     period(rec)
@@ -140,8 +155,11 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
             )
         return 0
     if args.ledger_command == "delete":
-        lines = ledger.delete_ledger(store, args.id, actor="cli")
+        lines = ledger.delete_ledger(store, args.id, actor=settings.reviewer)
         print(f"Deleted ledger {args.id} and its {lines} lines.")
+        return 0
+    if args.ledger_command == "correct":
+        print(ledger.correct_ledger(store, args.old, args.new, actor=settings.reviewer).line())
         return 0
     overrides = {}
     for item in args.map:
@@ -164,7 +182,8 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
         decimal_style=style,
         date_format=args.date_format,
         replace=args.replace,
-        imported_by="cli",
+        imported_by=settings.reviewer,
+        corrects=args.corrects,
     )
     if not args.file.is_file():
         raise RekonError(f"no such file: {args.file}")
@@ -247,9 +266,10 @@ def _review(args: argparse.Namespace, settings: Settings) -> int:
             amount = (
                 row["ledger_amount"] if row["ledger_amount"] is not None else row["order_amount"]
             )
+            note = f"  {row['review_note']}" if row["review_note"] else ""
             print(
                 f"  {row['result_key']:<40} {row['result']:<20} "
-                f"{format_plain(amount):>15} {row['review_status']}"
+                f"{format_plain(amount):>15} {row['review_status']}{note}"
             )
         return 0
     decision = {"accept": "accepted", "resolve": "resolved", "reopen": "reopened"}

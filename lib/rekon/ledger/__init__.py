@@ -3,16 +3,19 @@
 Accounting exports come in many layouts: `;` or `,` or tab, a BOM or cp1252, `1.500.000,00`
 or `1,500,000.00`, `31/01/2026` or `31 Januari 2026`, a title above the header and a total
 row below. One module a step: `sniffing` tells what the file is, `reading` turns it into
-checked lines (nothing stored), `storing` lands them in one transaction; `model` holds what
-they pass between them. Callers use the names below.
+checked lines (nothing stored), `storing` lands them in one transaction, `correcting` lets a
+corrected re-export take an earlier ledger's place; `model` holds what they pass between
+them. Callers use the names below.
 """
 
+from rekon.ledger.correcting import correct_ledger
 from rekon.ledger.model import (
     DATE_SAMPLE,
     FIELDS,
     REJECT_THRESHOLD,
     ChoiceNeeded,
     ColumnMapping,
+    Correction,
     DuplicateLedger,
     ImportOptions,
     ImportResult,
@@ -50,6 +53,7 @@ __all__ = [
     "REJECT_THRESHOLD",
     "ChoiceNeeded",
     "ColumnMapping",
+    "Correction",
     "DuplicateLedger",
     "ImportOptions",
     "ImportResult",
@@ -61,6 +65,7 @@ __all__ = [
     "SharedLines",
     "TooManyRejected",
     "auto_mapping",
+    "correct_ledger",
     "decode",
     "delete_ledger",
     "find_header",

@@ -154,6 +154,7 @@ class ImportOptions:
     replace: bool = False
     imported_by: str | None = None
     threshold: float = REJECT_THRESHOLD
+    corrects: int | None = None  # the ledger this file is a corrected re-export of
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,26 @@ class SharedLines:
         return (
             f"{self.lines:,} of these lines are also in ledger {self.ledger_id} ({self.name}): "
             "reconciled together, the second copy of each shows as duplicate_in_ledger. If this "
-            f"file replaces that one, delete ledger {self.ledger_id} or reconcile one of them."
+            f"file is a corrected export of that one, let it correct ledger {self.ledger_id}: "
+            "the decisions on the lines that did not change carry over, and the old ledger goes."
+        )
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What correcting ledger `old_id` with ledger `new_id` did."""
+
+    old_id: int
+    new_id: int
+    lines_kept: int  # lines of the old ledger found unchanged in the new one
+    lines_dropped: int  # lines of the old ledger the new one no longer has (or changed)
+    decisions_carried: int
+
+    def line(self) -> str:
+        return (
+            f"Ledger {self.new_id} replaces ledger {self.old_id}: {self.lines_kept:,} of its "
+            f"lines are unchanged and {self.lines_dropped:,} changed or gone; "
+            f"{self.decisions_carried:,} decisions on unchanged lines carried over"
         )
 
 
@@ -204,12 +224,14 @@ class ImportResult:
     format: LedgerFormat
     mapping: ColumnMapping
     shared: list[SharedLines] = field(default_factory=list)
+    correction: Correction | None = None
 
     def line(self, money: Callable[[Any], str] = format_plain) -> str:
         """One sentence on what landed; `money` writes the total (plain for files and logs)."""
         total = money(self.amount_total)
-        return (
+        landed = (
             f"Imported ledger {self.ledger_id} ({self.name}): {self.lines_imported} lines, "
             f"total {total}, {self.date_from}..{self.date_to}; "
             f"{len(self.rejected)} rejected, {len(self.skipped)} skipped"
         )
+        return landed if self.correction is None else f"{landed}. {self.correction.line()}"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
+from rekon.ledger.correcting import apply_correction
 from rekon.ledger.model import (
     DuplicateLedger,
     ImportOptions,
@@ -106,6 +107,12 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions) -> Import
         # kept alive until the commit.
         new_lines = lines.select(pl.lit(ledger_id, pl.Int64).alias("ledger_id"), *columns)
         cur.from_arrow(new_lines.to_arrow()).insert_into("ledger_lines")
+        actor = options.imported_by or "system"
+        correction = (
+            None
+            if options.corrects is None
+            else apply_correction(store, cur, options.corrects, ledger_id, actor)
+        )
         overlapping = cur.execute(
             "SELECT list(id) FROM ledgers WHERE id <> ? AND date_from <= ? AND date_to >= ?",
             [ledger_id, last_day, first_day],
@@ -120,7 +127,7 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions) -> Import
         )
         store.audit(
             cur,
-            options.imported_by or "system",
+            actor,
             "ledger.import",
             f"ledger:{ledger_id}",
             json.dumps(
@@ -144,6 +151,7 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions) -> Import
         parsed.format,
         parsed.mapping,
         shared,
+        correction,
     )
 
 
