@@ -22,7 +22,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from rekon import fetch_log, results
 from rekon.config import Settings, load_settings
 from rekon.errors import RekonError
-from rekon.money import format_idr
+from rekon.money import format_count, format_idr
 from rekon.providers.base import AuthError, ProviderError, provider_title
 from rekon.sandbox.data import GOLDEN_MONTH, month_bounds
 from rekon.workspace import Workspace, default_period, open_workspace
@@ -194,7 +194,7 @@ def sandbox_banner(ws: Workspace) -> None:
 
 def count(n: int) -> str:
     """A count as an Indonesian reader writes it: 10.006."""
-    return f"{n:,}".replace(",", ".")
+    return format_count(n)
 
 
 def idr(value: Decimal | None) -> str:

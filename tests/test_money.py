@@ -14,6 +14,7 @@ from rekon.money import (
     MoneyError,
     amount_expr,
     format_amount,
+    format_count,
     format_idr,
     format_plain,
     parse_amount,
@@ -97,6 +98,8 @@ def test_formats_for_people_and_machines() -> None:
     assert format_idr(Decimal("1500000.00")) == "Rp 1.500.000"
     assert format_idr(Decimal("-2500.50")) == "-Rp 2.500,50"
     assert format_plain(Decimal("150000")) == "150000.00"
+    # A count with a comma would read as a fraction to an Indonesian reader.
+    assert [format_count(n) for n in (7, 7925, 1_048_575)] == ["7", "7.925", "1.048.575"]
 
 
 MARKS = {"CR": "credit", "Cr.": "credit", "K": "credit", "DB": "debit", "Dr": "debit", "D": "debit"}

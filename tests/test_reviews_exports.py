@@ -387,7 +387,10 @@ def test_xlsx_refuses_more_rows_than_a_sheet_holds_and_writes_nothing(
     store, run_id = reconciled
     rows = write_export(store, run_id, "all", tmp_path / "all.csv")
     monkeypatch.setattr(rekon.reports, "XLSX_MAX_ROWS", rows - 1)  # a sheet one row short
-    with pytest.raises(ExportError, match="export it as CSV"):
+    shown = f"has {rows:,} rows and an Excel sheet holds {rows - 1:,}; export it as CSV".replace(
+        ",", "."
+    )
+    with pytest.raises(ExportError, match=shown):
         write_export(store, run_id, "all", tmp_path / "all.xlsx", "xlsx")
     assert not (tmp_path / "all.xlsx").exists()
     monkeypatch.setattr(rekon.reports, "XLSX_MAX_ROWS", rows)

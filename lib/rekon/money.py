@@ -112,6 +112,11 @@ def format_amount(value: Decimal, style: DecimalStyle, prefix: str = "") -> str:
     return f"{sign}{prefix}{text}"
 
 
+def format_count(n: int) -> str:
+    """A count as an Indonesian reader writes it: 10.006 (to them 10,006 is ten and a bit)."""
+    return f"{n:,}".replace(",", ".")
+
+
 def format_idr(value: Decimal | None) -> str:
     """For people: 'Rp 1.500.000', keeping cents only when there are any."""
     if value is None:

@@ -17,6 +17,7 @@ import polars as pl
 
 from rekon.errors import RekonError
 from rekon.matching import EXCEPTIONS, RESULTS
+from rekon.money import format_count
 from rekon.results import RESULTS_SQL
 from rekon.reviews import LATEST_SQL
 from rekon.store import Store
@@ -198,7 +199,8 @@ def _write_xlsx(store: Store, run_id: int, kind: str, out: Path) -> int:
     # The first sheet is the largest ('all' holds the others).
     if kind != "summary" and (size := export_rows(store, run_id, kind)) > XLSX_MAX_ROWS:
         raise ExportError(
-            f"this export has {size:,} rows and an Excel sheet holds {XLSX_MAX_ROWS:,}; "
+            f"this export has {format_count(size)} rows and an Excel sheet holds "
+            f"{format_count(XLSX_MAX_ROWS)}; "
             "export it as CSV instead"
         )
     rows = 0

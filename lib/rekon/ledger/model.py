@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from rekon.errors import RekonError
-from rekon.money import DecimalStyle, format_plain
+from rekon.money import DecimalStyle, format_count, format_plain
 
 FIELDS = ("date", "amount", "debit", "credit", "reference", "description", "currency",
           "provider", "email")  # fmt: skip
@@ -186,7 +186,8 @@ class SharedLines:
 
     def warning(self) -> str:
         return (
-            f"{self.lines:,} of these lines are also in ledger {self.ledger_id} ({self.name}): "
+            f"{format_count(self.lines)} of these lines are also in ledger {self.ledger_id} "
+            f"({self.name}): "
             "reconciled together, the second copy of each shows as duplicate_in_ledger. If this "
             f"file is a corrected export of that one, let it correct ledger {self.ledger_id}: "
             "the decisions on the lines that did not change carry over, and the old ledger goes."
@@ -205,9 +206,10 @@ class Correction:
 
     def line(self) -> str:
         return (
-            f"Ledger {self.new_id} replaces ledger {self.old_id}: {self.lines_kept:,} of its "
-            f"lines are unchanged and {self.lines_dropped:,} changed or gone; "
-            f"{self.decisions_carried:,} decisions on unchanged lines carried over"
+            f"Ledger {self.new_id} replaces ledger {self.old_id}: "
+            f"{format_count(self.lines_kept)} of its lines are unchanged and "
+            f"{format_count(self.lines_dropped)} changed or gone; "
+            f"{format_count(self.decisions_carried)} decisions on unchanged lines carried over"
         )
 
 
