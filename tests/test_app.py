@@ -180,7 +180,7 @@ def test_ledger_page_imports_the_sample_through_the_uploader(tmp_path: Path) -> 
     assert at.session_state["ledger_read"][1] is read
     next(b for b in at.button if b.label == "Import ledger").click().run()
     assert_clean(at)
-    assert "7926 lines" in at.success[0].value
+    assert "7.926 lines" in at.success[0].value
     at.switch_page("pages/ledger.py").run()
     listed = at.dataframe[-1].value
     assert listed["name"].tolist() == ["ledger-2026-10.csv"]

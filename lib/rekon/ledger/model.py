@@ -232,8 +232,9 @@ class ImportResult:
         """One sentence on what landed; `money` writes the total (plain for files and logs)."""
         total = money(self.amount_total)
         landed = (
-            f"Imported ledger {self.ledger_id} ({self.name}): {self.lines_imported} lines, "
-            f"total {total}, {self.date_from}..{self.date_to}; "
-            f"{len(self.rejected)} rejected, {len(self.skipped)} skipped"
+            f"Imported ledger {self.ledger_id} ({self.name}): "
+            f"{format_count(self.lines_imported)} lines, total {total}, "
+            f"{self.date_from}..{self.date_to}; {format_count(len(self.rejected))} rejected, "
+            f"{format_count(len(self.skipped))} skipped"
         )
         return landed if self.correction is None else f"{landed}. {self.correction.line()}"
