@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rekon.config import Settings
-from rekon.fetching import ClientOptions, make_clients
+from rekon.fetching import ClientOptions, OrderSource, make_clients
 from rekon.providers.base import RetryPolicy
 from rekon.providers.durianpay import DurianpayClient
 from rekon.providers.xepeng import XepengClient
@@ -55,9 +55,9 @@ def options() -> ClientOptions:
 
 
 @pytest.fixture
-def clients(settings: Settings, options: ClientOptions) -> Iterator[dict[str, object]]:
+def clients(settings: Settings, options: ClientOptions) -> Iterator[dict[str, OrderSource]]:
     made = make_clients(settings, "all", options)
-    yield made  # type: ignore[misc]
+    yield made
     for c in made.values():
         c.close()
 

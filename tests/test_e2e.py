@@ -17,6 +17,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from playwright.sync_api import Page
 
 from rekon.matching import EXCEPTIONS
 from rekon.sandbox.data import SAMPLE_LEDGER, generate
@@ -84,7 +85,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def page(server: str) -> Iterator[object]:
+def page(server: str) -> Iterator[Page]:
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -108,18 +109,18 @@ def page(server: str) -> Iterator[object]:
         browser.close()
 
 
-def open_page(page, server: str, path: str, title: str) -> None:  # type: ignore[no-untyped-def]
+def open_page(page: Page, server: str, path: str, title: str) -> None:
     page.goto(f"{server}/{path}")
     page.get_by_role("heading", name=title).first.wait_for(timeout=90_000)
     page.wait_for_timeout(1500)  # let data grids and charts paint before a screenshot
 
 
-def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def shot(page: Page, name: str) -> None:
     page.wait_for_timeout(1000)  # tables and charts paint after the text that was waited for
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def test_month_end_in_the_browser(page, server: str) -> None:  # type: ignore[no-untyped-def]
+def test_month_end_in_the_browser(page: Page, server: str) -> None:
     # A bookmark is the first address this fresh server sees: the page still comes with the
     # app's navigation and banner, not as a bare file of pages/.
     open_page(page, server, "orders", "Orders")
@@ -169,6 +170,7 @@ def test_month_end_in_the_browser(page, server: str) -> None:  # type: ignore[no
     results = page.locator('[data-testid="stDataFrame"]').first
     results.scroll_into_view_if_needed()
     grid = results.bounding_box()
+    assert grid is not None  # shown on screen, so it can be clicked
     for row in (2, 4):
         page.mouse.click(grid["x"] + 15, grid["y"] + 35 * row + 17)
         page.wait_for_timeout(1500)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -83,22 +83,22 @@ def make_clients(
     options = options or ClientOptions()
     wanted = PROVIDER_NAMES if providers == "all" else (providers,)
     clients: dict[str, OrderSource] = {}
-    kwargs = dict(
-        timezone=settings.timezone,
-        transport=options.transport,
-        timeout=options.timeout,
-        retry=options.retry,
-        concurrency=options.concurrency,
-    )
+    kwargs: dict[str, Any] = {
+        "timezone": settings.timezone,
+        "transport": options.transport,
+        "timeout": options.timeout,
+        "retry": options.retry,
+        "concurrency": options.concurrency,
+    }
     for name in wanted:
         if name == "xepeng":
             if settings.xepeng is None:
                 raise NotConfigured("Xepeng is not configured: set XEPENG_API_KEY")
-            clients[name] = XepengClient.from_settings(settings.xepeng, **kwargs)  # type: ignore[arg-type]
+            clients[name] = XepengClient.from_settings(settings.xepeng, **kwargs)
         elif name == "durianpay":
             if settings.durianpay is None:
                 raise NotConfigured("Durianpay is not configured: set DURIANPAY_SERVER_KEY")
-            clients[name] = DurianpayClient.from_settings(settings.durianpay, **kwargs)  # type: ignore[arg-type]
+            clients[name] = DurianpayClient.from_settings(settings.durianpay, **kwargs)
         else:
             raise NotConfigured(f"unknown provider {name!r}: use xepeng, durianpay or all")
     return clients
