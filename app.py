@@ -8,7 +8,8 @@ import plotly.express  # noqa: F401
 import polars  # noqa: F401
 import streamlit as st
 
-from pages._shared import PAGES, period_picker, sandbox_banner, workspace
+from pages._period import period_picker
+from pages._workspace import PAGES, sandbox_banner, workspace
 
 st.set_page_config(page_title="Rekon", page_icon=":material/balance:", layout="wide")
 

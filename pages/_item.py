@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from pages._shared import attempt, flash_and_rerun, idr, show_flash, table
+from pages._display import attempt, flash_and_rerun, idr, show_flash, table
 from rekon import reviews
 from rekon.matching import EXCEPTIONS
 from rekon.providers.base import provider_title

@@ -5,7 +5,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from pages._shared import attempt, count, flash_and_rerun, query, show_flash, table
+from pages._display import attempt, count, flash_and_rerun, show_flash, table
+from pages._workspace import query
 from rekon import ledger
 from rekon.workspace import Workspace
 

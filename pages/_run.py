@@ -4,7 +4,8 @@ reconciled before, how the results moved since."""
 import polars as pl
 import streamlit as st
 
-from pages._shared import count, idr, query, table
+from pages._display import count, idr, table
+from pages._workspace import query
 from rekon import results
 from rekon.workspace import Workspace
 

@@ -4,7 +4,8 @@ from datetime import date
 
 import streamlit as st
 
-from pages._shared import latest_run_id, period, period_label, query, workspace
+from pages._period import latest_run_id, period, period_label
+from pages._workspace import query, workspace
 from rekon import charts, reports, results
 
 ws = workspace()

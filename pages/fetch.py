@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from pages._shared import count, period, query, show_error, table, workspace
+from pages._display import count, show_error, table
+from pages._period import period
+from pages._workspace import query, workspace
 from rekon import fetch_log
 from rekon.errors import RekonError
 from rekon.fetching import fetch_orders

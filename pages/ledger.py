@@ -3,8 +3,9 @@
 import polars as pl
 import streamlit as st
 
+from pages._display import LABELS, attempt, count, idr, show_error, table
 from pages._ledgers import imported_ledgers
-from pages._shared import LABELS, attempt, count, idr, query, show_error, table, workspace
+from pages._workspace import query, workspace
 from rekon import ledger
 from rekon.errors import RekonError
 from rekon.money import DecimalStyle

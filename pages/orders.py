@@ -4,17 +4,8 @@ import json
 
 import streamlit as st
 
-from pages._shared import (
-    LABELS,
-    attempt,
-    count,
-    flash_and_rerun,
-    idr,
-    query,
-    show_flash,
-    table,
-    workspace,
-)
+from pages._display import LABELS, attempt, count, flash_and_rerun, idr, show_flash, table
+from pages._workspace import query, workspace
 from rekon import order_lookup, results
 from rekon.matching import ReconcileParams, reconcile, run_params
 from rekon.order_updates import update_xepeng_order

@@ -2,17 +2,9 @@
 
 import streamlit as st
 
-from pages._shared import (
-    count,
-    fetch_gap_warnings,
-    idr,
-    latest_run_id,
-    local_time,
-    period,
-    period_label,
-    query,
-    workspace,
-)
+from pages._display import count, idr, local_time
+from pages._period import fetch_gap_warnings, latest_run_id, period, period_label
+from pages._workspace import query, workspace
 from rekon import fetch_log, reports
 from rekon.money import format_idr_short
 

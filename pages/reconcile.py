@@ -4,19 +4,11 @@ from decimal import Decimal
 
 import streamlit as st
 
+from pages._display import attempt, count, table
 from pages._item import work_one_item
+from pages._period import fetch_gap_warnings, period, period_label, run_label
 from pages._run import run_summary
-from pages._shared import (
-    attempt,
-    count,
-    fetch_gap_warnings,
-    period,
-    period_label,
-    query,
-    run_label,
-    table,
-    workspace,
-)
+from pages._workspace import query, workspace
 from rekon import results
 from rekon.ledger import list_ledgers
 from rekon.matching import EXCEPTIONS, RESULTS, ReconcileParams, reconcile

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages._shared import PAGES as PAGE_LIST
+from pages._workspace import PAGES as PAGE_LIST
 from rekon import reviews
 from rekon.ledger import load_mapping
 from rekon.matching import ReconcileParams, reconcile

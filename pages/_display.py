@@ -1,0 +1,137 @@
+"""How pages show things: counts, rupiah, tables, times on the reviewer's clock, errors a
+person can act on, and a word on what an action did."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import streamlit as st
+
+from pages._workspace import settings
+from rekon.errors import RekonError
+from rekon.money import format_count, format_idr
+from rekon.providers.base import AuthError, ProviderError, provider_title
+
+# Labels for columns that appear on several pages; a page adds its own.
+LABELS = {
+    "provider": "Provider",
+    "order_id": "Order",
+    "merchant_ref": "Merchant ref",
+    "payment_id": "Payment id",
+    "amount": "Amount",
+    "status": "Status",
+    "provider_status": "Provider status",
+    "business_date": "Business date",
+    "customer_name": "Customer",
+    "description": "Description",
+    "line_no": "Line",
+    "entry_date": "Date",
+    "reference": "Reference",
+    "currency": "Currency",
+    "email": "Email",
+    "column": "Column",
+    "value": "Value",
+    "reason": "Why",
+}
+
+KEY_NAMES = {"xepeng": "XEPENG_API_KEY", "durianpay": "DURIANPAY_SERVER_KEY"}
+
+
+def count(n: int) -> str:
+    """A count as an Indonesian reader writes it: 10.006."""
+    return format_count(n)
+
+
+def idr(value: Decimal | None) -> str:
+    return format_idr(value)
+
+
+def with_idr(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """Amount columns as 'Rp 1.500.000' text for display (a page holds at most 1,000 rows)."""
+    return frame.with_columns(
+        pl.Series(c, [format_idr(v) if v is not None else "" for v in frame[c]], pl.String)
+        for c in columns
+        if c in frame.columns
+    )
+
+
+def table(frame: pl.DataFrame, *money: str, **options: Any) -> Any:
+    """A table as a reviewer reads it: amounts in rupiah, dates without a time of day (a DATE
+    otherwise reaches the browser as midnight), times on the reviewer's clock (they are stored
+    in UTC), missing text blank. A plain label in `column_config` keeps these."""
+    config = dict(options.pop("column_config", {}))
+    zone = settings().timezone
+    for c, t in frame.schema.items():
+        label = config.get(c)
+        if not isinstance(label, str | None):
+            continue
+        if t == pl.Date:
+            config[c] = st.column_config.DateColumn(label)
+        elif isinstance(t, pl.Datetime) and t.time_zone is None:
+            frame = frame.with_columns(
+                pl.col(c).dt.replace_time_zone("UTC").dt.convert_time_zone(zone)
+            )
+            config[c] = st.column_config.DatetimeColumn(
+                f"{label or c} ({zone_name(zone)})", format="D MMM YYYY HH:mm"
+            )
+    frame = frame.with_columns(pl.col(pl.String).fill_null(""))  # blank, not a grey "None"
+    return st.dataframe(with_idr(frame, *money), hide_index=True, column_config=config, **options)
+
+
+def zone_name(zone: str) -> str:
+    """The zone as its people write it: WIB for Asia/Jakarta."""
+    return datetime.now(ZoneInfo(zone)).strftime("%Z")
+
+
+def local_time(value: datetime, with_year: bool = False) -> str:
+    """A stored UTC time on the reviewer's clock: '23 Nov 10:03 WIB'."""
+    zone = settings().timezone
+    shown = value.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
+    return f"{shown:%d %b {'%Y ' if with_year else ''}%H:%M} {zone_name(zone)}"
+
+
+def explain(exc: Exception) -> str:
+    """An error as a person can act on it."""
+    if isinstance(exc, AuthError):
+        name = provider_title(exc.provider)
+        return (
+            f"{name} refused the API key — set {KEY_NAMES.get(exc.provider, 'the key')} in "
+            f".streamlit/secrets.toml (or the environment) and try again. ({exc})"
+        )
+    if isinstance(exc, ProviderError):
+        return str(exc)
+    return str(exc) or type(exc).__name__
+
+
+def show_error(exc: Exception) -> None:
+    """An error on the page, in words a person can act on, instead of a traceback."""
+    st.error(explain(exc), icon=":material/error:")
+
+
+def attempt(action: Callable[[], Any]) -> Any:
+    """Run an action; show a RekonError as st.error instead of a traceback."""
+    try:
+        return action()
+    except RekonError as exc:
+        show_error(exc)
+    except ValueError as exc:
+        st.error(str(exc), icon=":material/error:")
+    return None
+
+
+def flash_and_rerun(message: str) -> NoReturn:
+    """Rerun the page so that everything drawn before the action shows its effect (a table
+    above a form would otherwise still show the old state), and say once what was done."""
+    st.session_state["flash"] = message
+    st.rerun()
+
+
+def show_flash() -> None:
+    """The message of the action that caused this rerun, if any, shown once."""
+    if message := st.session_state.pop("flash", None):
+        st.success(message, icon=":material/check_circle:")

@@ -1,0 +1,92 @@
+"""The period a reviewer picked in the sidebar, which holds on every page, and its runs."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+import polars as pl
+import streamlit as st
+
+from pages._display import idr, local_time
+from pages._workspace import query
+from rekon import fetch_log, results
+from rekon.sandbox.data import GOLDEN_MONTH, month_bounds
+from rekon.workspace import Workspace, default_period
+
+
+def period() -> tuple[date, date]:
+    value: tuple[date, date] = st.session_state["period"]
+    return value
+
+
+def period_label(start: date, end: date) -> str:
+    if start.day == 1 and end == start.replace(day=calendar.monthrange(start.year, start.month)[1]):
+        return f"{start:%B %Y}"
+    return f"{start:%d %b %Y} – {end:%d %b %Y}"
+
+
+def period_picker(ws: Workspace) -> None:
+    default = default_period(ws.store, date.today(), GOLDEN_MONTH if ws.sandbox_mode else None)
+    months = sorted(
+        {f"{d:%Y-%m}" for d in _recent_months(date.today())}
+        | {f"{default[0]:%Y-%m}"}
+        | set(_data_months(ws)),
+        reverse=True,
+    )
+    st.session_state.setdefault("period_month", f"{default[0]:%Y-%m}")
+    mode = st.radio("Period", ["Month", "Custom range"], horizontal=True, key="period_mode")
+    if mode == "Month":
+        month = st.selectbox(
+            "Month",
+            months,
+            key="period_month",
+            format_func=lambda m: f"{date.fromisoformat(m + '-01'):%B %Y}",
+        )
+        st.session_state["period"] = month_bounds(month)
+    else:
+        picked = st.date_input("From – to", value=default, key="period_range", format="DD/MM/YYYY")
+        if isinstance(picked, tuple) and len(picked) == 2:
+            st.session_state["period"] = (picked[0], picked[1])
+        else:
+            st.session_state.setdefault("period", default)
+    st.caption(f"Dates are business dates in {ws.settings.timezone}.")
+
+
+def _recent_months(today: date) -> list[date]:
+    out, y, m = [], today.year, today.month
+    for _ in range(12):
+        out.append(date(y, m, 1))
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    return out
+
+
+def _data_months(ws: Workspace) -> list[str]:
+    frame = ws.store.query("SELECT DISTINCT strftime(business_date, '%Y-%m') AS m FROM orders")
+    return frame["m"].to_list()
+
+
+def run_label(runs: pl.DataFrame, run_id: int) -> str:
+    """A run as a reviewer tells runs apart: when, by whom, on which ledgers, how loosely.
+    `runs` is `results.runs_for_period`."""
+    r = runs.filter(runs["id"] == run_id).row(0, named=True)
+    ledgers_used = ", ".join(map(str, r["ledger_ids"])) if r["ledger_ids"] else "all"
+    return (
+        f"Run {run_id} · {local_time(r['finished_at'])} · {r['run_by'] or 'unknown'} · "
+        f"ledgers {ledgers_used} · tolerance {idr(r['amount_tolerance'])} · "
+        f"window {r['date_window']} d"
+    )
+
+
+def latest_run_id(ws: Workspace, start: date, end: date) -> int | None:
+    runs = query(ws, results.runs_for_period, start, end)
+    return int(runs["id"][0]) if runs.height else None
+
+
+def fetch_gap_warnings(ws: Workspace, start: date, end: date) -> None:
+    """Say so when the period has days whose orders were never fetched: reconciled, every sale
+    booked on them would look missing at the provider."""
+    for gap in query(ws, fetch_log.fetch_gaps, start, end, tuple(ws.configured_providers())):
+        st.warning(
+            f"{gap.describe()}. Fetch them on the **Fetch** page.", icon=":material/cloud_off:"
+        )

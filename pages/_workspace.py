@@ -1,0 +1,101 @@
+"""What every page stands on: the settings, the workspace (one DuckDB connection, the sandbox),
+the page list, and reads cached until the data changes.
+
+Not a page: app.py lists the pages explicitly (see `_run_through_app` for the one moment
+Streamlit still looks at the folder by itself).
+"""
+
+from __future__ import annotations
+
+import runpy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+from rekon.config import Settings, load_settings
+from rekon.workspace import Workspace, open_workspace
+
+# Every page, in navigation order: (file, title, icon). app.py, the AppTest suite and the page
+# benchmark all read this list, so a page cannot be added to one and forgotten in another.
+PAGES = [
+    ("pages/overview.py", "Overview", ":material/dashboard:"),
+    ("pages/fetch.py", "Fetch", ":material/cloud_download:"),
+    ("pages/ledger.py", "Ledger", ":material/upload_file:"),
+    ("pages/reconcile.py", "Reconcile", ":material/rule:"),
+    ("pages/charts.py", "Charts", ":material/bar_chart:"),
+    ("pages/exports.py", "Exports", ":material/download:"),
+    ("pages/orders.py", "Orders", ":material/search:"),
+]
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def _secrets() -> dict[str, Any]:
+    """Plain values from .streamlit/secrets.toml (or AppTest's), or none when there is no file."""
+    try:
+        return {k: v for k, v in st.secrets.items() if isinstance(v, str | int | float)}
+    except Exception:
+        return {}
+
+
+def settings() -> Settings:
+    return load_settings(secrets=_secrets())
+
+
+@st.cache_resource(show_spinner="Opening Rekon…")
+def _open(key: tuple[object, ...], _settings: Settings) -> Workspace:
+    return open_workspace(_settings)
+
+
+def workspace() -> Workspace:
+    """The process-wide workspace for these settings (one DuckDB connection, one sandbox)."""
+    _run_through_app()
+    s = settings()
+    key = (
+        str(s.db_path),
+        s.timezone,
+        s.sandbox,
+        s.bootstrap,
+        s.xepeng.base_url if s.xepeng else None,
+        s.durianpay.base_url if s.durianpay else None,
+    )
+    return _open(key, s)
+
+
+def _run_through_app() -> None:
+    """Until some run has called st.navigation, Streamlit treats pages/ as an old-style
+    multipage folder and runs the page a visitor opens on its own, without app.py's navigation,
+    sidebar and banner: the first visitor after a server start who opens a bookmark, and every
+    visitor after them until someone opens the root (Streamlit's AppTest does the same on every
+    run). Every page asks for the workspace first, so such a run goes through app.py here: it
+    calls st.navigation, which runs this same page inside it, with this run's clicks."""
+    if PagesManager.uses_pages_directory:
+        runpy.run_path(str(APP), run_name="__main__")
+        st.stop()
+
+
+@st.cache_data(ttl=600, max_entries=256, show_spinner=False)
+def _cached(
+    name: str, version: tuple[object, ...], db: str, args: tuple[Any, ...], _fn: Callable[..., Any]
+) -> Any:
+    return _fn(workspace().store, *args)
+
+
+def query(ws: Workspace, fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(store, *args)`, a read, cached until the data changes: a fetch, import, run, review
+    or order update."""
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    return _cached(name, ws.data_version(), str(ws.store.path), args, fn)
+
+
+def sandbox_banner(ws: Workspace) -> None:
+    if ws.sandbox_mode:
+        st.info(
+            "**Sandbox mode** — no provider keys are configured, so Rekon is using its "
+            "built-in Xepeng and Durianpay emulators with sample data. Set the keys in "
+            "`.streamlit/secrets.toml` to use your real accounts.",
+            icon=":material/science:",
+        )
