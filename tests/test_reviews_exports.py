@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import tempfile
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -13,6 +14,8 @@ from typing import Any
 import openpyxl
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from rekon import reviews
 from rekon.errors import RekonError
@@ -275,6 +278,60 @@ def test_a_correction_that_cannot_be_made_changes_nothing(store: Store) -> None:
     with pytest.raises(LedgerError, match=f"ledger {first} cannot correct itself"):
         correct_ledger(store, first, first, "ana")
     assert store.scalar("SELECT count(*) FROM ledger_lines") == 1
+
+
+ledger_lines = st.lists(
+    st.tuples(st.integers(10, 12), st.sampled_from(["A", "B", ""]), st.sampled_from([1, 2])),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ledger_lines, ledger_lines, st.data())
+def test_a_correction_pairs_lines_copy_by_copy_and_carries_only_settled_decisions(
+    old_lines: list[tuple[int, str, int]], new_lines: list[tuple[int, str, int]], data: Any
+) -> None:
+    assume(new_lines != old_lines)  # the very same file is refused, not a correction
+    as_lines = [(date(2026, 10, d), ref, amount * 1_000) for d, ref, amount in old_lines]
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "c.duckdb")
+        first = import_lines(store, *as_lines).ledger_id
+        run_id = reconcile(store, OCT).run_id  # no orders: every line is missing at a provider
+        decided = data.draw(st.lists(st.sampled_from(range(len(old_lines))), unique=True))
+        for i in decided:
+            reviews.record(store, [f"L:{first}:{i + 2}"], "accepted", "ana", run_id=run_id)
+        if reopened := data.draw(st.sampled_from([None, *decided])):
+            reviews.record(store, [f"L:{first}:{reopened + 2}"], "reopened", "ana")
+        new = [(date(2026, 10, d), ref, amount * 1_000) for d, ref, amount in new_lines]
+        correction = import_lines(store, *new, corrects=first)
+
+        # The model: the k-th copy of a line in the old file is the k-th copy in the new one.
+        def copies(lines: list[tuple[date, str, int]]) -> dict[tuple[object, ...], int]:
+            seen: dict[tuple[date, str, int], int] = {}
+            out: dict[tuple[object, ...], int] = {}
+            for line_no, line in enumerate(lines, start=2):
+                seen[line] = seen.get(line, 0) + 1
+                out[(*line, seen[line])] = line_no
+            return out
+
+        old_copies, new_copies = copies(as_lines), copies(new)
+        pairs = {old_copies[c]: new_copies[c] for c in old_copies.keys() & new_copies.keys()}
+        settled = {i + 2 for i in decided} - ({reopened + 2} if reopened is not None else set())
+        assert correction.correction == Correction(
+            first,
+            correction.ledger_id,
+            len(pairs),
+            len(as_lines) - len(pairs),
+            len(settled & pairs.keys()),
+        )
+        carried = store.query(
+            "SELECT result_key FROM reviews WHERE result_key LIKE $k ORDER BY ALL",
+            {"k": f"L:{correction.ledger_id}:%"},
+        )["result_key"].to_list()
+        second = correction.ledger_id
+        assert carried == sorted(f"L:{second}:{pairs[o]}" for o in settled & pairs.keys())
+        store.close()
 
 
 def test_results_are_paged_filtered_and_searchable(reconciled: tuple[Store, int]) -> None:
