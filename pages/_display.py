@@ -61,9 +61,10 @@ def with_idr(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
 
 
 def table(frame: pl.DataFrame, *money: str, **options: Any) -> Any:
-    """A table as a reviewer reads it: amounts in rupiah, dates without a time of day (a DATE
-    otherwise reaches the browser as midnight), times on the reviewer's clock (they are stored
-    in UTC), missing text blank. A plain label in `column_config` keeps these."""
+    """A table as a reviewer reads it: amounts in rupiah, dates as '29 Sep 2026' (read one way
+    by everyone, and without the midnight a DATE otherwise reaches the browser with), times on
+    the reviewer's clock (they are stored in UTC), missing text blank. A plain label in
+    `column_config` keeps these."""
     config = dict(options.pop("column_config", {}))
     zone = settings().timezone
     for c, t in frame.schema.items():
@@ -71,7 +72,7 @@ def table(frame: pl.DataFrame, *money: str, **options: Any) -> Any:
         if not isinstance(label, str | None):
             continue
         if t == pl.Date:
-            config[c] = st.column_config.DateColumn(label)
+            config[c] = st.column_config.DateColumn(label, format="D MMM YYYY")
         elif isinstance(t, pl.Datetime) and t.time_zone is None:
             frame = frame.with_columns(
                 pl.col(c).dt.replace_time_zone("UTC").dt.convert_time_zone(zone)

@@ -104,7 +104,8 @@ def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
     search.input("").run()
     # Dates read as dates, not midnight timestamps; the item names its order before the JSON.
     columns = json.loads(at.dataframe[0].proto.columns)
-    assert columns["order_date"] == {"label": "Order date", "type_config": {"type": "date"}}
+    day = {"type": "date", "format": "D MMM YYYY"}  # 29 Sep 2026: read one way by everyone
+    assert columns["order_date"] == {"label": "Order date", "type_config": day}
     # What a reviewer decides on comes first, under words rather than column names.
     assert list(at.dataframe[0].value.columns[:4]) == [
         "result",
@@ -439,7 +440,8 @@ def test_fetch_page_fetches_and_reports(tmp_path: Path) -> None:
     assert_clean(at)
     assert "xepeng: 5003 orders (5003 new" in at.success[0].value
     columns = json.loads(at.dataframe[0].proto.columns)  # a labelled date is still a date
-    assert columns["range_from"] == {"label": "From", "type_config": {"type": "date"}}
+    day = {"type": "date", "format": "D MMM YYYY"}
+    assert columns["range_from"] == {"label": "From", "type_config": day}
     # Dates are picked day first, as ledgers and reviewers write them.
     assert at.date_input[0].proto.format == "DD/MM/YYYY"
     # Stored in UTC, shown on the reviewer's clock, and labelled so.
