@@ -84,6 +84,11 @@ def table(frame: pl.DataFrame, *money: str, **options: Any) -> Any:
     return st.dataframe(with_idr(frame, *money), hide_index=True, column_config=config, **options)
 
 
+def ledger_labels(ledgers: pl.DataFrame) -> dict[int, str]:
+    """How pickers name each ledger of `ledger.list_ledgers`: '1 · ledger-2026-10.csv'."""
+    return {i: f"{i} · {name}" for i, name in zip(ledgers["id"], ledgers["name"], strict=True)}
+
+
 def zone_name(zone: str) -> str:
     """The zone as its people write it: WIB for Asia/Jakarta."""
     return datetime.now(ZoneInfo(zone)).strftime("%Z")

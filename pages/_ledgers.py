@@ -1,11 +1,9 @@
 """The ledger page's list of imported ledgers: replacing one with its corrected export, and
 deleting one."""
 
-from collections.abc import Callable
-
 import streamlit as st
 
-from pages._display import attempt, count, flash_and_rerun, show_flash, table
+from pages._display import attempt, count, flash_and_rerun, ledger_labels, show_flash, table
 from pages._workspace import query
 from rekon import ledger
 from rekon.workspace import Workspace
@@ -31,15 +29,11 @@ def imported_ledgers(ws: Workspace) -> None:
         st.caption("None yet.")
         return
     table(ledgers, "amount_total", column_config=COLUMNS)
-    names = dict(zip(ledgers["id"].to_list(), ledgers["name"].to_list(), strict=True))
-
-    def label(i: int) -> str:
-        return f"{i} · {names[i]}"
-
+    names = ledger_labels(ledgers)
     if len(names) > 1:
-        corrected_export(ws, list(names), label)
+        corrected_export(ws, names)
     with st.expander("Delete a ledger"):
-        target = st.selectbox("Ledger", list(names), format_func=label)
+        target = st.selectbox("Ledger", list(names), format_func=names.__getitem__)
         sure = st.checkbox("Yes, delete this ledger and its lines")
         if st.button("Delete", disabled=not sure):
             actor = ws.settings.reviewer
@@ -48,11 +42,12 @@ def imported_ledgers(ws: Workspace) -> None:
                 flash_and_rerun(f"Deleted ledger {target} and its {count(gone)} lines.")
 
 
-def corrected_export(ws: Workspace, ids: list[int], label: Callable[[int], str]) -> None:
+def corrected_export(ws: Workspace, names: dict[int, str]) -> None:
     """A corrected re-export, already imported, takes the place of the ledger it corrects."""
+    label = names.__getitem__
     with st.expander("Replace a ledger with its corrected export"):
-        old = st.selectbox("Ledger to replace", ids, format_func=label, key="correct_old")
-        newer = [i for i in ids if i != old]
+        old = st.selectbox("Ledger to replace", list(names), format_func=label, key="correct_old")
+        newer = [i for i in names if i != old]
         new = st.selectbox(
             "Its corrected export", newer, len(newer) - 1, format_func=label, key="correct_new"
         )

@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from pages._display import LABELS, attempt, count, idr, show_error, table
+from pages._display import LABELS, attempt, count, idr, ledger_labels, show_error, table
 from pages._ledgers import imported_ledgers
 from pages._workspace import query, workspace
 from rekon import ledger
@@ -112,12 +112,11 @@ if upload is not None:
         ):
             st.toast(f"Mapping saved as {saved_as}")
         replace = right.checkbox("Replace an earlier import of this same file")
-        earlier = query(ws, ledger.list_ledgers)
-        names = dict(zip(earlier["id"].to_list(), earlier["name"].to_list(), strict=True))
+        names = ledger_labels(query(ws, ledger.list_ledgers))
         corrects = right.selectbox(
             "This file is a corrected export of",
             [None, *names],
-            format_func=lambda i: "— (a ledger of its own)" if i is None else f"{i} · {names[i]}",
+            format_func=lambda i: "— (a ledger of its own)" if i is None else names[i],
             help="It takes that ledger's place; decisions on the lines that did not change "
             "carry over.",
         )

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import streamlit as st
 
-from pages._display import attempt, count, table
+from pages._display import attempt, count, ledger_labels, table
 from pages._item import work_one_item
 from pages._period import fetch_gap_warnings, period, period_label, run_label
 from pages._run import run_summary
@@ -28,12 +28,8 @@ with (
     ),
     st.form("run"),
 ):
-    chosen = st.multiselect(
-        "Ledgers",
-        ledgers["id"].to_list(),
-        default=ledgers["id"].to_list(),
-        format_func=lambda i: f"{i} · " + ledgers.filter(ledgers["id"] == i)["name"][0],
-    )
+    names = ledger_labels(ledgers)
+    chosen = st.multiselect("Ledgers", list(names), list(names), format_func=names.__getitem__)
     left, right = st.columns(2)
     tolerance = left.number_input("Amount tolerance (Rp)", 0, 1_000_000, 0, step=100)
     window = right.number_input("Date window (days)", 0, 31, 3)
