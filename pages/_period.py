@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 from datetime import date
 
 import polars as pl
@@ -11,7 +10,8 @@ import streamlit as st
 from pages._display import idr, local_time
 from pages._workspace import query
 from rekon import fetch_log, results
-from rekon.sandbox.data import GOLDEN_MONTH, month_bounds
+from rekon.periods import is_whole_month, month_bounds
+from rekon.sandbox.data import GOLDEN_MONTH
 from rekon.workspace import Workspace, default_period
 
 
@@ -21,7 +21,7 @@ def period() -> tuple[date, date]:
 
 
 def period_label(start: date, end: date) -> str:
-    if start.day == 1 and end == start.replace(day=calendar.monthrange(start.year, start.month)[1]):
+    if is_whole_month(start, end):
         return f"{start:%B %Y}"
     return f"{start:%d %b %Y} – {end:%d %b %Y}"
 

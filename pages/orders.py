@@ -9,8 +9,8 @@ from pages._workspace import query, workspace
 from rekon import order_lookup, results
 from rekon.matching import ReconcileParams, reconcile, run_params
 from rekon.order_updates import update_xepeng_order
+from rekon.periods import month_bounds
 from rekon.providers.xepeng import XepengClient
-from rekon.sandbox.data import month_bounds
 
 ws = workspace()
 st.title("Orders")

@@ -6,7 +6,6 @@ frame per sheet (XLSX): no result row passes through a Python loop.
 
 from __future__ import annotations
 
-import calendar
 import io
 import tempfile
 from datetime import date
@@ -18,6 +17,7 @@ import polars as pl
 from rekon.errors import RekonError
 from rekon.matching import EXCEPTIONS, RESULTS
 from rekon.money import format_count
+from rekon.periods import is_whole_month
 from rekon.results import RESULTS_SQL
 from rekon.reviews import LATEST_SQL
 from rekon.store import Store
@@ -181,9 +181,7 @@ def export_bytes(store: Store, run_id: int, kind: str, fmt: str = "csv") -> byte
 
 def export_name(start: date, end: date, kind: str, fmt: str) -> str:
     """'rekon-2026-10-exceptions.csv' for a calendar month, else the exact range."""
-    last_day = calendar.monthrange(start.year, start.month)[1]
-    whole_month = start.day == 1 and end == start.replace(day=last_day)
-    period = f"{start:%Y-%m}" if whole_month else f"{start}_{end}"
+    period = f"{start:%Y-%m}" if is_whole_month(start, end) else f"{start}_{end}"
     return f"rekon-{period}-{kind}.{fmt}"
 
 

@@ -17,7 +17,8 @@ from rekon.config import DEFAULT_DB, Settings
 from rekon.fetching import ClientOptions, OrderSource, fetch_orders, make_clients
 from rekon.ledger import DuplicateLedger, import_ledger
 from rekon.matching import ReconcileParams, reconcile
-from rekon.sandbox.data import GOLDEN_MONTH, SAMPLE_LEDGER, month_bounds
+from rekon.periods import month_bounds
+from rekon.sandbox.data import GOLDEN_MONTH, SAMPLE_LEDGER
 from rekon.sandbox.server import RunningSandbox, make_state, start_in_thread
 from rekon.store import Store
 

@@ -19,6 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from rekon.periods import month_bounds
+
 XEPENG_TEST_KEY = "xp_test_sandbox_key"
 XEPENG_TEST_CLIENT_ID = "sandbox-client"
 XEPENG_TEST_SECRET = "xp_secret_sandbox"
@@ -161,13 +163,6 @@ class DataConfig:
     timezone: str = "Asia/Jakarta"
     golden_month: str | None = GOLDEN_MONTH
     edge_orders: bool = True
-
-
-def month_bounds(month: str) -> tuple[date, date]:
-    year, mon = (int(p) for p in month.split("-"))
-    start = date(year, mon, 1)
-    nxt = date(year + mon // 12, mon % 12 + 1, 1)
-    return start, nxt - timedelta(days=1)
 
 
 def _weighted(rng: random.Random, table: dict[str, tuple[float, str, tuple[str, str]]]) -> str:
