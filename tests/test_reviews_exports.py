@@ -301,7 +301,8 @@ def test_a_correction_pairs_lines_copy_by_copy_and_carries_only_settled_decision
         decided = data.draw(st.lists(st.sampled_from(range(len(old_lines))), unique=True))
         for i in decided:
             reviews.record(store, [f"L:{first}:{i + 2}"], "accepted", "ana", run_id=run_id)
-        if reopened := data.draw(st.sampled_from([None, *decided])):
+        reopened = data.draw(st.sampled_from([None, *decided]))
+        if reopened is not None:  # line index 0 is a real choice, not "none"
             reviews.record(store, [f"L:{first}:{reopened + 2}"], "reopened", "ana")
         new = [(date(2026, 10, d), ref, amount * 1_000) for d, ref, amount in new_lines]
         correction = import_lines(store, *new, corrects=first)
