@@ -253,6 +253,35 @@ def test_a_corrected_export_takes_its_ledgers_place_and_settled_decisions_follow
     assert reviews.history(store, f"L:{first}:3").height == 1  # the old history stays
 
 
+def test_runs_on_either_side_of_corrections_compare_line_by_line(store: Store) -> None:
+    add_orders(store, order("xo_1", 100_000, OCT_5))
+    first = import_lines(
+        store, (OCT_5, "xo_1", 100_000), (OCT_6, "MANUAL-1", 50_000), (OCT_7, "MANUAL-2", 70_000)
+    ).ledger_id
+    before = reconcile(store, OCT).run_id
+    second = import_lines(  # re-ordered; MANUAL-2 booked into the gateway's order at last
+        store, (OCT_7, "xo_gone", 70_000), (OCT_6, "MANUAL-1", 50_000), (OCT_5, "xo_1", 100_000),
+        corrects=first,
+    ).ledger_id  # fmt: skip
+    middle = reconcile(store, OCT).run_id
+    # Only the changed line moved: MANUAL-1 is the same result under its new key.
+    assert run_changes(store, before, middle).rows() == [
+        ("missing_in_provider", None, 1),  # MANUAL-2 as it was
+        (None, "missing_in_provider", 1),  # the corrected line, xo_gone
+    ]
+    third = import_lines(  # corrected again: MANUAL-1 moves a second time, a line is added
+        store, (OCT_5, "xo_1", 100_000), (OCT_7, "xo_gone", 70_000), (OCT_6, "MANUAL-1", 50_000),
+        (OCT_8, "CASH-8", 8_000), corrects=second,
+    ).ledger_id  # fmt: skip
+    after = reconcile(store, OCT).run_id
+    assert run_changes(store, middle, after).rows() == [(None, "missing_in_provider", 1)]
+    assert run_changes(store, before, after).rows() == [
+        (None, "missing_in_provider", 2),
+        ("missing_in_provider", None, 1),
+    ]
+    assert list_ledgers(store)["id"].to_list() == [third]
+
+
 def test_correcting_after_the_import_keeps_decisions_already_made_on_the_new_lines(
     store: Store,
 ) -> None:

@@ -179,4 +179,19 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE recon_results_v3 RENAME TO recon_results;
         """,
     ),
+    (
+        "where the lines of a corrected ledger went",
+        # A corrected re-export replaces a ledger, and its lines get new keys. Each line of a
+        # replaced ledger that carried on points at its line in the ledger in use now, so runs
+        # from before and after a correction compare line by line. No primary key: a correction
+        # writes one row per line, and the pairing already makes them unique.
+        """
+        CREATE TABLE ledger_line_moves (
+            ledger_id BIGINT NOT NULL,
+            line_no BIGINT NOT NULL,
+            to_ledger BIGINT NOT NULL,
+            to_line BIGINT NOT NULL
+        );
+        """,
+    ),
 ]

@@ -179,13 +179,22 @@ def runs_for_period(store: Store, start: date, end: date) -> pl.DataFrame:
 def run_changes(store: Store, before: int, after: int) -> pl.DataFrame:
     """How the results moved from one run to another, by their stable keys: per pair of classes
     (`before` null: new in the later run; `after` null: gone from it) how many results, for
-    the pairs that differ. A result booked twice counts under its D: key."""
+    the pairs that differ. A result booked twice counts under its D: key. A ledger line that a
+    corrected export kept is the same result before and after the correction."""
     return store.query(
         """
+        WITH keyed AS (
+            -- lines of a ledger replaced since the run go by their keys in the replacement
+            SELECT r.run_id, r.result,
+                   CASE WHEN m.to_ledger IS NOT NULL AND r.result_key[1] IN ('L', 'D')
+                        THEN r.result_key[1] || ':' || m.to_ledger || ':' || m.to_line
+                        ELSE r.result_key END AS result_key
+            FROM recon_results r LEFT JOIN ledger_line_moves m USING (ledger_id, line_no)
+            WHERE r.run_id IN ($before, $after)
+        )
         SELECT b.result::VARCHAR AS before, a.result::VARCHAR AS after, count(*) AS results
-        FROM (SELECT result_key, result FROM recon_results WHERE run_id = $before) b
-        FULL JOIN (SELECT result_key, result FROM recon_results WHERE run_id = $after) a
-             USING (result_key)
+        FROM (FROM keyed WHERE run_id = $before) b
+        FULL JOIN (FROM keyed WHERE run_id = $after) a USING (result_key)
         WHERE b.result IS DISTINCT FROM a.result
         GROUP BY ALL ORDER BY results DESC, before, after
         """,

@@ -48,6 +48,14 @@ CARRY_SQL = f"""
                       WHERE r.result_key = kind || ':' || $new || ':' || p.new_line)
 """
 
+# Lines that earlier corrections moved into the old ledger move on with their pair (those
+# whose line changed stop there); then the old ledger's own lines are recorded as moved.
+FOLLOW_MOVES_SQL = """
+    UPDATE ledger_line_moves m SET to_ledger = $new, to_line = p.new_line
+    FROM pairs p WHERE m.to_ledger = $old AND m.to_line = p.old_line
+"""
+RECORD_MOVES_SQL = "INSERT INTO ledger_line_moves SELECT $old, old_line, $new, new_line FROM pairs"
+
 
 def correct_ledger(store: Store, old_id: int, new_id: int, actor: str) -> Correction:
     """Ledger `new_id` (a corrected re-export) replaces ledger `old_id`: decisions on unchanged
@@ -72,6 +80,9 @@ def apply_correction(
     cur.execute(f"CREATE OR REPLACE TEMP TABLE pairs AS {PAIRS_SQL}", values)
     kept = int(cur.execute("SELECT count(*) FROM pairs").fetchall()[0][0])
     carried = cur.execute(CARRY_SQL, values | {"actor": actor, "at": utc_now()}).fetchall()
+    cur.execute(FOLLOW_MOVES_SQL, values)
+    cur.execute("DELETE FROM ledger_line_moves WHERE to_ledger = ?", [old_id])
+    cur.execute(RECORD_MOVES_SQL, values)
     cur.execute("DROP TABLE pairs")
     deleted = cur.execute("DELETE FROM ledger_lines WHERE ledger_id = ?", [old_id]).fetchall()
     cur.execute("DELETE FROM ledgers WHERE id = ?", [old_id])
