@@ -4,7 +4,7 @@ person can act on, and a word on what an action did."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -15,7 +15,7 @@ import streamlit as st
 from pages._workspace import settings
 from rekon.errors import RekonError
 from rekon.money import format_count, format_idr
-from rekon.providers.base import AuthError, ProviderError, provider_title
+from rekon.providers.base import PROVIDER_TITLES, AuthError, ProviderError, provider_title
 
 # Labels for columns that appear on several pages; a page adds its own.
 LABELS = {
@@ -82,6 +82,32 @@ def table(frame: pl.DataFrame, *money: str, **options: Any) -> Any:
             )
     frame = frame.with_columns(pl.col(pl.String).fill_null(""))  # blank, not a grey "None"
     return st.dataframe(with_idr(frame, *money), hide_index=True, column_config=config, **options)
+
+
+def class_name(code: str) -> str:
+    """A result class or match rule as a reviewer reads it: 'amount mismatch'."""
+    return code.replace("_", " ")
+
+
+# The matching tiers' rules as the "Matched on" column names them.
+RULE_NAMES = {"order_id": "order id", "payment_id": "payment id",
+              "merchant_ref": "merchant ref", "amount_date": "amount and date"}  # fmt: skip
+
+
+def as_read(frame: pl.DataFrame) -> pl.DataFrame:
+    """Result classes, match rules and providers in words ('amount mismatch', 'amount and
+    date', 'Durianpay') for a table; exports keep the codes, which accounting scripts read."""
+    words = {
+        "result": pl.col("result").cast(pl.String).str.replace_all("_", " "),
+        "rule": pl.col("rule").cast(pl.String).replace(RULE_NAMES),
+        "provider": pl.col("provider").replace(PROVIDER_TITLES),
+    }
+    return frame.with_columns(v for c, v in words.items() if c in frame)
+
+
+def day(value: date) -> str:
+    """A date as the tables write it: '1 Oct 2026' (read one way by everyone)."""
+    return f"{value.day} {value:%b %Y}"
 
 
 def ledger_labels(ledgers: pl.DataFrame) -> dict[int, str]:

@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from pages._display import attempt, flash_and_rerun, idr, show_flash, table
+from pages._display import attempt, class_name, day, flash_and_rerun, idr, show_flash, table
 from rekon import reviews
 from rekon.matching import EXCEPTIONS
 from rekon.providers.base import provider_title
@@ -25,7 +25,7 @@ def describe(row: dict[str, Any]) -> str:
     amounts = " vs ".join(
         idr(row[c]) for c in ("order_amount", "ledger_amount") if row[c] is not None
     )
-    return f"{row['result'].replace('_', ' ')} · {who} · {amounts}"
+    return f"{class_name(row['result'])} · {who} · {amounts}"
 
 
 def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame, selected: list[str]) -> None:
@@ -44,7 +44,7 @@ def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame, selected: list
         if order := detail["order"]:
             st.write(
                 f"{provider_title(order['provider'])} {order['order_id']} · {order['status']} · "
-                f"{order['business_date']} · {idr(order['amount'])}"
+                f"{day(order['business_date'])} · {idr(order['amount'])}"
             )
             st.caption(order["merchant_ref"] or "")
             with st.expander("As the provider sent it"):
@@ -56,7 +56,7 @@ def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame, selected: list
         line = detail["line"]
         if line:
             st.write(
-                f"Ledger {line['ledger_id']}, line {line['line_no']} · {line['entry_date']} · "
+                f"Ledger {line['ledger_id']}, line {line['line_no']} · {day(line['entry_date'])} · "
                 f"{line['reference'] or '(no reference)'} · {idr(line['amount'])}"
             )
             st.caption(line["description"] or "")

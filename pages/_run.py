@@ -4,7 +4,7 @@ reconciled before, how the results moved since."""
 import polars as pl
 import streamlit as st
 
-from pages._display import count, idr, table
+from pages._display import class_name, count, idr, table
 from pages._workspace import query
 from rekon import results
 from rekon.workspace import Workspace
@@ -15,7 +15,7 @@ def run_summary(ws: Workspace, runs: pl.DataFrame, run_id: int) -> None:
     cols = st.columns(4)
     for i, row in enumerate(totals.iter_rows(named=True)):
         cols[i % 4].metric(
-            row["result"].replace("_", " "),
+            class_name(row["result"]),
             count(row["count"]),
             delta=idr(row["amount"]),  # the class's amount, not a change: no arrow
             delta_color="off",

@@ -7,11 +7,16 @@ import streamlit as st
 from pages._period import latest_run_id, period, period_label
 from pages._workspace import query, workspace
 from rekon import charts, reports, results
+from rekon.providers.base import PROVIDER_TITLES, provider_title
 
 ws = workspace()
 start, end = period()
 st.title(f"Charts · {period_label(start, end)}")
-providers = tuple(st.multiselect("Providers", ["xepeng", "durianpay"], placeholder="All providers"))
+providers = tuple(
+    st.multiselect(
+        "Providers", list(PROVIDER_TITLES), format_func=provider_title, placeholder="All providers"
+    )
+)
 
 status = query(ws, reports.status_by_provider, start, end, providers)
 if status.is_empty():

@@ -4,12 +4,13 @@ import json
 
 import streamlit as st
 
-from pages._display import LABELS, attempt, count, flash_and_rerun, idr, show_flash, table
+from pages._display import LABELS, as_read, attempt, count, flash_and_rerun, idr, show_flash, table
 from pages._workspace import query, workspace
 from rekon import order_lookup, results
 from rekon.matching import ReconcileParams, reconcile, run_params
 from rekon.order_updates import update_xepeng_order
 from rekon.periods import month_bounds
+from rekon.providers.base import provider_title
 from rekon.providers.xepeng import XepengClient
 
 ws = workspace()
@@ -28,7 +29,8 @@ choice = st.selectbox(
     "Order",
     found.rows(named=True),
     format_func=lambda r: (
-        f"{r['provider']} · {r['order_id']} · {r['merchant_ref'] or ''} · {idr(r['amount'])}"
+        f"{provider_title(r['provider'])} · {r['order_id']} · {r['merchant_ref'] or ''} · "
+        f"{idr(r['amount'])}"
     ),
 )
 order = ws.store.query(
@@ -43,7 +45,7 @@ if found_in.is_empty():
     st.caption("Not in any reconciliation run yet.")
 else:
     table(
-        found_in,
+        as_read(found_in),
         "ledger_amount",
         "difference",
         column_config={

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import streamlit as st
 
-from pages._display import attempt, count, ledger_labels, table
+from pages._display import as_read, attempt, class_name, count, ledger_labels, table
 from pages._item import work_one_item
 from pages._period import fetch_gap_warnings, period, period_label, run_label
 from pages._run import run_summary
@@ -12,6 +12,7 @@ from pages._workspace import query, workspace
 from rekon import results
 from rekon.ledger import list_ledgers
 from rekon.matching import EXCEPTIONS, RESULTS, ReconcileParams, reconcile
+from rekon.providers.base import PROVIDER_TITLES, provider_title
 from rekon.results import ResultFilter, results_page
 
 PAGE_SIZE = 100
@@ -62,8 +63,8 @@ run_summary(ws, runs, run_id)
 
 st.subheader("Results")
 f1, f2, f3, f4 = st.columns([3, 2, 2, 3])
-classes = f1.multiselect("Result", RESULTS, default=list(EXCEPTIONS))
-providers = f2.multiselect("Provider", ["xepeng", "durianpay"])
+classes = f1.multiselect("Result", RESULTS, default=list(EXCEPTIONS), format_func=class_name)
+providers = f2.multiselect("Provider", list(PROVIDER_TITLES), format_func=provider_title)
 review = f3.multiselect("Review", ["open", "accepted", "resolved"])
 search = f4.text_input("Search id, reference, description, customer or amount")
 flt = ResultFilter(tuple(classes), tuple(providers), tuple(review), search)
@@ -92,7 +93,7 @@ if page.is_empty():
     st.info("No result matches these filters.", icon=":material/filter_alt_off:")
     st.stop()
 grid = table(
-    page.select(list(COLUMNS)),
+    as_read(page.select(list(COLUMNS))),
     "order_amount",
     "ledger_amount",
     "difference",

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from pages._workspace import PAGES as PAGE_LIST
 from rekon import reviews
-from rekon.ledger import load_mapping
+from rekon.ledger import list_ledgers, load_mapping
 from rekon.matching import ReconcileParams, reconcile
 from rekon.sandbox.data import SAMPLE_LEDGER, generate
 from rekon.store import Store
@@ -114,10 +114,20 @@ def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
         "order_id",
     ]
     assert columns["review_status"] == {"label": "Review"}
+    # Classes and providers in words, as the summary above names them; exports keep the codes.
+    shown = at.dataframe[0].value
+    assert set(shown["result"]) == {"amount mismatch"}  # the first page of exceptions
+    assert set(shown["provider"]) <= {"Xepeng", "Durianpay", ""}
+    assert "order id" in set(shown["rule"])
+    assert (
+        next(m for m in at.multiselect if m.label == "Result").format_func("duplicate_in_ledger")
+        == "duplicate in ledger"
+    )
     key = str(next(s for s in at.selectbox if s.label == "Look at").value)
     _, provider, order_id = key.split(":")
     summary = next(m.value for m in at.markdown if order_id in m.value)
     assert summary.startswith(f"{provider.capitalize()} {order_id} · ") and "· Rp " in summary
+    assert re.search(r" · \d{1,2} (Sep|Oct|Nov) 2026 · Rp ", summary), summary  # as tables write
     # Each result to look at is named as a reviewer would: class, order, both amounts.
     look_at = next(s for s in at.selectbox if s.label == "Look at")
     assert re.fullmatch(
@@ -261,6 +271,7 @@ def test_ledger_page_replaces_a_ledger_with_its_corrected_export(tmp_path: Path)
         )
         reconcile(store, ReconcileParams(date(2026, 10, 1), date(2026, 10, 31)))
         reviews.record(store, ["L:1:2"], "resolved", "budi", "bank transfer")
+        name = list_ledgers(store)["name"][0]  # the factory numbers names across tests
     finally:
         store.close()
     at = app(db, REKON_BOOTSTRAP="0").switch_page("pages/ledger.py").run()
@@ -268,7 +279,7 @@ def test_ledger_page_replaces_a_ledger_with_its_corrected_export(tmp_path: Path)
     at.file_uploader[0].upload("oct-fixed.csv", fixed.encode(), "text/csv")
     at.run()
     corrects = next(s for s in at.selectbox if s.label == "This file is a corrected export of")
-    assert corrects.options == ["— (a ledger of its own)", "1 · ledger-1"]
+    assert corrects.options == ["— (a ledger of its own)", f"1 · {name}"]
     corrects.set_value(1).run()
     next(b for b in at.button if b.label == "Import ledger").click().run()
     assert_clean(at)
@@ -342,10 +353,10 @@ def test_charts_page_draws_the_period_and_follows_the_provider_filter(tmp_path: 
         "Open exceptions by age",
         "Order amounts by status",
     ]
-    assert orders_drawn(figures()[0]) == ({"durianpay", "xepeng"}, 10_006)
+    assert orders_drawn(figures()[0]) == ({"Durianpay", "Xepeng"}, 10_006)
     next(m for m in at.multiselect if m.label == "Providers").set_value(["xepeng"]).run()
-    assert orders_drawn(figures()[0]) == ({"xepeng"}, 5_003)
-    assert {t["name"] for t in figures()[1]["data"]} == {"xepeng"}
+    assert orders_drawn(figures()[0]) == ({"Xepeng"}, 5_003)
+    assert {t["name"] for t in figures()[1]["data"]} == {"Xepeng"}
 
 
 def test_a_review_recorded_on_the_page_persists(tmp_path: Path) -> None:
@@ -430,7 +441,7 @@ def test_an_order_looked_up_shows_its_reconciliation_result(tmp_path: Path) -> N
     assert "In reconciliations" in [h.value for h in at.subheader]
     found = next(df.value for df in at.dataframe if "review_status" in df.value.columns)
     assert found[["run_id", "result", "review_status"]].values.tolist() == [
-        [1, "amount_mismatch", "open"]
+        [1, "amount mismatch", "open"]
     ]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
+from rekon.providers.base import PROVIDER_TITLES, provider_title
+
 STATUS_COLORS = {
     "paid": "#0f766e", "pending": "#f59e0b", "expired": "#94a3b8", "failed": "#dc2626",
     "cancelled": "#64748b", "refunded": "#7c3aed", "unknown": "#111827",
@@ -15,6 +17,11 @@ RESULT_COLORS = {
     "duplicate_in_ledger": "#7c3aed", "ambiguous": "#0ea5e9", "unpaid": "#94a3b8",
 }  # fmt: skip
 PROVIDER_COLORS = {"xepeng": "#0f766e", "durianpay": "#f59e0b"}
+
+
+def _words(code: str) -> str:
+    """A result class as the pages name it: 'amount mismatch'."""
+    return code.replace("_", " ")
 
 
 def _layout(fig: go.Figure, title: str, y_title: str = "") -> go.Figure:
@@ -54,7 +61,8 @@ def _bars_by_status(frame: pl.DataFrame, x: str) -> go.Figure:
 
 
 def status_by_provider(frame: pl.DataFrame) -> go.Figure:
-    fig = _bars_by_status(frame, "provider")
+    titled = frame.with_columns(pl.col("provider").replace(PROVIDER_TITLES))
+    fig = _bars_by_status(titled, "provider")
     fig.update_layout(barmode="stack")
     return _layout(fig, "Payment status by provider", "orders")
 
@@ -65,12 +73,12 @@ def paid_per_day(frame: pl.DataFrame) -> go.Figure:
     for provider in frame["provider"].unique().sort().to_list():
         part = frame.filter(pl.col("provider") == provider)
         fig.add_scatter(
-            name=provider,
+            name=provider_title(provider),
             x=part["business_date"].to_list(),
             y=part["paid_amount"].to_list(),
             mode="lines+markers",
             line={"color": PROVIDER_COLORS.get(provider)},
-            hovertemplate="%{x}<br>Rp %{y:,.0f}<extra>" + provider + "</extra>",
+            hovertemplate="%{x}<br>Rp %{y:,.0f}<extra>" + provider_title(provider) + "</extra>",
         )
     return _layout(fig, "Paid amount per day", "Rp")
 
@@ -84,8 +92,9 @@ def result_classes(frame: pl.DataFrame) -> go.Figure:
         rows=1, cols=2, subplot_titles=("Count", "Amount (Rp)"), horizontal_spacing=0.2
     )
     colors = [RESULT_COLORS.get(r, "#999") for r in frame["result"].to_list()]
+    names = [_words(r) for r in frame["result"].to_list()]
     fig.add_bar(
-        x=frame["result"].to_list(),
+        x=names,
         y=frame["count"].to_list(),
         marker_color=colors,
         showlegend=False,
@@ -93,7 +102,7 @@ def result_classes(frame: pl.DataFrame) -> go.Figure:
         col=1,
     )
     fig.add_bar(
-        x=frame["result"].to_list(),
+        x=names,
         y=frame["amount"].to_list(),
         marker_color=colors,
         showlegend=False,
@@ -105,10 +114,12 @@ def result_classes(frame: pl.DataFrame) -> go.Figure:
 
 def exceptions_by_age(frame: pl.DataFrame) -> go.Figure:
     fig = go.Figure()
-    for result in frame["result"].unique().sort().to_list():
+    for result in RESULT_COLORS:  # in the classes' own order, as every page lists them
         part = frame.filter(pl.col("result") == result)
+        if not part.height:
+            continue
         fig.add_bar(
-            name=result,
+            name=_words(result),
             x=part["age"].to_list(),
             y=part["count"].to_list(),
             marker_color=RESULT_COLORS.get(result),

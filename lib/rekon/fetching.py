@@ -13,12 +13,12 @@ import httpx
 
 from rekon.config import Settings
 from rekon.errors import RekonError
-from rekon.providers.base import Order, ProgressCallback, RetryPolicy
+from rekon.providers.base import PROVIDER_TITLES, Order, ProgressCallback, RetryPolicy
 from rekon.providers.durianpay import DurianpayClient
 from rekon.providers.xepeng import XepengClient
 from rekon.store import Store, UpsertCounts, utc_now
 
-PROVIDER_NAMES = ("xepeng", "durianpay")
+PROVIDER_NAMES = tuple(PROVIDER_TITLES)
 # A fetch waits on the network, not on DuckDB: a small budget makes DuckDB write the staged
 # pages out instead of caching them, so a month of 300k orders needs no more memory than 30k.
 FETCH_MEMORY_LIMIT = "256MB"

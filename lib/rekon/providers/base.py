@@ -111,8 +111,12 @@ class ProviderUnavailable(ProviderError):
     hint = "the provider is unavailable; try again later"
 
 
+# Every provider Rekon fetches from, by its code, with the name people know it by.
+PROVIDER_TITLES = {"xepeng": "Xepeng", "durianpay": "Durianpay"}
+
+
 def provider_title(provider: str) -> str:
-    return {"xepeng": "Xepeng", "durianpay": "Durianpay"}.get(provider, provider)
+    return PROVIDER_TITLES.get(provider, provider)
 
 
 # ---------------------------------------------------------------- retry
