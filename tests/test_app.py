@@ -449,7 +449,7 @@ def test_fetch_page_fetches_and_reports(tmp_path: Path) -> None:
     at = app(tmp_path / "fetch.duckdb", REKON_BOOTSTRAP="0").switch_page("pages/fetch.py").run()
     next(b for b in at.button if b.label == "Fetch orders").click().run()
     assert_clean(at)
-    assert "xepeng: 5003 orders (5003 new" in at.success[0].value
+    assert "Xepeng: 5.003 orders (5.003 new" in at.success[0].value
     columns = json.loads(at.dataframe[0].proto.columns)  # a labelled date is still a date
     day = {"type": "date", "format": "D MMM YYYY"}
     assert columns["range_from"] == {"label": "From", "type_config": day}

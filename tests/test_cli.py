@@ -44,7 +44,7 @@ def test_month_end_from_the_command_line(sandbox: RunningSandbox, tmp_path: Path
         sandbox.url,
     )
     assert fetched.returncode == 0, fetched.stderr
-    assert "xepeng: 253 orders (253 new" in fetched.stdout
+    assert "Xepeng: 253 orders (253 new" in fetched.stdout
 
     sample = tmp_path / "ledger.csv"
     sample.write_text("Tanggal;Referensi;Jumlah\n25/10/2026;NOPE-1;12.500\n")
@@ -196,7 +196,7 @@ def test_rekon_sandbox_serves_both_apis_with_injected_faults(tmp_path: Path) -> 
             url,
         )
         assert fetched.returncode == 0, fetched.stderr
-        assert "xepeng: 202 orders" in fetched.stdout and "durianpay: 202 orders" in fetched.stdout
+        assert "Xepeng: 202 orders" in fetched.stdout and "Durianpay: 202 orders" in fetched.stdout
     finally:
         proc.terminate()
         out = proc.communicate(timeout=10)[0]

@@ -135,7 +135,7 @@ def test_month_end_in_the_browser(page: Page, server: str) -> None:
 
     open_page(page, server, "fetch", "Fetch orders")
     page.get_by_role("button", name="Fetch orders").click()
-    page.get_by_text("xepeng: 5003 orders (5003 new").wait_for(timeout=120_000)
+    page.get_by_text("Xepeng: 5.003 orders (5.003 new").wait_for(timeout=120_000)
     shot(page, "2-fetch")
 
     open_page(page, server, "ledger", "Ledger import")

@@ -13,7 +13,14 @@ import httpx
 
 from rekon.config import Settings
 from rekon.errors import RekonError
-from rekon.providers.base import PROVIDER_TITLES, Order, ProgressCallback, RetryPolicy
+from rekon.money import format_count
+from rekon.providers.base import (
+    PROVIDER_TITLES,
+    Order,
+    ProgressCallback,
+    RetryPolicy,
+    provider_title,
+)
 from rekon.providers.durianpay import DurianpayClient
 from rekon.providers.xepeng import XepengClient
 from rekon.store import Store, UpsertCounts, utc_now
@@ -58,7 +65,8 @@ class FetchSummary:
 
     def line(self) -> str:
         parts = [
-            f"{name}: {c.seen} orders ({c.new} new, {c.updated} updated)"
+            f"{provider_title(name)}: {format_count(c.seen)} orders ({format_count(c.new)} new, "
+            f"{format_count(c.updated)} updated)"
             for name, c in self.per_provider.items()
         ]
         return (
