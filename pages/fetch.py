@@ -1,5 +1,6 @@
 """Fetch: pull orders from the providers into the store, with progress and history."""
 
+import polars as pl
 import streamlit as st
 
 from pages._display import count, show_error, table
@@ -8,7 +9,7 @@ from pages._workspace import query, workspace
 from rekon import fetch_log
 from rekon.errors import RekonError
 from rekon.fetching import fetch_orders
-from rekon.providers.base import Progress
+from rekon.providers.base import PROVIDER_TITLES, Progress, provider_title
 
 ws = workspace()
 st.title("Fetch orders")
@@ -22,7 +23,9 @@ if not configured:
 
 start, end = period()
 with st.form("fetch"):
-    providers = st.multiselect("Providers", configured, default=configured)
+    providers = st.multiselect(
+        "Providers", configured, default=configured, format_func=provider_title
+    )
     picked = st.date_input("Business dates (from – to)", value=(start, end), format="DD/MM/YYYY")
     submitted = st.form_submit_button("Fetch orders", type="primary")
 
@@ -68,8 +71,9 @@ history = query(ws, fetch_log.fetch_history, 50)
 if history.is_empty():
     st.caption("No fetches yet.")
 else:
+    names = pl.col("providers").str.split(",").list.eval(pl.element().replace(PROVIDER_TITLES))
     table(
-        history,
+        history.with_columns(names.list.join(", ")),
         column_config={
             "id": "Run",
             "providers": "Providers",

@@ -450,6 +450,8 @@ def test_fetch_page_fetches_and_reports(tmp_path: Path) -> None:
     next(b for b in at.button if b.label == "Fetch orders").click().run()
     assert_clean(at)
     assert "Xepeng: 5.003 orders (5.003 new" in at.success[0].value
+    assert at.multiselect[0].format_func("durianpay") == "Durianpay"
+    assert at.dataframe[0].value["providers"].tolist() == ["Xepeng, Durianpay"]
     columns = json.loads(at.dataframe[0].proto.columns)  # a labelled date is still a date
     day = {"type": "date", "format": "D MMM YYYY"}
     assert columns["range_from"] == {"label": "From", "type_config": day}
