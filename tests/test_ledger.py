@@ -176,6 +176,37 @@ def test_a_bad_row_is_reported_with_its_line_and_the_rest_lands(store: Store) ->
     assert store.scalar("SELECT lines_rejected FROM ledgers") == 1
 
 
+@pytest.mark.parametrize(
+    ("amount", "why"),
+    [
+        ("lima ribu", "not an amount like 1.500.000,00"),
+        ("1.000,555", "more than two decimals"),
+        ("12.345.678.901.234.567,00", "too large: amounts are kept up to 16 digits"),
+    ],
+)
+def test_an_amount_that_cannot_be_kept_exactly_says_why(
+    store: Store, amount: str, why: str
+) -> None:
+    text = BAD_ROWS.replace("05/10/2026;INV-005;5.000,00", f"05/10/2026;INV-005;{amount}")
+    (bad,) = import_ledger(store, text.encode(), "oct.csv").rejected
+    assert (bad.line_no, bad.value) == (6, amount)
+    assert bad.reason.startswith(why), bad.reason
+
+
+def test_a_line_in_another_currency_is_set_aside_not_paired_by_its_number(store: Store) -> None:
+    spellings = ["IDR", "Rp", "rupiah", "", "idr"]
+    text = "Tanggal;Referensi;Jumlah;Mata Uang\n" + "".join(
+        f"{day:02d}/10/2026;INV-{day:03d};{day}.000,00;{spellings[day % 5]}\n"
+        for day in range(1, 29)
+    ).replace("INV-008;8.000,00;", "INV-008;8.000,00;usd")
+    result = import_ledger(store, text.encode(), "oct.csv")
+    (bad,) = result.rejected
+    assert (bad.line_no, bad.column, bad.value) == (9, "Mata Uang", "usd")  # as written
+    assert bad.reason.startswith("not rupiah")
+    assert store.query("SELECT DISTINCT currency FROM ledger_lines").rows() == [("IDR",)]
+    assert store.scalar("SELECT count(*) FROM ledger_lines") == 27
+
+
 def test_repeated_dates_and_amounts_parse_once_and_land_on_every_line(store: Store) -> None:
     # 40 lines, 2 dates and 3 amount texts: parsed as distinct texts and mapped back, the
     # bad one rejected on each of its lines.
@@ -253,8 +284,9 @@ def test_a_mapping_saved_before_formats_were_kept_still_loads(store: Store) -> N
 
 
 def test_missing_amount_column_names_what_was_found(store: Store) -> None:
-    with pytest.raises(LedgerError, match=r"no column for amount.*found Tanggal, Catatan"):
+    with pytest.raises(LedgerError, match=r"no column for amount.*found Tanggal, Catatan") as err:
         import_ledger(store, b"Tanggal;Catatan\n01/10/2026;x\n02/10/2026;y\n", "x.csv")
+    assert "--map amount=COLUMN" in str(err.value)
 
 
 def test_explicit_mapping_overrides_and_saved_mappings_are_reused(store: Store) -> None:

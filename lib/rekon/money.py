@@ -18,6 +18,10 @@ CENT = Decimal("0.01")
 MONEY_DTYPE = pl.Decimal(18, 2)
 
 
+# How a ledger's currency column writes rupiah, upper-cased; the gateways' orders are in IDR.
+RUPIAH = ("IDR", "RP", "RP.", "RUPIAH")
+
+
 class DecimalStyle(StrEnum):
     COMMA = "comma"  # 1.500.000,00 (Indonesian)
     POINT = "point"  # 1,500,000.00 (English)
@@ -83,6 +87,18 @@ def parse_amount(text: str | int | Decimal, style: DecimalStyle | None = None) -
         raise MoneyError(f"{text!r} is not an amount") from exc
     value = value.quantize(CENT)
     return -value if negative else value
+
+
+def amount_problem(text: str, style: DecimalStyle) -> str:
+    """Why a ledger's amount text cannot be stored, in words a bookkeeper can act on."""
+    _, body = _split_sign(text)
+    thousands, decimal = _SEPARATORS[style]
+    whole, _, cents = body.partition(decimal)
+    if cents.isdigit() and len(cents) > 2 and _PATTERNS[style].match(whole):
+        return f"more than two decimals: amounts are kept to the cent, like {style.sample}"
+    if _PATTERNS[style].match(body) and len(whole.replace(thousands, "")) > 16:
+        return "too large: amounts are kept up to 16 digits before the decimal"
+    return f"not an amount like {style.sample}"
 
 
 def parse_api_amount(value: object) -> Decimal:

@@ -32,7 +32,15 @@ from rekon.ledger.sniffing import (
     sniff_date_format,
     sniff_delimiter,
 )
-from rekon.money import MONEY_DTYPE, DecimalStyle, amount_expr, side_expr, sniff_style
+from rekon.money import (
+    MONEY_DTYPE,
+    RUPIAH,
+    DecimalStyle,
+    amount_expr,
+    amount_problem,
+    side_expr,
+    sniff_style,
+)
 
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType
@@ -84,7 +92,7 @@ def read_ledger(
         raise ChoiceNeeded(
             f"no column for {', '.join(missing)}: found {', '.join(columns)}. "
             f"Pick {'it' if len(missing) == 1 else 'them'} in the column mapping "
-            "(--map date=Tanggal on the command line)",
+            f"(--map {missing[0].split()[0]}=COLUMN on the command line)",
             columns,
             mapping,
         )
@@ -174,11 +182,7 @@ def _validate(
         _text(m["reference"]).alias("reference"),
         _text(m["description"]).alias("description"),
         pl.col("__amount").cast(pl.Decimal(18, 2)).alias("amount"),
-        (
-            _text(m["currency"]).str.to_uppercase().fill_null("IDR")
-            if m["currency"]
-            else pl.lit("IDR")
-        ).alias("currency"),
+        pl.lit("IDR").alias("currency"),  # any other currency was set aside above
         _text(m["provider"]).str.to_lowercase().alias("provider"),
         _text(m["email"]).alias("email"),
     )
@@ -266,16 +270,20 @@ def _rejections(
     m = asdict(mapping)
     amount_label = m["amount"] or "/".join(c for c in (m["debit"], m["credit"]) if c)
     amount_source = m["amount"] or m["debit"] or m["credit"]
+    currency = _text(m["currency"])
     checks = data.select(
         "__line",
         pl.col(m["date"]).fill_null("").alias("date_text"),
         pl.col(amount_source).fill_null("").alias("amount_text"),
+        currency.alias("currency_text"),
         pl.col("__date").is_null().alias("bad_date"),
         (~amount_ok).alias("bad_amount"),
-    ).filter(pl.col("bad_date") | pl.col("bad_amount"))
+        # Orders are in rupiah: a line in another currency would pair by its bare number.
+        (currency.is_not_null() & ~currency.str.to_uppercase().is_in(RUPIAH)).alias("foreign"),
+    ).filter(pl.col("bad_date") | pl.col("bad_amount") | pl.col("foreign"))
     out = []
     # Only the failing rows reach Python, and the import is refused past 5 % of them.
-    for line, date_text, amount_text, bad_date, bad_amount in checks.iter_rows():
+    for line, date_text, amount_text, code, bad_date, bad_amount, foreign in checks.iter_rows():
         if bad_date:
             reason = (
                 "no date"
@@ -284,8 +292,9 @@ def _rejections(
             )
             out.append(Rejected(int(line), m["date"], date_text, reason))
         if bad_amount:
-            reason = (
-                "no amount" if not amount_text.strip() else f"not an amount like {style.sample}"
-            )
+            reason = "no amount" if not amount_text.strip() else amount_problem(amount_text, style)
             out.append(Rejected(int(line), amount_label, amount_text, reason))
+        if foreign:
+            reason = "not rupiah: the gateways' orders are in IDR; convert or leave out this line"
+            out.append(Rejected(int(line), m["currency"], code, reason))
     return out
