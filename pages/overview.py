@@ -1,5 +1,6 @@
 """Overview: KPIs per provider and in total for the chosen period."""
 
+import polars as pl
 import streamlit as st
 
 from pages._display import count, idr, local_time
@@ -7,6 +8,7 @@ from pages._period import fetch_gap_warnings, latest_run_id, period, period_labe
 from pages._workspace import query, workspace
 from rekon import fetch_log, reports
 from rekon.money import format_idr_short
+from rekon.providers.base import provider_title
 
 ws = workspace()
 start, end = period()
@@ -21,10 +23,12 @@ if kpis.is_empty():
     )
 else:
     fetch_gap_warnings(ws, start, end)
+    # Ledger lines that name no order or provider count only in the total.
+    per_provider = kpis.filter(pl.col("provider") != "total")["exceptions"].fill_null(0).sum()
+    lines_only = int(kpis["exceptions"].fill_null(0)[-1]) - int(per_provider)
     for row in kpis.iter_rows(named=True):
-        st.subheader(
-            "All providers" if row["provider"] == "total" else row["provider"].capitalize()
-        )
+        total = row["provider"] == "total"
+        st.subheader("All providers" if total else provider_title(row["provider"]))
         cols = st.columns(5)
         cols[0].metric("Orders", count(row["orders"]))
         # Headline amounts are short so they fit their tile; the exact figure is in the help.
@@ -46,6 +50,13 @@ else:
             delta=f"{count(row['open_exceptions'])} still open" if run_id else None,
             delta_color="off",
             delta_arrow="off",
+            help="Mismatches, missing, duplicates and ambiguous lines: results a reviewer "
+            "decides on"
+            + (
+                f". Includes {count(lines_only)} ledger lines that name no provider's order."
+                if total and lines_only
+                else ""
+            ),
         )
         cols[4].metric(
             "Exception amount",
@@ -78,7 +89,7 @@ with left:
         hit = fetched.filter(fetched["provider"] == provider)
         when = hit["finished_at"][0] if hit.height else None
         st.write(
-            f"**{provider.capitalize()}** — "
+            f"**{provider_title(provider)}** — "
             + (local_time(when, with_year=True) if when else "never fetched")
         )
 with right:
@@ -89,6 +100,6 @@ with right:
         for provider in ("xepeng", "durianpay"):
             conf = getattr(ws.settings, provider)
             st.write(
-                f"**{provider.capitalize()}** — "
+                f"**{provider_title(provider)}** — "
                 + (f"live at {conf.base_url}" if conf else "not configured")
             )
