@@ -14,6 +14,7 @@ import streamlit as st
 
 from pages._workspace import settings
 from rekon.errors import RekonError
+from rekon.matching import RULE_NAMES
 from rekon.money import format_count, format_idr
 from rekon.providers.base import PROVIDER_TITLES, AuthError, ProviderError, provider_title
 
@@ -82,16 +83,6 @@ def table(frame: pl.DataFrame, *money: str, **options: Any) -> Any:
             )
     frame = frame.with_columns(pl.col(pl.String).fill_null(""))  # blank, not a grey "None"
     return st.dataframe(with_idr(frame, *money), hide_index=True, column_config=config, **options)
-
-
-def class_name(code: str) -> str:
-    """A result class or match rule as a reviewer reads it: 'amount mismatch'."""
-    return code.replace("_", " ")
-
-
-# The matching tiers' rules as the "Matched on" column names them.
-RULE_NAMES = {"order_id": "order id", "payment_id": "payment id",
-              "merchant_ref": "merchant ref", "amount_date": "amount and date"}  # fmt: skip
 
 
 def as_read(frame: pl.DataFrame) -> pl.DataFrame:

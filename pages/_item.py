@@ -8,9 +8,9 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from pages._display import attempt, class_name, day, flash_and_rerun, idr, show_flash, table
+from pages._display import attempt, day, flash_and_rerun, idr, show_flash, table
 from rekon import reviews
-from rekon.matching import EXCEPTIONS
+from rekon.matching import EXCEPTIONS, class_name
 from rekon.providers.base import provider_title
 from rekon.results import result_detail
 from rekon.workspace import Workspace

@@ -4,9 +4,10 @@ reconciled before, how the results moved since."""
 import polars as pl
 import streamlit as st
 
-from pages._display import class_name, count, idr, table
+from pages._display import count, idr, table
 from pages._workspace import query
 from rekon import results
+from rekon.matching import class_name
 from rekon.workspace import Workspace
 
 

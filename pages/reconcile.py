@@ -4,14 +4,14 @@ from decimal import Decimal
 
 import streamlit as st
 
-from pages._display import as_read, attempt, class_name, count, ledger_labels, table
+from pages._display import as_read, attempt, count, ledger_labels, table
 from pages._item import work_one_item
 from pages._period import fetch_gap_warnings, period, period_label, run_label
 from pages._run import run_summary
 from pages._workspace import query, workspace
 from rekon import results
 from rekon.ledger import list_ledgers
-from rekon.matching import EXCEPTIONS, RESULTS, ReconcileParams, reconcile
+from rekon.matching import EXCEPTIONS, RESULTS, ReconcileParams, class_name, reconcile
 from rekon.providers.base import PROVIDER_TITLES, provider_title
 from rekon.results import ResultFilter, results_page
 

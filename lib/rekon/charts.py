@@ -5,6 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
+from rekon.matching import class_name
 from rekon.providers.base import PROVIDER_TITLES, provider_title
 
 STATUS_COLORS = {
@@ -17,11 +18,6 @@ RESULT_COLORS = {
     "duplicate_in_ledger": "#7c3aed", "ambiguous": "#0ea5e9", "unpaid": "#94a3b8",
 }  # fmt: skip
 PROVIDER_COLORS = {"xepeng": "#0f766e", "durianpay": "#f59e0b"}
-
-
-def _words(code: str) -> str:
-    """A result class as the pages name it: 'amount mismatch'."""
-    return code.replace("_", " ")
 
 
 def _layout(fig: go.Figure, title: str, y_title: str = "") -> go.Figure:
@@ -92,7 +88,7 @@ def result_classes(frame: pl.DataFrame) -> go.Figure:
         rows=1, cols=2, subplot_titles=("Count", "Amount (Rp)"), horizontal_spacing=0.2
     )
     colors = [RESULT_COLORS.get(r, "#999") for r in frame["result"].to_list()]
-    names = [_words(r) for r in frame["result"].to_list()]
+    names = [class_name(r) for r in frame["result"].to_list()]
     fig.add_bar(
         x=names,
         y=frame["count"].to_list(),
@@ -119,7 +115,7 @@ def exceptions_by_age(frame: pl.DataFrame) -> go.Figure:
         if not part.height:
             continue
         fig.add_bar(
-            name=_words(result),
+            name=class_name(result),
             x=part["age"].to_list(),
             y=part["count"].to_list(),
             marker_color=RESULT_COLORS.get(result),

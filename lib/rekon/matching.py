@@ -28,6 +28,14 @@ from rekon.store import Store, utc_now
 RESULTS = RESULT_CLASSES
 EXCEPTIONS = ("amount_mismatch", "status_mismatch", "missing_in_ledger", "missing_in_provider",
               "duplicate_in_ledger", "ambiguous")  # fmt: skip
+# The tiers' rules as people name them ("Matched on"); classes read as their words.
+RULE_NAMES = {"order_id": "order id", "payment_id": "payment id",
+              "merchant_ref": "merchant ref", "amount_date": "amount and date"}  # fmt: skip
+
+
+def class_name(result: str) -> str:
+    """A result class as pages and charts name it: 'amount mismatch' (exports keep codes)."""
+    return result.replace("_", " ")
 
 
 def exception_count(counts: Mapping[str, int]) -> int:
