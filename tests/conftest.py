@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from rekon.config import Settings
 from rekon.fetching import ClientOptions, OrderSource, make_clients
@@ -17,6 +19,16 @@ from rekon.sandbox.app import Faults
 from rekon.sandbox.data import DataConfig
 from rekon.sandbox.server import RunningSandbox, make_state, start_in_thread
 from rekon.store import Store
+
+# Property tests check what is true, not how fast: a first example that pays for a cold import
+# on a busy 2-core machine must not fail on Hypothesis's 200 ms deadline. On CI the examples are
+# derandomized (Hypothesis's own CI profile), so a run there is repeatable.
+hypothesis_settings.register_profile(
+    "rekon",
+    hypothesis_settings.get_profile("ci" if os.environ.get("CI") else "default"),
+    deadline=None,
+)
+hypothesis_settings.load_profile("rekon")
 
 OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
 FAST_RETRY = RetryPolicy(max_tries=4, base_delay=0.01, max_delay=0.05, retry_after_cap=1.0)
