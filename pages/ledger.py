@@ -96,7 +96,7 @@ if upload is not None:
         st.subheader(f"Preview — {count(parsed.lines.height)} lines read")
         table(parsed.lines.head(20), "amount", column_config=LABELS)
         if parsed.rejected:
-            st.warning(f"{len(parsed.rejected)} line(s) cannot be read and will be set aside:")
+            st.warning(f"{len(parsed.rejected)} line(s) cannot be imported and will be set aside:")
             table(pl.DataFrame([r.__dict__ for r in parsed.rejected[:500]]), column_config=LABELS)
         if parsed.skipped:
             st.caption(

@@ -215,7 +215,7 @@ def test_ledger_page_lists_a_bad_line_by_number_before_anything_lands(tmp_path: 
     )
     at.run()
     assert_clean(at)
-    assert at.warning[0].value == "1 line(s) cannot be read and will be set aside:"
+    assert at.warning[0].value == "1 line(s) cannot be imported and will be set aside:"
     rejected = at.dataframe[1].value
     assert rejected.values.tolist() == [[11, "Jumlah", "abc", "not an amount like 1.500.000,00"]]
     assert json.loads(at.dataframe[1].proto.columns)["line_no"] == {"label": "Line"}
