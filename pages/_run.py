@@ -4,11 +4,16 @@ reconciled before, how the results moved since."""
 import polars as pl
 import streamlit as st
 
-from pages._display import count, idr, table
+from pages._display import as_read, count, idr, table
 from pages._workspace import query
 from rekon import results
 from rekon.matching import class_name
 from rekon.workspace import Workspace
+
+MOVED_SHOWN = 100
+MOVED_COLUMNS = {"result_key": "Key", "provider": "Provider", "order_id": "Order",
+                 "ledger_line": "Ledger line", "order_amount": "Order amount",
+                 "ledger_amount": "Ledger amount"}  # fmt: skip
 
 
 def run_summary(ws: Workspace, runs: pl.DataFrame, run_id: int) -> None:
@@ -29,14 +34,34 @@ def run_summary(ws: Workspace, runs: pl.DataFrame, run_id: int) -> None:
         if moved.is_empty():
             st.caption("No result changed class.")
             return
+        shown = moved.with_columns(
+            pl.col("before").str.replace_all("_", " ").fill_null("(new)"),
+            pl.col("after").str.replace_all("_", " ").fill_null("(gone)"),
+        )
         table(
-            moved.with_columns(
-                pl.col("before").str.replace_all("_", " ").fill_null("(new)"),
-                pl.col("after").str.replace_all("_", " ").fill_null("(gone)"),
-            ),
+            shown,
             column_config={
                 "before": f"In run {earlier[0]}",
                 "after": f"In run {run_id}",
                 "results": "Results",
             },
         )
+        # Which results moved, one pair of classes at a time.
+        pick = st.selectbox(
+            "Show the results that moved",
+            range(moved.height),
+            format_func=lambda i: f"{shown['before'][i]} → {shown['after'][i]}",
+        )
+        was, now, n = moved.row(pick)
+        which = query(ws, results.moved_results, earlier[0], run_id, was, now, MOVED_SHOWN)
+        table(
+            as_read(which.drop("ledger_id")),
+            "order_amount",
+            "ledger_amount",
+            column_config=MOVED_COLUMNS,
+        )
+        if n > MOVED_SHOWN:
+            st.caption(
+                f"The first {MOVED_SHOWN} of {count(n)}, by key; the exports of each run "
+                "hold them all."
+            )

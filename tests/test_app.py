@@ -166,6 +166,15 @@ def test_a_second_run_shows_what_moved_since_the_first(tmp_path: Path) -> None:
     assert left == {"matched": before["amount mismatch"] - after["amount mismatch"]}
     # A wider tolerance also gives amount-only pairs more candidates: some become ambiguous.
     assert pairs[("(new)", "ambiguous")] > 0
+    # Which ones: pick a pair of classes and its results are listed by key.
+    show = next(s for s in at.selectbox if s.label == "Show the results that moved")
+    pick = next(i for i, o in enumerate(show.options) if o.startswith("amount mismatch →"))
+    show.set_value(pick).run()
+    assert_clean(at)
+    which = at.dataframe[-1].value
+    assert len(which) == min(100, left["matched"])
+    assert which["result_key"].str.startswith("O:").all()
+    assert set(which["provider"]) <= {"Xepeng", "Durianpay"}
 
 
 def test_a_period_reaching_past_what_was_fetched_is_flagged(tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ from rekon.reports import (
 from rekon.results import (
     ResultFilter,
     class_totals,
+    moved_results,
     order_results,
     result_detail,
     results_page,
@@ -133,6 +134,14 @@ def test_a_rerun_says_which_results_moved_and_which_are_new(
         (None, "missing_in_provider", 1),  # CASH-2, new in the later run
     ]
     assert run_changes(store, second, second).is_empty()
+    # Which ones: by key, with the order or line and its amounts.
+    booked = moved_results(store, first, second, "missing_in_ledger", "matched")
+    assert booked.select("result_key", "order_amount", "ledger_amount").rows() == [
+        ("O:xepeng:xo_lost", Decimal("80000.00"), Decimal("80000.00"))
+    ]
+    (new_line,) = moved_results(store, first, second, None, "missing_in_provider").rows(named=True)
+    assert (new_line["ledger_line"], new_line["order_id"]) == (3, None)
+    assert moved_results(store, first, second, "matched", None).is_empty()
 
 
 def test_a_decision_on_a_ledger_line_survives_re_importing_the_same_file(
@@ -275,6 +284,8 @@ def test_runs_on_either_side_of_corrections_compare_line_by_line(store: Store) -
     ).ledger_id  # fmt: skip
     after = reconcile(store, OCT).run_id
     assert run_changes(store, middle, after).rows() == [(None, "missing_in_provider", 1)]
+    gone = moved_results(store, before, after, "missing_in_provider", None)
+    assert gone["result_key"].to_list() == [f"L:{first}:4"]  # MANUAL-2, as it was then
     assert run_changes(store, before, after).rows() == [
         (None, "missing_in_provider", 2),
         ("missing_in_provider", None, 1),

@@ -176,27 +176,55 @@ def runs_for_period(store: Store, start: date, end: date) -> pl.DataFrame:
     )
 
 
+# Two runs' results by key. Lines of a ledger replaced by its corrected export since a run go by
+# their keys in the replacement, so a kept line is the same result on both sides.
+BOTH_RUNS_SQL = """
+    WITH keyed AS (
+        SELECT r.*, CASE WHEN m.to_ledger IS NOT NULL AND r.result_key[1] IN ('L', 'D')
+                         THEN r.result_key[1] || ':' || m.to_ledger || ':' || m.to_line
+                         ELSE r.result_key END AS now_key
+        FROM recon_results r LEFT JOIN ledger_line_moves m USING (ledger_id, line_no)
+        WHERE r.run_id IN ($before, $after)
+    )
+    SELECT b.result::VARCHAR AS before, a.result::VARCHAR AS after,
+           coalesce(a.now_key, b.now_key) AS result_key,
+           coalesce(a.provider, b.provider) AS provider,
+           coalesce(a.order_id, b.order_id) AS order_id,
+           coalesce(a.ledger_id, b.ledger_id) AS ledger_id,
+           coalesce(a.line_no, b.line_no) AS ledger_line,
+           coalesce(a.order_amount, b.order_amount) AS order_amount,
+           coalesce(a.ledger_amount, b.ledger_amount) AS ledger_amount
+    FROM (FROM keyed WHERE run_id = $before) b
+    FULL JOIN (FROM keyed WHERE run_id = $after) a ON a.now_key = b.now_key
+    WHERE b.result IS DISTINCT FROM a.result
+"""
+
+
 def run_changes(store: Store, before: int, after: int) -> pl.DataFrame:
     """How the results moved from one run to another, by their stable keys: per pair of classes
     (`before` null: new in the later run; `after` null: gone from it) how many results, for
     the pairs that differ. A result booked twice counts under its D: key. A ledger line that a
     corrected export kept is the same result before and after the correction."""
     return store.query(
-        """
-        WITH keyed AS (
-            -- lines of a ledger replaced since the run go by their keys in the replacement
-            SELECT r.run_id, r.result,
-                   CASE WHEN m.to_ledger IS NOT NULL AND r.result_key[1] IN ('L', 'D')
-                        THEN r.result_key[1] || ':' || m.to_ledger || ':' || m.to_line
-                        ELSE r.result_key END AS result_key
-            FROM recon_results r LEFT JOIN ledger_line_moves m USING (ledger_id, line_no)
-            WHERE r.run_id IN ($before, $after)
-        )
-        SELECT b.result::VARCHAR AS before, a.result::VARCHAR AS after, count(*) AS results
-        FROM (FROM keyed WHERE run_id = $before) b
-        FULL JOIN (FROM keyed WHERE run_id = $after) a USING (result_key)
-        WHERE b.result IS DISTINCT FROM a.result
+        f"""
+        SELECT before, after, count(*) AS results FROM ({BOTH_RUNS_SQL})
         GROUP BY ALL ORDER BY results DESC, before, after
         """,
         {"before": before, "after": after},
+    )
+
+
+def moved_results(
+    store: Store, before: int, after: int, was: str | None, now: str | None, limit: int = 100
+) -> pl.DataFrame:
+    """The results that went from class `was` in run `before` to `now` in run `after` (None:
+    not in that run), by key, at most `limit` (≤ PAGE_LIMIT) of them."""
+    limit = max(1, min(limit, PAGE_LIMIT))
+    return store.query(
+        f"""
+        SELECT * EXCLUDE (before, after) FROM ({BOTH_RUNS_SQL})
+        WHERE before IS NOT DISTINCT FROM $was AND after IS NOT DISTINCT FROM $now
+        ORDER BY result_key LIMIT $limit
+        """,
+        {"before": before, "after": after, "was": was, "now": now, "limit": limit},
     )
