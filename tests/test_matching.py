@@ -138,6 +138,32 @@ def test_one_order_two_unreferenced_lines_is_ambiguous_too(store: Store) -> None
     assert run.counts["ambiguous"] == 2 and run.counts["missing_in_ledger"] == 1
 
 
+def test_with_a_tolerance_the_exact_amount_wins_and_only_equal_candidates_are_ambiguous(
+    store: Store,
+) -> None:
+    oct_5 = date(2026, 10, 5)
+    add_orders(
+        store,
+        order("exact", 100_000, oct_5),
+        order("near", 101_000, oct_5),  # within Rp 2.500 of the line, but not its amount
+        order("below", 49_000, oct_5),
+        order("above", 51_000, oct_5),  # as close to the 50.000 line as "below" is
+    )
+    add_ledger(store, (oct_5, "", 100_000), (oct_5, "", 50_000))
+    run = reconcile(store, ReconcileParams(*OCTOBER, amount_tolerance=Decimal(2500)))
+    assert by_order(store, run.run_id) == {
+        "exact": ("matched", "amount_date"),
+        "near": ("missing_in_ledger", None),
+        "below": ("missing_in_ledger", None),
+        "above": ("missing_in_ledger", None),
+    }
+    assert run.counts["ambiguous"] == 1  # the 50.000 line: two equally good candidates
+    # Without a tolerance only the exact order is a candidate at all: the same match.
+    strict = reconcile(store, OCT)
+    assert by_order(store, strict.run_id)["exact"] == ("matched", "amount_date")
+    assert strict.counts["ambiguous"] == 0 and strict.counts["missing_in_provider"] == 1
+
+
 def test_ledger_line_booked_twice_is_one_match_and_one_duplicate(store: Store) -> None:
     add_orders(store, order("xo_1", 150_000, date(2026, 10, 5), merchant_ref="INV-1"))
     add_ledger(store, (date(2026, 10, 5), "xo_1", 150_000), (date(2026, 10, 9), "INV-1", 150_000))

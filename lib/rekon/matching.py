@@ -6,7 +6,8 @@ claim pairs, each at most once per ledger line:
   2. the line's reference is an order's `merchant_ref` (trimmed, case-insensitive);
   3. lines with no or an unknown reference: the same amount (within tolerance) on a paid,
      still unclaimed order within the date window, when exactly one candidate exists on each
-     side.
+     side among the closest in amount: an exact amount is a better candidate than one within
+     the tolerance, and only equally good candidates make a line ambiguous.
 An order's first claim is its match; further claims are `duplicate_in_ledger`. A result
 belongs to the period of its order's business date, or of its line's date when there is no
 order, so a pair that straddles a month end is reported once, in the order's month.
@@ -208,17 +209,27 @@ STEPS: list[tuple[str, str]] = [
         ), paid_orders AS (
             SELECT oid, amount, business_date FROM free_orders WHERE paid
         )
-        SELECT l.lid, o.oid,
-               count(*) OVER (PARTITION BY l.lid) AS n_orders,
-               count(*) OVER (PARTITION BY o.oid) AS n_lines
+        SELECT l.lid, o.oid, abs(l.amount - o.amount) AS diff
         FROM unclaimed_lines l JOIN {pairing}
         """,
     ),
     (
-        "",
+        "a pair is claimed when each is the other's only closest candidate: an exact amount "
+        "beats one within the tolerance, and only equally good candidates are ambiguous",
         """
         CREATE OR REPLACE TEMP TABLE t3_claims AS
-        SELECT lid, oid FROM t3 WHERE n_orders = 1 AND n_lines = 1
+        WITH closest AS (
+            SELECT lid, oid, diff = min(diff) OVER (PARTITION BY lid) AS for_line,
+                   diff = min(diff) OVER (PARTITION BY oid) AS for_order
+            FROM t3
+        ), counted AS (
+            SELECT lid, oid, for_line, for_order,
+                   sum(for_line::INTEGER) OVER (PARTITION BY lid) AS n_orders,
+                   sum(for_order::INTEGER) OVER (PARTITION BY oid) AS n_lines
+            FROM closest
+        )
+        SELECT lid, oid FROM counted
+        WHERE for_line AND for_order AND n_orders = 1 AND n_lines = 1
         """,
     ),
     (
@@ -233,7 +244,7 @@ STEPS: list[tuple[str, str]] = [
         "",
         """
         INSERT INTO ambiguous
-        SELECT DISTINCT lid FROM t3 WHERE n_orders > 1 OR n_lines > 1
+        SELECT DISTINCT lid FROM t3 ANTI JOIN t3_claims USING (lid)
         """,
     ),
     (
