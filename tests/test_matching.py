@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -344,3 +345,32 @@ def test_every_order_and_line_lands_in_exactly_one_result(
         # all orders are in October, so every October line must be in the run
         assert paired_or_lone_lines >= in_period_lines
         store.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(st.sampled_from([20_000, 20_300, 20_600]), st.integers(5, 8)), max_size=12),
+    st.lists(st.tuples(st.sampled_from([20_000, 20_300, 20_600]), st.integers(5, 8)), max_size=12),
+)
+def test_a_tolerance_never_undoes_an_exact_amount_match(
+    orders: list[tuple[int, int]], lines: list[tuple[int, int]]
+) -> None:
+    """Raising the tolerance adds near candidates; an exact pair stays each other's closest."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "t.duckdb")
+        if orders:
+            made = (order(f"o{i}", a, date(2026, 10, d)) for i, (a, d) in enumerate(orders))
+            add_orders(store, *made)
+        if lines:
+            add_ledger(store, *((date(2026, 10, d), "", a) for a, d in lines))
+
+        def pairs(tolerance: int) -> set[tuple[str, int]]:
+            params = ReconcileParams(*OCTOBER, amount_tolerance=Decimal(tolerance), date_window=1)
+            run = reconcile(store, params)
+            check_invariant(store, run.run_id)
+            found = results(store, run.run_id).filter(pl.col("rule") == "amount_date")
+            return set(zip(found["order_id"], found["line_no"], strict=True))
+
+        exact = pairs(0)
+        assert exact <= pairs(400)
+        assert exact <= pairs(600)
