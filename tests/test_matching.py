@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from rekon.config import Settings
 from rekon.fetching import fetch_orders, make_clients
 from rekon.ledger import import_ledger
-from rekon.matching import RESULTS, ReconcileError, ReconcileParams, reconcile
+from rekon.matching import RESULTS, ReconcileError, ReconcileParams, RunSummary, reconcile
 from rekon.sandbox.data import SAMPLE_EXPECTED, SAMPLE_LEDGER, generate, ledger_csv
 from rekon.sandbox.server import RunningSandbox
 from rekon.store import Store
@@ -374,3 +374,11 @@ def test_a_tolerance_never_undoes_an_exact_amount_match(
         exact = pairs(0)
         assert exact <= pairs(400)
         assert exact <= pairs(600)
+
+
+def test_the_run_summary_groups_counts_as_the_pages_do() -> None:
+    summary = RunSummary(7, OCT, {"matched": 7_475, "ambiguous": 1_008}, 0.17)
+    head, matched, *rest = summary.lines()
+    assert head.endswith("in 0.17s: 1.008 exceptions")
+    assert matched == "  matched                  7.475"
+    assert "  ambiguous                1.008" in rest

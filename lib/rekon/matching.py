@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from rekon.errors import RekonError
 from rekon.migrations import RESULT_CLASSES
+from rekon.money import format_count
 from rekon.store import Store, utc_now
 
 RESULTS = RESULT_CLASSES
@@ -79,9 +80,10 @@ class RunSummary:
     def lines(self) -> list[str]:
         head = (
             f"Reconciled {self.params.start}..{self.params.end} as run {self.run_id} "
-            f"in {self.seconds:.2f}s: {self.exceptions} exceptions"
+            f"in {self.seconds:.2f}s: {format_count(self.exceptions)} exceptions"
         )
-        return [head] + [f"  {name:<20} {self.counts.get(name, 0):>9,}" for name in RESULTS]
+        counts = [format_count(self.counts.get(name, 0)) for name in RESULTS]
+        return [head] + [f"  {name:<20} {n:>9}" for name, n in zip(RESULTS, counts, strict=True)]
 
 
 # Each statement below reads the temp tables the ones above it made; all run on one cursor
