@@ -560,7 +560,7 @@ def test_exports_page_downloads_return_the_expected_bytes(tmp_path: Path, media:
     name, data = download(at, media, "dl_all_xlsx")
     assert name == "rekon-2026-10-all.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
-    assert book.sheetnames == ["all", "exceptions", "matched", "summary", "reviews"]
+    assert book.sheetnames == ["all", "exceptions", "matched", "summary", "reviews", "run"]
 
 
 def test_exports_page_offers_no_xlsx_that_excel_could_not_hold(

@@ -467,7 +467,22 @@ def test_the_reviews_export_is_the_audit_trail_of_every_decision(
 def test_xlsx_has_a_sheet_per_kind_with_typed_numbers(reconciled: tuple[Store, int]) -> None:
     store, run_id = reconciled
     book = openpyxl.load_workbook(io.BytesIO(export_bytes(store, run_id, "all", "xlsx")))
-    assert book.sheetnames == ["all", "exceptions", "matched", "summary", "reviews"]
+    assert book.sheetnames == ["all", "exceptions", "matched", "summary", "reviews", "run"]
+    # Whoever receives the workbook can tell what produced it: the run and the ledger file.
+    about = {row[0].value: row[1].value for row in book["run"].iter_rows(min_row=2)}
+    (ledger,) = list_ledgers(store).iter_rows(named=True)
+    assert about == {
+        "run": str(run_id),
+        "period (business dates, Asia/Jakarta)": "2026-10-01 to 2026-10-31",
+        "amount tolerance": "0.00",
+        "date window (days)": "3",
+        "ledgers chosen": "all",
+        "reconciled at (UTC)": about["reconciled at (UTC)"],
+        "reconciled by": "unknown",
+        f"ledger {ledger['id']}": f"{ledger['name']} (file {ledger['file_name']}, sha256 "
+        f"{store.scalar('SELECT content_hash FROM ledgers')})",
+    }
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", about["reconciled at (UTC)"])
     sheet = book["all"]
     header = [c.value for c in sheet[1]]
     assert tuple(header) == EXPORT_COLUMNS

@@ -185,6 +185,36 @@ def export_name(start: date, end: date, kind: str, fmt: str) -> str:
     return f"rekon-{period}-{kind}.{fmt}"
 
 
+def run_sheet(store: Store, run_id: int) -> pl.DataFrame:
+    """What produced an export, as field/value rows (the XLSX `run` sheet), for whoever
+    receives the workbook: the run, its parameters and the ledger files it read, by name and
+    content hash as they were imported."""
+    found = store.query("SELECT * FROM recon_runs WHERE id = ?", [run_id])
+    if found.is_empty():
+        raise ExportError(f"there is no reconciliation run {run_id}")
+    run = found.row(0, named=True)
+    ledgers = store.query(
+        """
+        SELECT u.ledger_id, coalesce(l.name || ' (file ' || l.file_name || ', sha256 '
+                                     || l.content_hash || ')', 'deleted since') AS ledger
+        FROM (SELECT DISTINCT ledger_id FROM recon_results
+              WHERE run_id = ? AND ledger_id IS NOT NULL) u
+        LEFT JOIN ledgers l ON l.id = u.ledger_id ORDER BY u.ledger_id
+        """,
+        [run_id],
+    )
+    fields = {
+        "run": str(run_id),
+        f"period (business dates, {store.timezone})": f"{run['period_from']} to {run['period_to']}",
+        "amount tolerance": str(run["amount_tolerance"]),
+        "date window (days)": str(run["date_window"]),
+        "ledgers chosen": ", ".join(map(str, run["ledger_ids"])) or "all",
+        "reconciled at (UTC)": f"{run['started_at']:%Y-%m-%d %H:%M:%S}",
+        "reconciled by": run["run_by"] or "unknown",
+    } | {f"ledger {i}": text for i, text in ledgers.iter_rows()}
+    return pl.DataFrame({"field": list(fields), "value": list(fields.values())})
+
+
 def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
@@ -227,6 +257,7 @@ def _write_xlsx(store: Store, run_id: int, kind: str, out: Path) -> int:
             )
             if sheet == kind:
                 rows = frame.height
+        run_sheet(store, run_id).write_excel(book, worksheet="run", autofit=True)
     return rows
 
 
