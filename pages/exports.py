@@ -32,7 +32,8 @@ if runs.is_empty():
 run_id = st.selectbox("Run", runs["id"].to_list(), format_func=lambda i: run_label(runs, i))
 st.caption(
     "Amounts are plain decimals (150000.00) and dates ISO (2026-01-31) so accounting "
-    "software reads them exactly; XLSX cells are typed numbers."
+    "software reads them exactly; XLSX cells are typed numbers, and a last sheet, *run*, "
+    "says what produced the workbook (period, parameters, ledger files)."
 )
 
 
