@@ -83,10 +83,12 @@ def latest_run_id(ws: Workspace, start: date, end: date) -> int | None:
     return int(runs["id"][0]) if runs.height else None
 
 
-def fetch_gap_warnings(ws: Workspace, start: date, end: date) -> None:
-    """Say so when the period has days whose orders were never fetched: reconciled, every sale
-    booked on them would look missing at the provider."""
+def period_warnings(ws: Workspace, start: date, end: date) -> None:
+    """Say so when the period has days whose orders were never fetched (reconciled, every sale
+    booked on them would look missing at the provider), or orders not in rupiah."""
     for gap in query(ws, fetch_log.fetch_gaps, start, end, tuple(ws.configured_providers())):
         st.warning(
             f"{gap.describe()}. Fetch them on the **Fetch** page.", icon=":material/cloud_off:"
         )
+    for foreign in query(ws, fetch_log.foreign_orders, start, end):
+        st.warning(f"{foreign.describe()}.", icon=":material/currency_exchange:")

@@ -4,7 +4,7 @@ import polars as pl
 import streamlit as st
 
 from pages._display import count, idr, local_time
-from pages._period import fetch_gap_warnings, latest_run_id, period, period_label
+from pages._period import latest_run_id, period, period_label, period_warnings
 from pages._workspace import query, workspace
 from rekon import fetch_log, reports
 from rekon.money import format_idr_short
@@ -22,7 +22,7 @@ if kpis.is_empty():
         icon=":material/cloud_download:",
     )
 else:
-    fetch_gap_warnings(ws, start, end)
+    period_warnings(ws, start, end)
     # Ledger lines that name no order or provider count only in the total.
     per_provider = kpis.filter(pl.col("provider") != "total")["exceptions"].fill_null(0).sum()
     lines_only = int(kpis["exceptions"].fill_null(0)[-1]) - int(per_provider)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from pages._display import as_read, attempt, count, ledger_labels, table
 from pages._item import work_one_item
-from pages._period import fetch_gap_warnings, period, period_label, run_label
+from pages._period import period, period_label, period_warnings, run_label
 from pages._run import run_summary
 from pages._workspace import query, workspace
 from rekon import results
@@ -19,7 +19,7 @@ PAGE_SIZE = 100
 ws = workspace()
 start, end = period()
 st.title(f"Reconcile · {period_label(start, end)}")
-fetch_gap_warnings(ws, start, end)
+period_warnings(ws, start, end)
 
 ledgers = query(ws, list_ledgers)
 with (

@@ -26,6 +26,7 @@ def order(
     provider: str = "xepeng",
     merchant_ref: str | None = None,
     payment_id: str | None = None,
+    currency: str = "IDR",
 ) -> Order:
     """An order created at `when` in Jakarta time (a date means 10:00 that day)."""
     if not isinstance(when, datetime):
@@ -37,7 +38,7 @@ def order(
         merchant_ref=merchant_ref,
         payment_id=payment_id,
         amount=Decimal(amount),
-        currency="IDR",
+        currency=currency,
         status=status,
         provider_status=status,
         created_at=created,

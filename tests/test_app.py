@@ -18,7 +18,7 @@ from rekon.ledger import list_ledgers, load_mapping
 from rekon.matching import ReconcileParams, reconcile
 from rekon.sandbox.data import SAMPLE_LEDGER, generate
 from rekon.store import Store
-from tests.factories import add_ledger
+from tests.factories import add_ledger, add_orders, order
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [path for path, _, _ in PAGE_LIST]
@@ -177,6 +177,29 @@ def test_a_second_run_shows_what_moved_since_the_first(tmp_path: Path) -> None:
     assert len(which) == min(100, left["matched"])
     assert which["result_key"].str.startswith("O:").all()
     assert set(which["provider"]) <= {"Xepeng", "Durianpay"}
+
+
+def test_orders_not_in_rupiah_are_flagged_on_the_period_pages(tmp_path: Path) -> None:
+    db = tmp_path / "usd.duckdb"
+    store = Store(db)
+    try:
+        add_orders(
+            store,
+            order("ord_usd", 20, date(2026, 10, 9), provider="durianpay", currency="USD"),
+            order("ord_sgd", 30, date(2026, 10, 9), provider="durianpay", currency="SGD"),
+        )
+    finally:
+        store.close()
+    at = app(db, REKON_BOOTSTRAP="0").run()
+    assert_clean(at)
+    # (Beside the warnings that no fetch covered October: these orders were stored directly.)
+    assert [w.value for w in at.warning if "rupiah" in w.value] == [
+        f"1 Durianpay orders of this period are in {code}, not rupiah: their amounts are "
+        "compared with the ledger's rupiah as they stand, so check their results by hand."
+        for code in ("SGD", "USD")
+    ]
+    at.switch_page("pages/reconcile.py").run()
+    assert len([w for w in at.warning if "rupiah" in w.value]) == 2
 
 
 def test_a_period_reaching_past_what_was_fetched_is_flagged(tmp_path: Path) -> None:

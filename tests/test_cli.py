@@ -238,3 +238,26 @@ def test_a_corrected_export_replaces_its_ledger_and_carries_the_decisions_over(
     assert [
         line.split()[0] for line in rekon("ledger", "list", "--db", db).stdout.splitlines()
     ] == ["3"]
+
+
+def test_reconciling_orders_not_in_rupiah_warns_on_stderr(tmp_path: Path) -> None:
+    from datetime import date
+
+    from rekon.store import Store
+    from tests.factories import add_orders, order
+
+    db = str(tmp_path / "usd.duckdb")
+    store = Store(db)
+    add_orders(
+        store,
+        order("xo_1", 150_000, date(2026, 10, 5)),
+        order("xo_usd", 12, date(2026, 10, 6), currency="USD"),
+        order("xo_usd_nov", 15, date(2026, 11, 6), currency="USD"),  # another month
+    )
+    store.close()
+    run = rekon("reconcile", "--from", "2026-10-01", "--to", "2026-10-31", "--db", db)
+    assert run.returncode == 0
+    assert run.stderr == (
+        "warning: 1 Xepeng orders of this period are in USD, not rupiah: their amounts are "
+        "compared with the ledger's rupiah as they stand, so check their results by hand\n"
+    )

@@ -207,7 +207,7 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
-    from rekon.fetch_log import fetch_gaps
+    from rekon.fetch_log import fetch_gaps, foreign_orders
     from rekon.matching import ReconcileParams, reconcile
 
     try:
@@ -220,6 +220,8 @@ def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
     print("\n".join(summary.lines()))
     for gap in fetch_gaps(store, params.start, params.end):
         print(f"warning: {gap.describe()}", file=sys.stderr)
+    for foreign in foreign_orders(store, params.start, params.end):
+        print(f"warning: {foreign.describe()}", file=sys.stderr)
     return 0
 
 
