@@ -85,11 +85,16 @@ def table(frame: pl.DataFrame, *money: str, **options: Any) -> Any:
     return st.dataframe(with_idr(frame, *money), hide_index=True, column_config=config, **options)
 
 
+def class_words(column: str) -> pl.Expr:
+    """A column of result classes in words, as `matching.class_name` writes one."""
+    return pl.col(column).cast(pl.String).str.replace_all("_", " ")
+
+
 def as_read(frame: pl.DataFrame) -> pl.DataFrame:
     """Result classes, match rules and providers in words ('amount mismatch', 'amount and
     date', 'Durianpay') for a table; exports keep the codes, which accounting scripts read."""
     words = {
-        "result": pl.col("result").cast(pl.String).str.replace_all("_", " "),
+        "result": class_words("result"),
         "rule": pl.col("rule").cast(pl.String).replace(RULE_NAMES),
         "provider": pl.col("provider").replace(PROVIDER_TITLES),
     }

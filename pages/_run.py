@@ -4,7 +4,7 @@ reconciled before, how the results moved since."""
 import polars as pl
 import streamlit as st
 
-from pages._display import as_read, count, idr, table
+from pages._display import as_read, class_words, count, idr, table
 from pages._workspace import query
 from rekon import results
 from rekon.matching import class_name
@@ -35,8 +35,8 @@ def run_summary(ws: Workspace, runs: pl.DataFrame, run_id: int) -> None:
             st.caption("No result changed class.")
             return
         shown = moved.with_columns(
-            pl.col("before").str.replace_all("_", " ").fill_null("(new)"),
-            pl.col("after").str.replace_all("_", " ").fill_null("(gone)"),
+            class_words("before").fill_null("(new)"),
+            class_words("after").fill_null("(gone)"),
         )
         table(
             shown,

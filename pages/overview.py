@@ -8,7 +8,7 @@ from pages._period import latest_run_id, period, period_label, period_warnings
 from pages._workspace import query, workspace
 from rekon import fetch_log, reports
 from rekon.money import format_idr_short
-from rekon.providers.base import provider_title
+from rekon.providers.base import PROVIDER_TITLES, provider_title
 
 ws = workspace()
 start, end = period()
@@ -97,7 +97,7 @@ with right:
     if ws.sandbox_mode:
         st.write("Sandbox: built-in emulators on 127.0.0.1, sample data.")
     else:
-        for provider in ("xepeng", "durianpay"):
+        for provider in PROVIDER_TITLES:
             conf = getattr(ws.settings, provider)
             st.write(
                 f"**{provider_title(provider)}** — "

@@ -11,7 +11,7 @@ from typing import Any
 
 from rekon.config import Settings, load_settings
 from rekon.errors import RekonError
-from rekon.providers.base import Progress
+from rekon.providers.base import PROVIDER_TITLES, Progress
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 COMMANDS: dict[str, Handler] = {}
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     fe = sub.add_parser("fetch", help="fetch orders from the providers into the database")
     fe.add_argument(
-        "--provider", choices=["xepeng", "durianpay", "all"], default="all", help="default: all"
+        "--provider", choices=[*PROVIDER_TITLES, "all"], default="all", help="default: all"
     )
     _period(fe)
     fe.add_argument("--concurrency", type=int, default=8, help="pages in flight (1: sequential)")

@@ -14,7 +14,13 @@ from datetime import date
 from pathlib import Path
 
 from rekon.config import DEFAULT_DB, Settings
-from rekon.fetching import ClientOptions, OrderSource, fetch_orders, make_clients
+from rekon.fetching import (
+    PROVIDER_NAMES,
+    ClientOptions,
+    OrderSource,
+    fetch_orders,
+    make_clients,
+)
 from rekon.ledger import DuplicateLedger, import_ledger
 from rekon.matching import ReconcileParams, reconcile
 from rekon.periods import month_bounds
@@ -40,7 +46,7 @@ class Workspace:
         return make_clients(self.settings, providers, ClientOptions())
 
     def configured_providers(self) -> list[str]:
-        return [name for name in ("xepeng", "durianpay") if getattr(self.settings, name)]
+        return [name for name in PROVIDER_NAMES if getattr(self.settings, name)]
 
     def data_version(self) -> tuple[object, ...]:
         """Changes whenever a fetch, import, run, review or order update lands."""
