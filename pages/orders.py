@@ -7,6 +7,7 @@ import streamlit as st
 from pages._display import LABELS, as_read, attempt, count, flash_and_rerun, idr, show_flash, table
 from pages._workspace import query, workspace
 from rekon import order_lookup, results
+from rekon.ledger import list_ledgers
 from rekon.matching import ReconcileParams, reconcile, run_params
 from rekon.order_updates import update_xepeng_order
 from rekon.periods import month_bounds
@@ -112,7 +113,12 @@ if trail.height:
     table(trail)
 
 month = st.session_state.get("rerun_month")
-if month and st.button(f"Re-run the reconciliation of {month}"):
+# With no ledger there is nothing to reconcile the corrected order against.
+if (
+    month
+    and not query(ws, list_ledgers).is_empty()
+    and st.button(f"Re-run the reconciliation of {month}")
+):
     start, end = month_bounds(month)
     runs = query(ws, results.runs_for_period, start, end)
     params = (

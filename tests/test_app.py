@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from pages._workspace import PAGES as PAGE_LIST
 from rekon import reviews
-from rekon.ledger import list_ledgers, load_mapping
+from rekon.ledger import import_ledger, list_ledgers, load_mapping
 from rekon.matching import ReconcileParams, reconcile
 from rekon.sandbox.data import SAMPLE_LEDGER, generate
 from rekon.store import Store
@@ -147,6 +147,16 @@ def test_a_run_with_every_ledger_unticked_is_refused_not_run_on_all(tmp_path: Pa
     assert_clean(at)
     assert [e.value for e in at.error] == ["Choose at least one ledger to reconcile against."]
     assert len(next(s for s in at.selectbox if s.label == "Run").options) == 1  # no run 2
+
+
+def test_a_run_before_any_ledger_is_refused_with_the_reason(tmp_path: Path) -> None:
+    db = tmp_path / "noledger.duckdb"
+    at = app(db, REKON_BOOTSTRAP="0").switch_page("pages/reconcile.py").run()
+    assert "Import a ledger on the **Ledger** page first." in at.info[-1].value
+    next(b for b in at.button if b.label == "Run reconciliation").click().run()
+    assert_clean(at)
+    assert "no ledger has been imported yet" in at.error[0].value
+    assert not [s for s in at.selectbox if s.label == "Run"]  # no run was stored
 
 
 def test_a_second_run_shows_what_moved_since_the_first(tmp_path: Path) -> None:
@@ -620,8 +630,11 @@ def test_orders_page_corrects_a_xepeng_order_live_and_audits_it(tmp_path: Path) 
             date(2026, 10, 1),
             date(2026, 10, 31),
         )
-        store.close()
         target = next(o for o in sandbox.state.xepeng if 5 <= o.created_at.day <= 25)
+        booked = tmp_path / "ledger.csv"
+        booked.write_text(f"Date,Reference,Amount\n2026-10-15,{target.order_id},{target.amount}\n")
+        import_ledger(store, booked)
+        store.close()
         at = app(
             db,
             XEPENG_API_KEY=XEPENG_TEST_KEY,

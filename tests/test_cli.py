@@ -115,6 +115,8 @@ def test_failures_are_one_line_with_a_non_zero_status(
     assert bad_key.returncode == 1
     assert "Durianpay" in bad_key.stderr and "LEAKME" not in bad_key.stderr + bad_key.stdout
     assert len(bad_key.stderr.strip().splitlines()) == 1
+    no_ledger = rekon("reconcile", "--from", "2026-10-01", "--to", "2026-10-31", "--db", db)
+    assert no_ledger.returncode == 1 and "no ledger has been imported yet" in no_ledger.stderr
     no_run = rekon("export", "--kind", "all", "--out", str(tmp_path / "a.csv"), "--db", db)
     assert no_run.returncode == 1 and "no reconciliation run" in no_run.stderr
     no_runs = rekon("runs", "--db", db)
@@ -244,7 +246,7 @@ def test_reconciling_orders_not_in_rupiah_warns_on_stderr(tmp_path: Path) -> Non
     from datetime import date
 
     from rekon.store import Store
-    from tests.factories import add_orders, order
+    from tests.factories import add_ledger, add_orders, order
 
     db = str(tmp_path / "usd.duckdb")
     store = Store(db)
@@ -254,6 +256,7 @@ def test_reconciling_orders_not_in_rupiah_warns_on_stderr(tmp_path: Path) -> Non
         order("xo_usd", 12, date(2026, 10, 6), currency="USD"),
         order("xo_usd_nov", 15, date(2026, 11, 6), currency="USD"),  # another month
     )
+    add_ledger(store, (date(2026, 10, 5), "xo_1", 150_000))
     store.close()
     run = rekon("reconcile", "--from", "2026-10-01", "--to", "2026-10-31", "--db", db)
     assert run.returncode == 0

@@ -257,6 +257,10 @@ def test_bad_parameters_are_refused(store: Store) -> None:
         reconcile(store, ReconcileParams(*OCTOBER, amount_tolerance=Decimal(-1)))
     with pytest.raises(ReconcileError, match="between 0 and 31 days"):
         reconcile(store, ReconcileParams(*OCTOBER, date_window=32))
+    add_orders(store, order("o1", 20_000, date(2026, 10, 5)))
+    # Against no ledger at all, every paid order would read as missing from the books.
+    with pytest.raises(ReconcileError, match="no ledger has been imported yet"):
+        reconcile(store, ReconcileParams(*OCTOBER))
     assert store.scalar("SELECT count(*) FROM recon_runs") == 0  # nothing half-written
 
 
@@ -330,8 +334,8 @@ def test_every_order_and_line_lands_in_exactly_one_result(
                     amount,
                 )
             )
-        if rows:
-            add_ledger(store, *rows)
+        # A line months away: the ledger exists, whether or not any of its lines is in scope.
+        add_ledger(store, (date(2026, 6, 15), "far", 1_000), *rows)
         run = reconcile(
             store,
             ReconcileParams(*OCTOBER, amount_tolerance=Decimal(tolerance), date_window=window),
@@ -361,8 +365,8 @@ def test_a_tolerance_never_undoes_an_exact_amount_match(
         if orders:
             made = (order(f"o{i}", a, date(2026, 10, d)) for i, (a, d) in enumerate(orders))
             add_orders(store, *made)
-        if lines:
-            add_ledger(store, *((date(2026, 10, d), "", a) for a, d in lines))
+        far = (date(2026, 6, 15), "far", 1_000)  # a ledger exists even when no line is drawn
+        add_ledger(store, far, *((date(2026, 10, d), "", a) for a, d in lines))
 
         def pairs(tolerance: int) -> set[tuple[str, int]]:
             params = ReconcileParams(*OCTOBER, amount_tolerance=Decimal(tolerance), date_window=1)

@@ -338,10 +338,15 @@ def reconcile(store: Store, params: ReconcileParams, run_by: str | None = None) 
     params.check()
     began = time.perf_counter()
     ledgers = list(params.ledger_ids)
-    if ledgers:
-        known = {int(i) for i in store.query("SELECT id FROM ledgers")["id"]}
-        if missing := sorted(set(ledgers) - known):
-            raise ReconcileError(f"no ledger with id {', '.join(map(str, missing))}")
+    known = {int(i) for i in store.query("SELECT id FROM ledgers")["id"]}
+    if not known:
+        # Against no ledger every paid order would read as missing from the books.
+        raise ReconcileError(
+            "no ledger has been imported yet: import the period's ledger first "
+            "(the Ledger page, or `rekon ledger import FILE`)"
+        )
+    if missing := sorted(set(ledgers) - known):
+        raise ReconcileError(f"no ledger with id {', '.join(map(str, missing))}")
     window = timedelta(days=params.date_window)
     values = {
         "lo": params.start - window,
