@@ -218,7 +218,9 @@ def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
     store = _store(settings)
     summary = reconcile(store, params, run_by="cli")
     print("\n".join(summary.lines()))
-    for gap in fetch_gaps(store, params.start, params.end):
+    # Keys configured: their providers should be fetched; none (a sandbox URL per fetch):
+    # those ever fetched, else every provider.
+    for gap in fetch_gaps(store, params.start, params.end, settings.providers or None):
         print(f"warning: {gap.describe()}", file=sys.stderr)
     for foreign in foreign_orders(store, params.start, params.end):
         print(f"warning: {foreign.describe()}", file=sys.stderr)

@@ -71,6 +71,11 @@ class Settings:
         return ZoneInfo(self.timezone)
 
     @property
+    def providers(self) -> tuple[str, ...]:
+        """The providers with keys configured, by name."""
+        return tuple(name for name in ("xepeng", "durianpay") if getattr(self, name))
+
+    @property
     def sandbox(self) -> bool:
         """True when no provider is configured: the app then serves its built-in sandbox."""
         return self.xepeng is None and self.durianpay is None

@@ -10,7 +10,7 @@ from datetime import date
 import polars as pl
 
 from rekon.money import format_count
-from rekon.providers.base import provider_title
+from rekon.providers.base import PROVIDER_TITLES, provider_title
 from rekon.store import Store
 
 
@@ -49,9 +49,9 @@ class FetchGap:
 def fetch_gaps(
     store: Store, start: date, end: date, providers: tuple[str, ...] | None = None
 ) -> list[FetchGap]:
-    """Per provider (default: each one ever fetched), the days of [start, end] that no
-    successful fetch covered. Reconciling such days would report every sale booked on them as
-    missing at the provider."""
+    """Per provider (default: each one ever fetched, or every provider when nothing ever was),
+    the days of [start, end] that no successful fetch covered. Reconciling such days would
+    report every sale booked on them as missing at the provider."""
     rows = store.query(
         """
         WITH covered AS (
@@ -62,7 +62,8 @@ def fetch_gaps(
             SELECT p.provider, CAST(d AS DATE) AS day
             FROM generate_series($start::DATE, $end::DATE, INTERVAL 1 DAY) t(d),
                  (SELECT unnest(coalesce($providers::VARCHAR[],
-                                         (SELECT list(DISTINCT provider) FROM covered))))
+                                         (SELECT list(DISTINCT provider) FROM covered),
+                                         $known::VARCHAR[])))
                  AS p(provider)
         )
         SELECT provider, min(day) AS first, max(day) AS last, count(*) AS days
@@ -71,7 +72,12 @@ def fetch_gaps(
                                                      AND w.day BETWEEN c.range_from AND c.range_to)
         GROUP BY provider ORDER BY provider
         """,
-        {"start": start, "end": end, "providers": None if providers is None else list(providers)},
+        {
+            "start": start,
+            "end": end,
+            "providers": None if providers is None else list(providers),
+            "known": list(PROVIDER_TITLES),
+        },
     )
     return [FetchGap(*row) for row in rows.iter_rows()]
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from rekon.config import DEFAULT_DB, Settings
 from rekon.fetching import (
-    PROVIDER_NAMES,
     ClientOptions,
     OrderSource,
     fetch_orders,
@@ -46,7 +45,7 @@ class Workspace:
         return make_clients(self.settings, providers, ClientOptions())
 
     def configured_providers(self) -> list[str]:
-        return [name for name in PROVIDER_NAMES if getattr(self.settings, name)]
+        return list(self.settings.providers)
 
     def data_version(self) -> tuple[object, ...]:
         """Changes whenever a fetch, import, run, review or order update lands."""
