@@ -269,3 +269,29 @@ def test_reconciling_orders_not_in_rupiah_warns_on_stderr(tmp_path: Path) -> Non
         "warning: 1 Xepeng orders of this period are in USD, not rupiah: their amounts are "
         "compared with the ledger's rupiah as they stand, so check their results by hand\n"
     )
+
+
+def test_the_amount_tolerance_is_read_as_rupiah_are_written(tmp_path: Path) -> None:
+    from datetime import date
+
+    from rekon.store import Store
+    from tests.factories import add_ledger, add_orders, order
+
+    db = str(tmp_path / "tol.duckdb")
+    store = Store(db)
+    add_orders(store, order("xo_1", 150_000, date(2026, 10, 5)))
+    add_ledger(store, (date(2026, 10, 5), "xo_1", 147_500))  # a gateway fee of Rp 2.500
+    store.close()
+    period = ("--from", "2026-10-01", "--to", "2026-10-31", "--db", db)
+    for written in ("2.500", "2500", "Rp 2.500", "2500.00"):
+        run = rekon("reconcile", *period, "--amount-tolerance", written)
+        assert run.returncode == 0, run.stderr
+        assert re.search(r"^  matched +1$", run.stdout, re.M), (written, run.stdout)
+    one_rupiah = rekon("reconcile", *period, "--amount-tolerance", "1.00")
+    assert re.search(r"^  amount_mismatch +1$", one_rupiah.stdout, re.M), one_rupiah.stdout
+    junk = rekon("reconcile", *period, "--amount-tolerance", "dua ribu")
+    assert junk.returncode == 1
+    assert junk.stderr == (
+        "rekon: --amount-tolerance 'dua ribu' is not an amount of rupiah: "
+        "write 2500 or 2.500 for Rp 2.500\n"
+    )

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from rekon.config import Settings
 from rekon.errors import RekonError
+from rekon.money import MoneyError, parse_amount
 from rekon.reports import KINDS
 from rekon.store import Store
 
@@ -79,7 +79,7 @@ def add_parsers(
         "--amount-tolerance",
         default="0",
         metavar="RP",
-        help="amounts within this match (default 0)",
+        help="amounts within this many rupiah match, written 2500 or 2.500 (default 0)",
     )
     rec.add_argument(
         "--date-window", type=int, default=3, metavar="DAYS",
@@ -210,10 +210,13 @@ def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
     from rekon.fetch_log import fetch_gaps, foreign_orders
     from rekon.matching import ReconcileParams, reconcile
 
-    try:
-        tolerance = Decimal(args.amount_tolerance)
-    except InvalidOperation as exc:
-        raise RekonError(f"--amount-tolerance {args.amount_tolerance!r} is not a number") from exc
+    try:  # read as amounts are everywhere else: "1.000" is a thousand rupiah, not one
+        tolerance = parse_amount(args.amount_tolerance)
+    except MoneyError as exc:
+        raise RekonError(
+            f"--amount-tolerance {args.amount_tolerance!r} is not an amount of rupiah: "
+            "write 2500 or 2.500 for Rp 2.500"
+        ) from exc
     params = ReconcileParams(args.start, args.end, tuple(args.ledger), tolerance, args.date_window)
     store = _store(settings)
     summary = reconcile(store, params, run_by="cli")
