@@ -295,3 +295,32 @@ def test_the_amount_tolerance_is_read_as_rupiah_are_written(tmp_path: Path) -> N
         "rekon: --amount-tolerance 'dua ribu' is not an amount of rupiah: "
         "write 2500 or 2.500 for Rp 2.500\n"
     )
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    from datetime import date
+
+    from rekon.store import Store
+    from tests.factories import add_ledger
+
+    db = str(tmp_path / "pipe.duckdb")
+    store = Store(db)
+    add_ledger(store, *((date(2026, 10, 5), f"MANUAL-{i}", 1_000 + i) for i in range(1_000)))
+    store.close()
+    assert (
+        rekon("reconcile", "--from", "2026-10-01", "--to", "2026-10-31", "--db", db).returncode == 0
+    )
+    # 1.000 lines overflow the pipe's buffer, so the listing is still writing when head exits.
+    piped = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f"set -o pipefail; '{REKON}' review list --limit 1000 --db '{db}' | head -1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert piped.stdout == "1.000 open exceptions in run 1\n"
+    assert piped.stderr == ""
+    assert piped.returncode == 141

@@ -255,7 +255,7 @@ def _runs(args: argparse.Namespace, settings: Settings) -> int:
 def _review(args: argparse.Namespace, settings: Settings) -> int:
     from rekon import reviews
     from rekon.matching import EXCEPTIONS, resolve_run
-    from rekon.money import format_plain
+    from rekon.money import format_count, format_plain
     from rekon.results import ResultFilter, results_page
 
     store = _store(settings)
@@ -266,8 +266,8 @@ def _review(args: argparse.Namespace, settings: Settings) -> int:
             store, run_id, ResultFilter(results=EXCEPTIONS, review=review), limit=args.limit
         )
         print(
-            f"{total} {args.status} exceptions in run {run_id}"
-            + (f" (first {page.height})" if total > page.height else "")
+            f"{format_count(total)} {args.status} exceptions in run {run_id}"
+            + (f" (first {format_count(page.height)})" if total > page.height else "")
         )
         for row in page.iter_rows(named=True):
             amount = (
@@ -294,11 +294,12 @@ def _review(args: argparse.Namespace, settings: Settings) -> int:
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
     from rekon.matching import resolve_run
+    from rekon.money import format_count
     from rekon.reports import write_export
 
     fmt = args.format or ("xlsx" if args.out.suffix.lower() == ".xlsx" else "csv")
     store = _store(settings)
     run_id = resolve_run(store, args.run)
     rows = write_export(store, run_id, args.kind, args.out, fmt)
-    print(f"Wrote {rows} rows ({args.kind}, run {run_id}) to {args.out}")
+    print(f"Wrote {format_count(rows)} rows ({args.kind}, run {run_id}) to {args.out}")
     return 0
