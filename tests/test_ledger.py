@@ -252,6 +252,17 @@ def test_day_month_order_that_cannot_be_decided_is_refused(store: Store) -> None
     assert result.format.date_format == "%d/%m/%Y"
 
 
+@pytest.mark.parametrize("typo", ["%d/%m", "%Y", "%Q/%m/%Y", "dd/mm/yyyy"])
+def test_a_date_format_that_cannot_name_a_day_is_refused_before_reading(
+    store: Store, typo: str
+) -> None:
+    # Not a line-by-line rejection of the whole file, but one message about the format.
+    text = "Tanggal;Jumlah\n01/02/2026;1.000\n"
+    with pytest.raises(LedgerError, match=f"{re.escape(repr(typo))} is not a date format"):
+        import_ledger(store, text.encode(), "x.csv", ImportOptions(date_format=typo))
+    assert store.scalar("SELECT count(*) FROM ledgers") == 0
+
+
 def test_a_saved_mapping_decides_what_a_later_file_cannot(store: Store) -> None:
     # November's file shows the order (13/11); the first week of December cannot.
     november = "Tgl;Ref;Nilai\n13/11/2026;A-1;1,500.00\n"

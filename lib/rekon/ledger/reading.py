@@ -25,6 +25,7 @@ from rekon.ledger.model import (
 )
 from rekon.ledger.sniffing import (
     auto_mapping,
+    check_date_format,
     decode,
     find_header,
     month_names_expr,
@@ -149,6 +150,8 @@ def _validate(
     data = frame.filter(~pl.col("__blank") & ~pl.col("__summary"))
     if data.is_empty():
         raise LedgerError(f"{file_name} has a header but no ledger lines")
+    if options.date_format:
+        check_date_format(options.date_format)
     try:
         date_format = options.date_format or sniff_date_format(
             data[date_col].unique(), saved.date_format

@@ -150,6 +150,21 @@ def month_names_expr(col: pl.Expr) -> pl.Expr:
     return out.str.strip_chars()
 
 
+def check_date_format(date_format: str) -> None:
+    """Refuse a date format that does not read back the day it writes: a typo, or one that
+    leaves out the day, month or year, would otherwise reject every line one by one."""
+    sample = pl.Series([DATE_SAMPLE])
+    try:
+        back = sample.dt.strftime(date_format).str.strptime(pl.Date, date_format, strict=False)
+    except pl.exceptions.PolarsError:
+        back = pl.Series([None], dtype=pl.Date)
+    if back[0] != DATE_SAMPLE:
+        raise LedgerError(
+            f"{date_format!r} is not a date format naming the day, month and year, "
+            "like %d/%m/%Y or %Y-%m-%d"
+        )
+
+
 def sniff_date_format(values: pl.Series, prefer: str | None = None) -> str:
     """The one format that reads the whole column. When day/month order is undecidable the
     preferred format (a saved mapping's) decides; without one the file is refused."""
