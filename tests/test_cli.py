@@ -123,6 +123,14 @@ def test_failures_are_one_line_with_a_non_zero_status(
     assert no_runs.returncode == 0 and no_runs.stdout.startswith("No reconciliation runs yet")
     missing = rekon("ledger", "import", str(tmp_path / "nope.csv"), "--db", db)
     assert missing.returncode == 1 and "no such file" in missing.stderr
+    # A refused import: the report of its lines on stdout, the reason alone on stderr.
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Tanggal;Jumlah\n24/10/2026;abc\n25/10/2026;1.000\n")
+    refused = rekon("ledger", "import", str(bad), "--db", db)
+    assert refused.returncode == 1
+    assert refused.stdout == "  rejected line 2: Jumlah: not an amount like 1.500.000,00 ('abc')\n"
+    assert refused.stderr.startswith("rekon: 1 of 2 lines in bad.csv cannot be imported")
+    assert len(refused.stderr.splitlines()) == 1
 
 
 def test_a_saved_mapping_imports_what_detection_alone_refuses(tmp_path: Path) -> None:

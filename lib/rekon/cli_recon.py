@@ -190,8 +190,9 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
     try:
         result = ledger.import_ledger(store, args.file, options=options, saved_mapping=args.mapping)
     except ledger.TooManyRejected as exc:
+        # The report on stdout, as an import's set-aside lines are; stderr keeps its one line.
         for r in exc.rejected[:20]:
-            print(f"  line {r.line_no}: {r.column}: {r.reason} ({r.value!r})", file=sys.stderr)
+            print(f"  rejected line {r.line_no}: {r.column}: {r.reason} ({r.value!r})")
         raise
     if args.save_mapping:
         ledger.save_mapping(

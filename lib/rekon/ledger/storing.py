@@ -22,6 +22,7 @@ from rekon.ledger.model import (
     TooManyRejected,
 )
 from rekon.ledger.reading import read_ledger
+from rekon.money import format_count
 from rekon.store import Store, utc_now
 
 
@@ -52,7 +53,8 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions) -> Import
         raise LedgerError(f"{parsed.file_name} has a header but no ledger lines")
     if failed_lines > options.threshold * rows:
         raise TooManyRejected(
-            f"{failed_lines} of {rows} lines in {parsed.file_name} cannot be imported "
+            f"{format_count(failed_lines)} of {format_count(rows)} lines in {parsed.file_name} "
+            "cannot be imported "
             f"(more than {options.threshold:.0%}); nothing was imported. "
             f"First problem: line {parsed.rejected[0].line_no}, {parsed.rejected[0].column}: "
             f"{parsed.rejected[0].reason} ({parsed.rejected[0].value!r})",
