@@ -89,22 +89,9 @@ def result_classes(frame: pl.DataFrame) -> go.Figure:
     )
     colors = [RESULT_COLORS.get(r, "#999") for r in frame["result"].to_list()]
     names = [class_name(r) for r in frame["result"].to_list()]
-    fig.add_bar(
-        x=names,
-        y=frame["count"].to_list(),
-        marker_color=colors,
-        showlegend=False,
-        row=1,
-        col=1,
-    )
-    fig.add_bar(
-        x=names,
-        y=frame["amount"].to_list(),
-        marker_color=colors,
-        showlegend=False,
-        row=1,
-        col=2,
-    )
+    for col, measure in enumerate(("count", "amount"), start=1):
+        y = frame[measure].to_list()
+        fig.add_bar(x=names, y=y, marker_color=colors, showlegend=False, row=1, col=col)
     return _layout(fig, "Result classes")
 
 
