@@ -174,8 +174,12 @@ def test_bulk_review_and_its_rules(reconciled: tuple[Store, int]) -> None:
     assert still_open == 0
     with pytest.raises(reviews.ReviewError, match="needs a note"):
         reviews.record(store, ["O:xepeng:xo_fee"], "resolved", "ana", "  ")
-    with pytest.raises(reviews.ReviewError, match="not in any reconciliation run"):
-        reviews.record(store, ["O:xepeng:nope"], "accepted", "ana")
+    with pytest.raises(
+        reviews.ReviewError,
+        match=r"1 of the selected items are not in any reconciliation run "
+        r"\(first: O:xepeng:nope\)",
+    ):
+        reviews.record(store, ["O:xepeng:xo_fee", "O:xepeng:nope"], "accepted", "ana")
     refusals: list[tuple[tuple[Any, ...], str]] = [
         ((["O:xepeng:xo_fee"], "approved", "ana"), "unknown decision 'approved'"),
         ((["O:xepeng:xo_fee"], "accepted", "  "), "needs the reviewer's name"),

@@ -63,7 +63,10 @@ def record(
         )
         if len(found) != len(keys):
             where = "any reconciliation run" if run_id is None else f"run {run_id}"
-            raise ReviewError(f"some of the selected items are not in {where}")
+            unknown = [k for k in keys if k not in found]
+            raise ReviewError(
+                f"{len(unknown)} of the selected items are not in {where} (first: {unknown[0]})"
+            )
         if settled := sorted(k for k, exception in found.items() if not exception):
             raise ReviewError(
                 f"{len(settled)} of the selected items are matched or unpaid, not exceptions, "
