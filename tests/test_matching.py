@@ -139,6 +139,36 @@ def test_one_order_two_unreferenced_lines_is_ambiguous_too(store: Store) -> None
     assert run.counts["ambiguous"] == 2 and run.counts["missing_in_ledger"] == 1
 
 
+@pytest.mark.parametrize("tolerance", [0, 500])
+def test_a_line_that_names_its_provider_pairs_only_with_that_providers_orders(
+    store: Store, tolerance: int
+) -> None:
+    oct_5 = date(2026, 10, 5)
+    add_orders(
+        store,
+        order("xo_twin", 75_000, oct_5),
+        order("dp_twin", 75_000, oct_5, provider="durianpay"),  # same amount, same day
+        order("xo_only", 60_000, oct_5),
+        order("xo_any", 90_000, oct_5),
+    )
+    text = (
+        "Tanggal;Referensi;Jumlah;Provider\n"
+        "2026-10-05;;75.000;Durian Pay\n"  # decides between the twins
+        "2026-10-05;;60.000;DURIANPAY\n"  # names Durianpay: not Xepeng's 60.000 order
+        "2026-10-05;;90.000;Kas Toko\n"  # names no provider Rekon knows: any order will do
+    )
+    import_ledger(store, text.encode(), "named.csv")
+    run = reconcile(store, ReconcileParams(*OCTOBER, amount_tolerance=Decimal(tolerance)))
+    check_invariant(store, run.run_id)
+    assert by_order(store, run.run_id) == {
+        "dp_twin": ("matched", "amount_date"),
+        "xo_twin": ("missing_in_ledger", None),
+        "xo_only": ("missing_in_ledger", None),
+        "xo_any": ("matched", "amount_date"),
+    }
+    assert run.counts["missing_in_provider"] == 1 and run.counts["ambiguous"] == 0
+
+
 def test_with_a_tolerance_the_exact_amount_wins_and_only_equal_candidates_are_ambiguous(
     store: Store,
 ) -> None:

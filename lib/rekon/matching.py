@@ -7,7 +7,8 @@ claim pairs, each at most once per ledger line:
   3. lines with no or an unknown reference: the same amount (within tolerance) on a paid,
      still unclaimed order within the date window, when exactly one candidate exists on each
      side among the closest in amount: an exact amount is a better candidate than one within
-     the tolerance, and only equally good candidates make a line ambiguous.
+     the tolerance, and only equally good candidates make a line ambiguous. A line whose
+     provider column names a provider pairs only with that provider's orders.
 An order's first claim is its match; further claims are `duplicate_in_ledger`. A result
 belongs to the period of its order's business date, or of its line's date when there is no
 order, so a pair that straddles a month end is reported once, in the order's month.
@@ -25,6 +26,7 @@ from decimal import Decimal
 from rekon.errors import RekonError
 from rekon.migrations import RESULT_CLASSES
 from rekon.money import format_count
+from rekon.providers.base import PROVIDER_TITLES
 from rekon.store import Store, utc_now
 
 RESULTS = RESULT_CLASSES
@@ -203,16 +205,21 @@ STEPS: list[tuple[str, str]] = [
     ),
     (
         "tier 3 looks at the lines still unclaimed and the paid orders still unclaimed: same "
-        "amount within tolerance, dates within the window",
+        "amount within tolerance, dates within the window, and the line's provider when it "
+        "names one (looked up for these few lines only)",
         """
         CREATE OR REPLACE TEMP TABLE t3 AS
         WITH unclaimed_lines AS (
-            SELECT lid, amount, entry_date FROM free_lines ANTI JOIN ambiguous USING (lid)
+            SELECT lid, amount, entry_date, {named} AS named
+            FROM free_lines ANTI JOIN ambiguous USING (lid)
+            LEFT JOIN (SELECT rowid AS lid, provider FROM ledger_lines
+                       WHERE provider <> '') USING (lid)
         ), paid_orders AS (
-            SELECT oid, amount, business_date FROM free_orders WHERE paid
+            SELECT oid, provider, amount, business_date FROM free_orders WHERE paid
         )
         SELECT l.lid, o.oid, abs(l.amount - o.amount) AS diff
         FROM unclaimed_lines l JOIN {pairing}
+         AND (l.named IS NULL OR l.named = o.provider)
         """,
     ),
     (
@@ -301,6 +308,13 @@ CANDIDATE_LINES = """
     FROM ledger_lines
     WHERE entry_date BETWEEN $lo AND $hi
       AND (len($ledgers) = 0 OR list_contains($ledgers, ledger_id))"""
+# The provider a ledger line names, when its provider column names one Rekon knows
+# ("Durianpay", "durian pay"); anything else names none.
+NAMED_PROVIDER = (
+    "CASE WHEN replace(lower(provider), ' ', '') IN ("
+    + ", ".join(f"'{name}'" for name in PROVIDER_TITLES)
+    + ") THEN replace(lower(provider), ' ', '') END"
+)
 # What a claim carries of its order and line.
 PAIR_COLUMNS = """o.provider, o.order_id, o.amount AS order_amount, o.paid, o.business_date,
                   l.ledger_id, l.line_no, l.amount AS ledger_amount, l.entry_date"""
@@ -315,6 +329,7 @@ def render(template: str, tolerance: Decimal) -> str:
         .replace("{candidate_lines}", CANDIDATE_LINES)
         .replace("{pair_columns}", PAIR_COLUMNS)
         .replace("{pairing}", tier3_pairing(tolerance))
+        .replace("{named}", NAMED_PROVIDER)
     )
 
 
@@ -324,8 +339,8 @@ def tier3_pairing(tolerance: Decimal) -> str:
         # One hash join on (amount, date): each order stands on every day of its window.
         # Joining on the amount alone would pair every line with every order of a common
         # amount (round amounts are common) and filter the dates afterwards.
-        return """(SELECT oid, amount, business_date + d::INTEGER AS on_date FROM paid_orders,
-                          range(-$window, $window + 1) AS w(d)) o
+        return """(SELECT oid, provider, amount, business_date + d::INTEGER AS on_date
+                   FROM paid_orders, range(-$window, $window + 1) AS w(d)) o
                   ON l.amount = o.amount AND l.entry_date = o.on_date"""
     # A tolerance needs a range join on the amount, which DuckDB runs far slower.
     return """paid_orders o

@@ -257,7 +257,11 @@ def _plan_ledger(dataset: Dataset, rng: random.Random, tz: ZoneInfo, month: str)
     odd = iter(range(1, 10**6))  # a unique odd-rupiah amount per order booked without reference
 
     def book(
-        o: SeedOrder, reference: str, amount: Decimal | None = None, same_day: bool = False
+        o: SeedOrder,
+        reference: str,
+        amount: Decimal | None = None,
+        same_day: bool = False,
+        provider: str | None = None,
     ) -> None:
         local_paid = (o.paid_at or o.created_at).replace(tzinfo=UTC).astimezone(tz).date()
         delay = rng.choice((0, 0, 0, 1, 1, 2))
@@ -269,7 +273,7 @@ def _plan_ledger(dataset: Dataset, rng: random.Random, tz: ZoneInfo, month: str)
                 reference=reference,
                 description=f"Penjualan {o.description} - {o.customer_name}",
                 amount=o.amount if amount is None else amount,
-                provider=o.provider,
+                provider=o.provider if provider is None else provider,
             )
         )
 
@@ -315,7 +319,8 @@ def _plan_ledger(dataset: Dataset, rng: random.Random, tz: ZoneInfo, month: str)
             expected["missing_in_ledger"] += 1
 
     # Ambiguous: two paid, unbooked orders of one day share an amount; one line without a
-    # reference could be either, so it stays ambiguous and both orders stay unbooked.
+    # reference or a provider could be either, so it stays ambiguous and both orders stay
+    # unbooked. (Naming its provider would decide it when the twins are at different ones.)
     unbooked = [o for o in in_month if o.fate == "not_booked"]
     rng.shuffle(unbooked)
     cases = 0
@@ -338,7 +343,7 @@ def _plan_ledger(dataset: Dataset, rng: random.Random, tz: ZoneInfo, month: str)
         n = next(odd)
         a.amount = twin.amount = Decimal(1000 * (100 + n) + 1 + n % 499)
         a.fate = twin.fate = "ambiguous_candidate"
-        book(a, "", same_day=True)
+        book(a, "", same_day=True, provider="")
         expected["ambiguous"] += 1
         cases += 1
 
