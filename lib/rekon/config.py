@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rekon.providers.base import PROVIDER_TITLES
+
 DEFAULT_DB = Path("data/rekon.duckdb")
 DEFAULT_TIMEZONE = "Asia/Jakarta"
 XEPENG_DEFAULT_URL = "https://staging-api.xepeng.com"
@@ -73,7 +75,7 @@ class Settings:
     @property
     def providers(self) -> tuple[str, ...]:
         """The providers with keys configured, by name."""
-        return tuple(name for name in ("xepeng", "durianpay") if getattr(self, name))
+        return tuple(name for name in PROVIDER_TITLES if getattr(self, name))
 
     @property
     def sandbox(self) -> bool:
