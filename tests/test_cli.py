@@ -6,9 +6,12 @@ import os
 import re
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 from rekon.sandbox.server import RunningSandbox, wait_for_http
+from rekon.store import Store
+from tests.factories import add_ledger, add_orders, order
 
 ROOT = Path(__file__).resolve().parent.parent
 REKON = Path(sys.executable).parent / "rekon"
@@ -251,11 +254,6 @@ def test_a_corrected_export_replaces_its_ledger_and_carries_the_decisions_over(
 
 
 def test_reconciling_orders_not_in_rupiah_warns_on_stderr(tmp_path: Path) -> None:
-    from datetime import date
-
-    from rekon.store import Store
-    from tests.factories import add_ledger, add_orders, order
-
     db = str(tmp_path / "usd.duckdb")
     store = Store(db)
     add_orders(
@@ -280,11 +278,6 @@ def test_reconciling_orders_not_in_rupiah_warns_on_stderr(tmp_path: Path) -> Non
 
 
 def test_the_amount_tolerance_is_read_as_rupiah_are_written(tmp_path: Path) -> None:
-    from datetime import date
-
-    from rekon.store import Store
-    from tests.factories import add_ledger, add_orders, order
-
     db = str(tmp_path / "tol.duckdb")
     store = Store(db)
     add_orders(store, order("xo_1", 150_000, date(2026, 10, 5)))
@@ -306,11 +299,6 @@ def test_the_amount_tolerance_is_read_as_rupiah_are_written(tmp_path: Path) -> N
 
 
 def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
-    from datetime import date
-
-    from rekon.store import Store
-    from tests.factories import add_ledger
-
     db = str(tmp_path / "pipe.duckdb")
     store = Store(db)
     add_ledger(store, *((date(2026, 10, 5), f"MANUAL-{i}", 1_000 + i) for i in range(1_000)))

@@ -10,7 +10,7 @@ from typing import Any
 
 from rekon.config import Settings
 from rekon.errors import RekonError
-from rekon.money import MoneyError, parse_amount
+from rekon.money import DecimalStyle, MoneyError, format_count, format_plain, parse_amount
 from rekon.reports import KINDS
 from rekon.store import Store
 
@@ -139,12 +139,9 @@ def _store(settings: Settings) -> Store:
 
 def _ledger(args: argparse.Namespace, settings: Settings) -> int:
     from rekon import ledger
-    from rekon.money import DecimalStyle
 
     store = _store(settings)
     if args.ledger_command == "list":
-        from rekon.money import format_plain
-
         frame = ledger.list_ledgers(store)
         if not frame.height:
             print("No ledgers imported yet.")
@@ -235,7 +232,6 @@ def _runs(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
     from rekon.matching import exception_count
-    from rekon.money import format_plain
     from rekon.results import recent_runs
 
     found = recent_runs(_store(settings), args.limit)
@@ -256,7 +252,6 @@ def _runs(args: argparse.Namespace, settings: Settings) -> int:
 def _review(args: argparse.Namespace, settings: Settings) -> int:
     from rekon import reviews
     from rekon.matching import EXCEPTIONS, resolve_run
-    from rekon.money import format_count, format_plain
     from rekon.results import ResultFilter, results_page
 
     store = _store(settings)
@@ -295,7 +290,6 @@ def _review(args: argparse.Namespace, settings: Settings) -> int:
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
     from rekon.matching import resolve_run
-    from rekon.money import format_count
     from rekon.reports import write_export
 
     fmt = args.format or ("xlsx" if args.out.suffix.lower() == ".xlsx" else "csv")
