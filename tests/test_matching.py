@@ -89,6 +89,55 @@ def test_a_reference_naming_several_orders_claims_one_order_ids_first(store: Sto
     check_invariant(store, run.run_id)
 
 
+def test_a_line_that_names_its_provider_claims_that_providers_order_by_reference(
+    store: Store,
+) -> None:
+    oct_5 = date(2026, 10, 5)
+    add_orders(
+        store,
+        # "X-1" is an order id at both providers; the line says Xepeng, so Xepeng's it is,
+        # though by name alone Durianpay's would come first.
+        order("X-1", 10_000, oct_5, provider="xepeng"),
+        order("X-1", 10_000, oct_5, provider="durianpay"),
+        # INV-8 was paid at both gateways (a double payment): the line names Durianpay.
+        order("xo_8", 80_000, oct_5, merchant_ref="INV-8"),
+        order("dp_8", 80_000, oct_5, provider="durianpay", merchant_ref="INV-8"),
+        # INV-9 names both too, but the line's provider column names no gateway: ambiguous.
+        order("xo_9", 90_000, oct_5, merchant_ref="INV-9"),
+        order("dp_9", 90_000, oct_5, provider="durianpay", merchant_ref="INV-9"),
+        # INV-7 expired at Durianpay and was paid at Xepeng: the paid order still wins.
+        order("xo_7", 70_000, oct_5, merchant_ref="INV-7"),
+        order("dp_7", 70_000, oct_5, "expired", provider="durianpay", merchant_ref="INV-7"),
+    )
+    text = (
+        "Tanggal;Referensi;Jumlah;Provider\n"
+        "2026-10-05;X-1;10.000;Xepeng\n"
+        "2026-10-05;inv-8;80.000;Durian Pay\n"
+        "2026-10-05;INV-9;90.000;Kas Toko\n"
+        "2026-10-05;INV-7;70.000;Durianpay\n"
+    )
+    import_ledger(store, text.encode(), "named.csv")
+    run = reconcile(store, OCT)
+    check_invariant(store, run.run_id)
+    rows = store.query(
+        "SELECT provider, order_id, result::VARCHAR AS result, rule::VARCHAR AS rule"
+        " FROM recon_results WHERE run_id = ? AND order_id IS NOT NULL"
+        " ORDER BY order_id, provider",
+        [run.run_id],
+    ).rows()
+    assert rows == [
+        ("durianpay", "X-1", "missing_in_ledger", None),
+        ("xepeng", "X-1", "matched", "order_id"),
+        ("durianpay", "dp_7", "unpaid", None),
+        ("durianpay", "dp_8", "matched", "merchant_ref"),
+        ("durianpay", "dp_9", "missing_in_ledger", None),
+        ("xepeng", "xo_7", "matched", "merchant_ref"),
+        ("xepeng", "xo_8", "missing_in_ledger", None),
+        ("xepeng", "xo_9", "missing_in_ledger", None),
+    ]
+    assert run.counts["ambiguous"] == 1  # the INV-9 line
+
+
 def test_tier_2_matches_merchant_ref_trimmed_and_case_insensitive(store: Store) -> None:
     add_orders(store, order("xo_1", 150_000, date(2026, 10, 5), merchant_ref="INV-2026-0001"))
     add_ledger(store, (date(2026, 10, 6), "  inv-2026-0001 ", 150_000))

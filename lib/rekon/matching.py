@@ -7,8 +7,10 @@ claim pairs, each at most once per ledger line:
   3. lines with no or an unknown reference: the same amount (within tolerance) on a paid,
      still unclaimed order within the date window, when exactly one candidate exists on each
      side among the closest in amount: an exact amount is a better candidate than one within
-     the tolerance, and only equally good candidates make a line ambiguous. A line whose
-     provider column names a provider pairs only with that provider's orders.
+     the tolerance, and only equally good candidates make a line ambiguous.
+A line whose provider column names a provider ("Durianpay") says where it was paid: where its
+reference names orders at both providers, that provider's order is the one it claims (tier 2
+still prefers a paid order first), and tier 3 pairs it only with that provider's orders.
 An order's first claim is its match; further claims are `duplicate_in_ledger`. A result
 belongs to the period of its order's business date, or of its line's date when there is no
 order, so a pair that straddles a month end is reported once, in the order's month.
@@ -115,8 +117,9 @@ STEPS: list[tuple[str, str]] = [
         "",
         """
         CREATE OR REPLACE TEMP TABLE free_lines AS
-        SELECT lid, ledger_id, line_no, entry_date, ref, ledger_amount AS amount
-        FROM tier1 WHERE oid IS NULL
+        SELECT lid, ledger_id, line_no, entry_date, ref, ledger_amount AS amount,
+               {named} AS named
+        FROM tier1 LEFT JOIN ({line_providers}) USING (lid) WHERE oid IS NULL
         """,
     ),
     (
@@ -143,15 +146,18 @@ STEPS: list[tuple[str, str]] = [
     ),
     (
         "a reference that names several orders (an order id at both providers, or several "
-        "payment ids) claims one: order ids first, then by provider",
+        "payment ids) claims one: the provider the line names first, then order ids, then "
+        "by provider",
         """
         CREATE OR REPLACE TEMP TABLE passed_over AS
-        SELECT rowid AS claim, oid, provider, order_id, order_amount AS amount, paid,
+        SELECT c.rowid AS claim, oid, provider, order_id, order_amount AS amount, paid,
                business_date
-        FROM claims
+        FROM claims c
         SEMI JOIN (SELECT lid FROM claims GROUP BY lid HAVING count(*) > 1) USING (lid)
+        LEFT JOIN ({line_providers}) p USING (lid)
         QUALIFY row_number() OVER (PARTITION BY lid
-                                   ORDER BY rule = 'order_id' DESC, provider) > 1
+                                   ORDER BY coalesce({named} = c.provider, false) DESC,
+                                            rule = 'order_id' DESC, provider) > 1
         """,
     ),
     ("", "DELETE FROM claims WHERE rowid IN (SELECT claim FROM passed_over)"),
@@ -165,15 +171,21 @@ STEPS: list[tuple[str, str]] = [
     ),
     (
         "tier 2: the lines left whose reference is a merchant reference; where several "
-        "orders share it a paid one wins, and a tie at the best rank is ambiguous",
+        "orders share it a paid one wins, then one at the provider the line names, and a tie "
+        "at the best rank is ambiguous",
         """
         CREATE OR REPLACE TEMP TABLE t2 AS
-        SELECT l.lid, o.oid, {pair_columns},
-               count(*) OVER (PARTITION BY l.lid, o.paid) AS n_rank,
-               max(o.paid) OVER (PARTITION BY l.lid) AS best
-        FROM free_lines l JOIN ({candidate_orders}) o
-          ON upper(l.ref) = upper(trim(o.merchant_ref))
-        WHERE l.ref <> ''
+        WITH ranked AS (
+            SELECT l.lid, o.oid, {pair_columns},
+                   o.paid::INTEGER * 2 + coalesce(l.named = o.provider, false)::INTEGER
+                       AS rank
+            FROM free_lines l JOIN ({candidate_orders}) o
+              ON upper(l.ref) = upper(trim(o.merchant_ref))
+            WHERE l.ref <> ''
+        )
+        SELECT *, count(*) OVER (PARTITION BY lid, rank) AS n_rank,
+               max(rank) OVER (PARTITION BY lid) AS best
+        FROM ranked
         """,
     ),
     (
@@ -182,14 +194,14 @@ STEPS: list[tuple[str, str]] = [
         INSERT INTO claims
         SELECT lid, oid, 'merchant_ref', provider, order_id, order_amount, paid,
                business_date, ledger_id, line_no, ledger_amount, entry_date
-        FROM t2 WHERE paid = best AND n_rank = 1
+        FROM t2 WHERE rank = best AND n_rank = 1
         """,
     ),
     (
         "lines left ambiguous by tier 2: several equally good orders share the reference",
         """
         CREATE OR REPLACE TEMP TABLE ambiguous AS
-        SELECT DISTINCT lid FROM t2 WHERE paid = best AND n_rank > 1
+        SELECT DISTINCT lid FROM t2 WHERE rank = best AND n_rank > 1
         """,
     ),
     (
@@ -206,14 +218,11 @@ STEPS: list[tuple[str, str]] = [
     (
         "tier 3 looks at the lines still unclaimed and the paid orders still unclaimed: same "
         "amount within tolerance, dates within the window, and the line's provider when it "
-        "names one (looked up for these few lines only)",
+        "names one",
         """
         CREATE OR REPLACE TEMP TABLE t3 AS
         WITH unclaimed_lines AS (
-            SELECT lid, amount, entry_date, {named} AS named
-            FROM free_lines ANTI JOIN ambiguous USING (lid)
-            LEFT JOIN (SELECT rowid AS lid, provider FROM ledger_lines
-                       WHERE provider <> '') USING (lid)
+            SELECT lid, amount, entry_date, named FROM free_lines ANTI JOIN ambiguous USING (lid)
         ), paid_orders AS (
             SELECT oid, provider, amount, business_date FROM free_orders WHERE paid
         )
@@ -309,11 +318,16 @@ CANDIDATE_LINES = """
     WHERE entry_date BETWEEN $lo AND $hi
       AND (len($ledgers) = 0 OR list_contains($ledgers, ledger_id))"""
 # The provider a ledger line names, when its provider column names one Rekon knows
-# ("Durianpay", "durian pay"); anything else names none.
+# ("Durianpay", "durian pay"); anything else names none. Looked up by row id for the few
+# lines that need it (those tier 1 left, or whose reference names several orders), never
+# carried through tier 1's full join.
+LINE_PROVIDERS = (
+    "SELECT rowid AS lid, provider AS line_provider FROM ledger_lines WHERE provider <> ''"
+)
 NAMED_PROVIDER = (
-    "CASE WHEN replace(lower(provider), ' ', '') IN ("
+    "CASE WHEN replace(lower(line_provider), ' ', '') IN ("
     + ", ".join(f"'{name}'" for name in PROVIDER_TITLES)
-    + ") THEN replace(lower(provider), ' ', '') END"
+    + ") THEN replace(lower(line_provider), ' ', '') END"
 )
 # What a claim carries of its order and line.
 PAIR_COLUMNS = """o.provider, o.order_id, o.amount AS order_amount, o.paid, o.business_date,
@@ -329,6 +343,7 @@ def render(template: str, tolerance: Decimal) -> str:
         .replace("{candidate_lines}", CANDIDATE_LINES)
         .replace("{pair_columns}", PAIR_COLUMNS)
         .replace("{pairing}", tier3_pairing(tolerance))
+        .replace("{line_providers}", LINE_PROVIDERS)
         .replace("{named}", NAMED_PROVIDER)
     )
 
