@@ -36,6 +36,7 @@ from rekon.matching import (
     resolve_run,
     run_params,
 )
+from rekon.order_lookup import find_orders
 from rekon.reports import (
     EXPORT_COLUMNS,
     REVIEW_COLUMNS,
@@ -395,6 +396,23 @@ def test_results_are_paged_filtered_and_searchable(reconciled: tuple[Store, int]
     detail = result_detail(store, run_id, "O:xepeng:xo_fee")
     assert detail["order"]["raw"] == '{"id": "xo_fee"}'
     assert detail["line"]["amount"] == Decimal("97500.00")
+
+
+def test_search_finds_what_was_typed_not_a_pattern(store: Store) -> None:
+    oct_5 = date(2026, 10, 5)
+    add_orders(
+        store,
+        order("ord_1", 10_000, oct_5, merchant_ref="INV-100%"),
+        order("ordX1", 20_000, oct_5, merchant_ref="INV-1000"),
+    )
+    add_ledger(store, (oct_5, "ord_1", 10_000), (oct_5, "ordX1", 20_000))
+    run_id = reconcile(store, ReconcileParams(*OCTOBER)).run_id
+    for typed in ("ord_1", "ORD_1", "inv-100%"):
+        found, _ = results_page(store, run_id, ResultFilter(search=typed))
+        assert found["order_id"].to_list() == ["ord_1"], typed
+        assert find_orders(store, typed)["order_id"].to_list() == ["ord_1"], typed
+    assert results_page(store, run_id, ResultFilter(search="%"))[1] == 1
+    assert find_orders(store, "ord")["order_id"].sort().to_list() == ["ordX1", "ord_1"]
 
 
 def test_csv_export_columns_values_and_totals_match_the_store(

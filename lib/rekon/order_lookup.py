@@ -18,12 +18,13 @@ def find_orders(store: Store, text: str, limit: int = 50) -> pl.DataFrame:
                business_date, customer_name, description
         FROM orders
         WHERE order_id = $t OR payment_id = $t OR upper(merchant_ref) = upper($t)
-           OR order_id ILIKE $like OR merchant_ref ILIKE $like
+           OR contains(lower(order_id), $part) OR contains(lower(merchant_ref), $part)
         ORDER BY (order_id = $t OR payment_id = $t OR upper(merchant_ref) = upper($t)) DESC,
                  business_date DESC
         LIMIT {int(limit)}
         """,
-        {"t": needle, "like": f"%{needle}%"},
+        # contains(), not ILIKE: the "_" in "ord_1" is a character to find, not a wildcard.
+        {"t": needle, "part": needle.lower()},
     )
 
 

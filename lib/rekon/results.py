@@ -66,11 +66,12 @@ class ResultFilter:
             clauses.append("list_contains($review, review_status)")
             params["review"] = list(self.review)
         if text := self.search.strip():
+            # contains(), not ILIKE: "ord_1" or "100%" are what the reviewer typed, not patterns.
             matches = [
-                "concat_ws(' ', order_id, merchant_ref, payment_id, ledger_reference,"
-                " description, customer_name, customer_email) ILIKE $search"
+                "contains(lower(concat_ws(' ', order_id, merchant_ref, payment_id,"
+                " ledger_reference, description, customer_name, customer_email)), $search)"
             ]
-            params["search"] = f"%{text}%"
+            params["search"] = text.lower()
             try:  # "26.000" or "Rp 1.525.000": a reviewer looking for an amount on either side
                 params["amount"] = parse_amount(text)
                 matches.append("$amount IN (order_amount, ledger_amount)")
