@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -362,6 +362,7 @@ lines_strategy = st.lists(
         st.sampled_from(["id", "pay", "ref", "none", "junk"]),
         st.sampled_from([10_000, 20_000, 35_500, 12_345]),
         st.integers(-4, 33),
+        st.sampled_from(["", "", "Xepeng", "durian pay", "Kas Toko"]),  # the provider column
     ),
     min_size=0,
     max_size=30,
@@ -371,10 +372,15 @@ lines_strategy = st.lists(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(orders_strategy, lines_strategy, st.integers(0, 5), st.sampled_from([0, 500]))
 # Always: a line naming an order id that both providers use (orders 1 and 2 are twins).
-@example([("paid", 10_000, 5, False)] * 3, [(1, "id", 10_000, 5), (1, "pay", 10_000, 6)], 3, 0)
+@example(
+    [("paid", 10_000, 5, False)] * 3,
+    [(1, "id", 10_000, 5, ""), (1, "pay", 10_000, 6, "Xepeng")],
+    3,
+    0,
+)
 def test_every_order_and_line_lands_in_exactly_one_result(
     specs: list[tuple[str, int, int, bool]],
-    lines: list[tuple[int, str, int, int]],
+    lines: list[tuple[int, str, int, int, str]],
     window: int,
     tolerance: int,
 ) -> None:
@@ -398,7 +404,7 @@ def test_every_order_and_line_lands_in_exactly_one_result(
         if made:
             add_orders(store, *made)
         rows = []
-        for target, kind, amount, day in lines:
+        for target, kind, amount, day, provider in lines:
             ref = {
                 "id": f"o{target}",
                 "pay": f"p{target}",
@@ -406,15 +412,12 @@ def test_every_order_and_line_lands_in_exactly_one_result(
                 "none": "",
                 "junk": "MANUAL-9",
             }[kind]
-            rows.append(
-                (
-                    date(2026, 10, 1).fromordinal(date(2026, 10, 1).toordinal() + day - 1),
-                    ref,
-                    amount,
-                )
-            )
+            rows.append((date(2026, 9, 30) + timedelta(days=day), ref, amount, provider))
         # A line months away: the ledger exists, whether or not any of its lines is in scope.
-        add_ledger(store, (date(2026, 6, 15), "far", 1_000), *rows)
+        text = "Tanggal,Referensi,Jumlah,Provider\n2026-06-15,far,1000,\n" + "".join(
+            f"{d.isoformat()},{ref},{amount},{provider}\n" for d, ref, amount, provider in rows
+        )
+        import_ledger(store, text.encode(), "generated.csv")
         run = reconcile(
             store,
             ReconcileParams(*OCTOBER, amount_tolerance=Decimal(tolerance), date_window=window),
