@@ -450,6 +450,30 @@ def test_kinds_select_their_rows_and_text_cells_cannot_run_as_formulas(
     assert lone["ledger_reference"] == '\'=HYPERLINK("http://x")'
 
 
+def test_no_cell_from_outside_can_run_as_a_formula_in_either_format(store: Store) -> None:
+    # A provider's currency, a ledger's name and description, a reviewer's name and note on
+    # an amount mismatch.
+    add_orders(store, order("xo_1", 10_000, date(2026, 10, 5), currency="=1+2"))
+    import_ledger(
+        store,
+        b"Tanggal,Referensi,Jumlah,Keterangan\n2026-10-05,xo_1,9000,http://example.co.id\n",
+        "ledger.csv",
+        ImportOptions(name='=HYPERLINK("http://x","y")'),
+    )
+    run_id = reconcile(store, OCT, run_by="=5+6").run_id
+    reviews.record(store, ["O:xepeng:xo_1"], "accepted", "+ana", "@SUM(A1)", run_id)
+    (row,) = csv_rows(export_bytes(store, run_id, "all")).iter_rows(named=True)
+    assert (row["currency"], row["review_note"]) == ("'=1+2", "'@SUM(A1)")
+    book = openpyxl.load_workbook(io.BytesIO(export_bytes(store, run_id, "all", "xlsx")))
+    cells = [c for sheet in book for row in sheet.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f" or c.hyperlink]
+    about = {row[0].value: row[1].value for row in book["run"].iter_rows(min_row=2)}
+    assert about["reconciled by"] == "'=5+6"
+    assert about["ledger 1"].startswith("'=HYPERLINK(")
+    assert book["reviews"]["J2"].value == "'+ana"  # the reviewer column
+    assert "http://example.co.id" in [c.value for c in cells]  # text, not a link
+
+
 def test_summary_totals_equal_the_results(reconciled: tuple[Store, int]) -> None:
     store, run_id = reconciled
     summary = csv_rows(export_bytes(store, run_id, "summary"))

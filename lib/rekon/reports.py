@@ -31,8 +31,9 @@ EXPORT_COLUMNS = (
     "ledger_reference", "ledger_amount", "difference", "description", "review_status",
     "review_note",
 )  # fmt: skip
-TEXT_COLUMNS = ("order_id", "merchant_ref", "payment_id", "ledger_reference", "description",
-                "review_note")  # fmt: skip
+# Text that came from outside (a provider, a ledger file, a reviewer): neutralised on export.
+TEXT_COLUMNS = ("order_id", "merchant_ref", "payment_id", "currency", "ledger_reference",
+                "description", "review_note")  # fmt: skip
 MONEY_COLUMNS = ("order_amount", "ledger_amount", "difference")
 # The audit trail of a run: every decision ever recorded on its results, oldest first per item.
 REVIEW_COLUMNS = ("result_key", "result", "provider", "order_id", "ledger_id", "ledger_line",
@@ -88,11 +89,13 @@ def _kind_where(kind: str) -> str:
     raise ExportError(f"unknown export kind {kind!r}: use one of {', '.join(KINDS)}")
 
 
+# A spreadsheet runs a cell that starts with = + - @ tab or CR; those are prefixed with '.
+RUNNABLE = r"^[=+\-@\t\r]"
+
+
 def _neutralise(col: str) -> str:
-    # A spreadsheet runs a cell that starts with = + - @ tab or CR; prefix those with '.
     return (
-        f"CASE WHEN regexp_matches({col}, '^[=+\\-@\\t\\r]') THEN '''' || {col}"
-        f" ELSE {col} END AS {col}"
+        f"CASE WHEN regexp_matches({col}, '{RUNNABLE}') THEN '''' || {col} ELSE {col} END AS {col}"
     )
 
 
@@ -212,7 +215,11 @@ def run_sheet(store: Store, run_id: int) -> pl.DataFrame:
         "reconciled at (UTC)": f"{run['started_at']:%Y-%m-%d %H:%M:%S}",
         "reconciled by": run["run_by"] or "unknown",
     } | {f"ledger {i}": text for i, text in ledgers.iter_rows()}
-    return pl.DataFrame({"field": list(fields), "value": list(fields.values())})
+    # The reviewer's name and the ledger names were typed by people.
+    value = pl.col("value")
+    return pl.DataFrame({"field": list(fields), "value": list(fields.values())}).with_columns(
+        pl.when(value.str.contains(RUNNABLE)).then("'" + value).otherwise(value).alias("value")
+    )
 
 
 def _sql_path(path: Path) -> str:
@@ -232,7 +239,9 @@ def _write_xlsx(store: Store, run_id: int, kind: str, out: Path) -> int:
             "export it as CSV instead"
         )
     rows = 0
-    with xlsxwriter.Workbook(str(out)) as book:
+    # xlsxwriter would write a text starting with "=" as a formula, and a URL as a link.
+    options = {"strings_to_formulas": False, "strings_to_urls": False}
+    with xlsxwriter.Workbook(str(out), options) as book:
         money = book.add_format({"num_format": "#,##0.00"})
         day = book.add_format({"num_format": "yyyy-mm-dd"})
         moment = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
