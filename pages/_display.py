@@ -1,8 +1,9 @@
-"""How pages show things: counts, rupiah, tables, times on the reviewer's clock, errors a
-person can act on, and a word on what an action did."""
+"""How pages show things: counts, rupiah, tables, times on the reviewer's clock, outside text
+as it was typed, errors a person can act on, and a word on what an action did."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -123,6 +124,30 @@ def local_time(value: datetime, with_year: bool = False) -> str:
     return f"{shown:%d %b {'%Y ' if with_year else ''}%H:%M} {zone_name(zone)}"
 
 
+# Streamlit reads text as markdown: a ledger description "![](http://…)" would load an image in
+# the reviewer's browser, "$a$ … $b$" would set LaTeX, "*" and "[…](…)" format and link, and
+# ":red[…]" or ":smile:" colour and decorate. Text from outside — ids, references, descriptions,
+# file and ledger names, and the messages that quote them — goes through plain() first.
+_INLINE = re.compile(
+    r"[\\`*~$\[\]]"  # escapes, code, emphasis, strike-through, LaTeX, links and images
+    r"|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])"  # emphasis by _ (the _ inside ord_1 is text)
+    r"|:(?=[\w+\-/]+[:\[])"  # :smile: emoji, :red[…] colour (a bare URL still links)
+)
+# What makes a line a heading, quote, list item or rule.
+_BLOCK = re.compile(r"(?m)^(\s*)(?:(\d+)([.)])(?=\s|$)|([#>]|[+\-](?=\s|$)|[-=]+\s*$))")
+
+
+def _escape_block(m: re.Match[str]) -> str:
+    if m.group(2):  # "1. first": escape the dot, not the number
+        return f"{m.group(1)}{m.group(2)}\\{m.group(3)}"
+    return f"{m.group(1)}\\{m.group(4)}"
+
+
+def plain(text: str) -> str:
+    """Outside text for a markdown element (st.write, caption, error, …): shown as typed."""
+    return _BLOCK.sub(_escape_block, _INLINE.sub(lambda m: "\\" + m.group(0), text))
+
+
 def explain(exc: Exception) -> str:
     """An error as a person can act on it."""
     if isinstance(exc, AuthError):
@@ -138,7 +163,7 @@ def explain(exc: Exception) -> str:
 
 def show_error(exc: Exception) -> None:
     """An error on the page, in words a person can act on, instead of a traceback."""
-    st.error(explain(exc), icon=":material/error:")
+    st.error(plain(explain(exc)), icon=":material/error:")
 
 
 def attempt(action: Callable[[], Any]) -> Any:
@@ -148,7 +173,7 @@ def attempt(action: Callable[[], Any]) -> Any:
     except RekonError as exc:
         show_error(exc)
     except ValueError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(str(exc)), icon=":material/error:")
     return None
 
 
@@ -162,4 +187,4 @@ def flash_and_rerun(message: str) -> NoReturn:
 def show_flash() -> None:
     """The message of the action that caused this rerun, if any, shown once."""
     if message := st.session_state.pop("flash", None):
-        st.success(message, icon=":material/check_circle:")
+        st.success(plain(message), icon=":material/check_circle:")

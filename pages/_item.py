@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from pages._display import attempt, day, flash_and_rerun, idr, show_flash, table
+from pages._display import attempt, day, flash_and_rerun, idr, plain, show_flash, table
 from rekon import reviews
 from rekon.matching import EXCEPTIONS, class_name
 from rekon.providers.base import provider_title
@@ -43,10 +43,12 @@ def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame, selected: list
         st.markdown("**Order**")
         if order := detail["order"]:
             st.write(
-                f"{provider_title(order['provider'])} {order['order_id']} · {order['status']} · "
-                f"{day(order['business_date'])} · {idr(order['amount'])}"
+                plain(
+                    f"{provider_title(order['provider'])} {order['order_id']} · "
+                    f"{order['status']} · {day(order['business_date'])} · {idr(order['amount'])}"
+                )
             )
-            st.caption(order["merchant_ref"] or "")
+            st.caption(plain(order["merchant_ref"] or ""))
             with st.expander("As the provider sent it"):
                 st.json(json.loads(order["raw"]))
         else:
@@ -56,10 +58,13 @@ def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame, selected: list
         line = detail["line"]
         if line:
             st.write(
-                f"Ledger {line['ledger_id']}, line {line['line_no']} · {day(line['entry_date'])} · "
-                f"{line['reference'] or '(no reference)'} · {idr(line['amount'])}"
+                plain(
+                    f"Ledger {line['ledger_id']}, line {line['line_no']} · "
+                    f"{day(line['entry_date'])} · {line['reference'] or '(no reference)'} · "
+                    f"{idr(line['amount'])}"
+                )
             )
-            st.caption(line["description"] or "")
+            st.caption(plain(line["description"] or ""))
         else:
             st.caption("No ledger line.")
     history = reviews.history(ws.store, key)

@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from pages._display import idr, local_time
+from pages._display import idr, local_time, plain
 from pages._workspace import query
 from rekon import fetch_log, results
 from rekon.periods import is_whole_month, month_bounds
@@ -91,4 +91,4 @@ def period_warnings(ws: Workspace, start: date, end: date) -> None:
             f"{gap.describe()}. Fetch them on the **Fetch** page.", icon=":material/cloud_off:"
         )
     for foreign in query(ws, fetch_log.foreign_orders, start, end):
-        st.warning(f"{foreign.describe()}.", icon=":material/currency_exchange:")
+        st.warning(plain(f"{foreign.describe()}."), icon=":material/currency_exchange:")

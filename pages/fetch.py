@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from pages._display import count, show_error, table
+from pages._display import count, plain, show_error, table
 from pages._period import period
 from pages._workspace import query, workspace
 from rekon import fetch_log
@@ -58,7 +58,7 @@ if submitted:
             st.caption("Nothing was stored: a failed fetch leaves the database as it was.")
         except ValueError as exc:
             bar.empty()
-            st.error(str(exc))
+            st.error(plain(str(exc)))
         else:
             bar.progress(1.0, text="Done")
             st.success(summary.line(), icon=":material/check_circle:")

@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from pages._display import LABELS, attempt, count, idr, ledger_labels, show_error, table
+from pages._display import LABELS, attempt, count, idr, ledger_labels, plain, show_error, table
 from pages._ledgers import imported_ledgers
 from pages._workspace import query, workspace
 from rekon import ledger
@@ -22,7 +22,7 @@ upload = st.file_uploader(
 if upload is not None:
     raw = upload.getvalue()
     if len(raw) > limit_mb * 1024 * 1024:
-        st.error(f"{upload.name} is larger than {limit_mb} MB.")
+        st.error(plain(f"{upload.name} is larger than {limit_mb} MB."))
         st.stop()
     saved = ledger.list_mappings(ws.store)
     pick, dates, amounts = st.columns(3)
@@ -90,9 +90,10 @@ if upload is not None:
             overrides[field] = None if picked == "—" else picked
             st.rerun()
     for field, column in unmapped.items():
-        st.info(f"The saved mapping reads {field} from {column!r}, which this file does not have.")
+        lacking = f"The saved mapping reads {field} from {column!r}, which this file does not have."
+        st.info(plain(lacking))
     if parsed is not None:
-        st.caption(f"Detected: {parsed.format.describe()}")
+        st.caption(plain(f"Detected: {parsed.format.describe()}"))
         st.subheader(f"Preview — {count(parsed.lines.height)} lines read")
         table(parsed.lines.head(20), "amount", column_config=LABELS)
         if parsed.rejected:
@@ -110,7 +111,7 @@ if upload is not None:
         if left.button("Save mapping") and (
             saved_as := attempt(lambda: ledger.save_mapping(ws.store, name, as_saved))
         ):
-            st.toast(f"Mapping saved as {saved_as}")
+            st.toast(plain(f"Mapping saved as {saved_as}"))
         replace = right.checkbox("Replace an earlier import of this same file")
         names = ledger_labels(query(ws, ledger.list_ledgers))
         corrects = right.selectbox(
@@ -130,9 +131,9 @@ if upload is not None:
             ready = parsed  # narrowed: the lambda below cannot see the check above
             result = attempt(lambda: ledger.store_ledger(ws.store, ready, opts))
             if result is not None:
-                st.success(result.line(idr), icon=":material/check_circle:")
+                st.success(plain(result.line(idr)), icon=":material/check_circle:")
                 for shared in result.shared:
-                    st.warning(shared.warning(), icon=":material/content_copy:")
+                    st.warning(plain(shared.warning()), icon=":material/content_copy:")
 else:
     st.session_state.pop("ledger_read", None)  # the file is gone: so is what was read from it
 

@@ -4,7 +4,17 @@ import json
 
 import streamlit as st
 
-from pages._display import LABELS, as_read, attempt, count, flash_and_rerun, idr, show_flash, table
+from pages._display import (
+    LABELS,
+    as_read,
+    attempt,
+    count,
+    flash_and_rerun,
+    idr,
+    plain,
+    show_flash,
+    table,
+)
 from pages._workspace import query, workspace
 from rekon import order_lookup, results
 from rekon.ledger import list_ledgers
@@ -23,7 +33,7 @@ if not text.strip():
     st.stop()
 found = query(ws, order_lookup.find_orders, text)
 if found.is_empty():
-    st.warning(f"No stored order matches {text!r}. Fetch its period first.")
+    st.warning(plain(f"No stored order matches {text!r}. Fetch its period first."))
     st.stop()
 table(found, "amount", column_config=LABELS)
 choice = st.selectbox(

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pages._display import plain
 from pages._workspace import PAGES as PAGE_LIST
 from rekon import reviews
 from rekon.ledger import import_ledger, list_ledgers, load_mapping
@@ -477,6 +478,43 @@ def test_a_decision_on_a_page_skips_results_that_need_none(tmp_path: Path) -> No
     ]
     statuses = at.dataframe[0].value.groupby("result")["review_status"].unique()
     assert statuses.to_dict() == {"ambiguous": ["accepted"], "unpaid": [""]}
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("ord_2ByRE9 · Rp 1.500.000", "ord_2ByRE9 · Rp 1.500.000"),  # ids and amounts as they are
+        ("*bold* _it_ `code` ~x~", r"\*bold\* \_it\_ \`code\` \~x\~"),
+        ("$a$ dan $b$", r"\$a\$ dan \$b\$"),  # not LaTeX
+        ("![p](http://t.example/p.png)", r"!\[p\](http://t.example/p.png)"),  # no image loads
+        (":red[merah] :smile:", r"\:red\[merah\] \:smile:"),
+        ("# Total\n- a\n1. b\n---", "\\# Total\n\\- a\n1\\. b\n\\---"),
+        ("-Rp 4.000 · line 3: '12,3'", "-Rp 4.000 · line 3: '12,3'"),
+    ],
+)
+def test_outside_text_is_shown_as_typed_not_as_markdown(typed: str, shown: str) -> None:
+    assert plain(typed) == shown
+    assert re.sub(r"\\(.)", r"\1", shown, flags=re.S) == typed  # what the reader sees
+
+
+def test_a_ledger_line_s_reference_and_description_read_as_typed(tmp_path: Path) -> None:
+    store = Store(tmp_path / "typed.duckdb")
+    add_orders(store, order("xo_1", 10_000, date(2026, 10, 5)))
+    reference, description = "[klik](http://x.example)", "![p](http://t.example/p.png) $a$ dan $b$"
+    import_ledger(
+        store,
+        f"Tanggal;Referensi;Jumlah;Keterangan\n2026-10-05;xo_1;10.000;Kopi\n"
+        f"2026-10-06;{reference};12.345;{description}\n".encode(),
+        "typed.csv",
+    )
+    reconcile(store, ReconcileParams(date(2026, 10, 1), date(2026, 10, 31)))
+    store.close()
+    at = app(tmp_path / "typed.duckdb", REKON_BOOTSTRAP="0").switch_page("pages/reconcile.py")
+    at.run()
+    assert_clean(at)
+    assert plain(description) in [c.value for c in at.caption]
+    (line,) = [m.value for m in at.markdown if m.value.startswith("Ledger 1, line 3")]
+    assert plain(reference) in line and reference not in line
 
 
 def test_an_order_looked_up_shows_its_reconciliation_result(tmp_path: Path) -> None:
