@@ -1,9 +1,8 @@
-"""How pages show things: counts, rupiah, tables, times on the reviewer's clock, outside text
-as it was typed, errors a person can act on, and a word on what an action did."""
+"""How pages show things: counts, rupiah, tables, times on the reviewer's clock, errors a
+person can act on, and a word on what an action did."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -13,6 +12,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import streamlit as st
 
+from pages._text import plain
 from pages._workspace import settings
 from rekon.errors import RekonError
 from rekon.matching import RULE_NAMES
@@ -122,30 +122,6 @@ def local_time(value: datetime, with_year: bool = False) -> str:
     zone = settings().timezone
     shown = value.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
     return f"{shown:%d %b {'%Y ' if with_year else ''}%H:%M} {zone_name(zone)}"
-
-
-# Streamlit reads text as markdown: a ledger description "![](http://…)" would load an image in
-# the reviewer's browser, "$a$ … $b$" would set LaTeX, "*" and "[…](…)" format and link, and
-# ":red[…]" or ":smile:" colour and decorate. Text from outside — ids, references, descriptions,
-# file and ledger names, and the messages that quote them — goes through plain() first.
-_INLINE = re.compile(
-    r"[\\`*~$\[\]]"  # escapes, code, emphasis, strike-through, LaTeX, links and images
-    r"|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])"  # emphasis by _ (the _ inside ord_1 is text)
-    r"|:(?=[\w+\-/]+[:\[])"  # :smile: emoji, :red[…] colour (a bare URL still links)
-)
-# What makes a line a heading, quote, list item or rule.
-_BLOCK = re.compile(r"(?m)^(\s*)(?:(\d+)([.)])(?=\s|$)|([#>]|[+\-](?=\s|$)|[-=]+\s*$))")
-
-
-def _escape_block(m: re.Match[str]) -> str:
-    if m.group(2):  # "1. first": escape the dot, not the number
-        return f"{m.group(1)}{m.group(2)}\\{m.group(3)}"
-    return f"{m.group(1)}\\{m.group(4)}"
-
-
-def plain(text: str) -> str:
-    """Outside text for a markdown element (st.write, caption, error, …): shown as typed."""
-    return _BLOCK.sub(_escape_block, _INLINE.sub(lambda m: "\\" + m.group(0), text))
 
 
 def explain(exc: Exception) -> str:

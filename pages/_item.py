@@ -8,7 +8,8 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from pages._display import attempt, day, flash_and_rerun, idr, plain, show_flash, table
+from pages._display import attempt, day, flash_and_rerun, idr, show_flash, table
+from pages._text import plain
 from rekon import reviews
 from rekon.matching import EXCEPTIONS, class_name
 from rekon.providers.base import provider_title

@@ -7,7 +7,8 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from pages._display import idr, local_time, plain
+from pages._display import idr, local_time
+from pages._text import plain
 from pages._workspace import query
 from rekon import fetch_log, results
 from rekon.periods import is_whole_month, month_bounds

@@ -15,7 +15,9 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from pages._text import plain
 from rekon.config import Settings, load_settings
+from rekon.errors import RekonError
 from rekon.workspace import Workspace, open_workspace
 
 # Every page, in navigation order: (file, title, icon). app.py, the AppTest suite and the page
@@ -51,8 +53,17 @@ def _open(key: tuple[object, ...], _settings: Settings) -> Workspace:
 
 
 def workspace() -> Workspace:
-    """The process-wide workspace for these settings (one DuckDB connection, one sandbox)."""
+    """The process-wide workspace for these settings (one DuckDB connection, one sandbox).
+    A setting Rekon cannot use, or a database it cannot open, stops the page with the reason."""
     _run_through_app()
+    try:
+        return _workspace()
+    except RekonError as exc:
+        st.error(plain(f"Rekon cannot start: {exc}."), icon=":material/error:")
+        st.stop()
+
+
+def _workspace() -> Workspace:
     s = settings()
     key = (
         str(s.db_path),

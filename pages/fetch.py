@@ -3,8 +3,9 @@
 import polars as pl
 import streamlit as st
 
-from pages._display import count, plain, show_error, table
+from pages._display import count, show_error, table
 from pages._period import period
+from pages._text import plain
 from pages._workspace import query, workspace
 from rekon import fetch_log
 from rekon.errors import RekonError

@@ -3,8 +3,9 @@
 import polars as pl
 import streamlit as st
 
-from pages._display import LABELS, attempt, count, idr, ledger_labels, plain, show_error, table
+from pages._display import LABELS, attempt, count, idr, ledger_labels, show_error, table
 from pages._ledgers import imported_ledgers
+from pages._text import plain
 from pages._workspace import query, workspace
 from rekon import ledger
 from rekon.errors import RekonError

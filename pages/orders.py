@@ -11,10 +11,10 @@ from pages._display import (
     count,
     flash_and_rerun,
     idr,
-    plain,
     show_flash,
     table,
 )
+from pages._text import plain
 from pages._workspace import query, workspace
 from rekon import order_lookup, results
 from rekon.ledger import list_ledgers

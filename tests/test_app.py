@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages._display import plain
+from pages._text import plain
 from pages._workspace import PAGES as PAGE_LIST
 from rekon import reviews
 from rekon.ledger import import_ledger, list_ledgers, load_mapping
@@ -44,6 +44,16 @@ def app(db: Path, **secrets: str) -> AppTest:
 
 def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+def test_a_setting_rekon_cannot_use_stops_every_page_with_the_reason(tmp_path: Path) -> None:
+    at = app(tmp_path / "x.duckdb", REKON_TIMEZONE="Asia/Jakrta")
+    for page in [None, *PAGES[1:]]:
+        if page:
+            at.switch_page(page).run()
+        assert_clean(at)
+        assert at.error[0].value.startswith("Rekon cannot start: REKON_TIMEZONE is 'Asia/Jakrta'")
+    assert not (tmp_path / "x.duckdb").exists()  # nothing was opened
 
 
 def test_every_page_renders_on_an_empty_database(tmp_path: Path) -> None:

@@ -31,6 +31,13 @@ def rekon(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
     )
 
 
+def test_a_setting_rekon_cannot_use_is_one_line_on_stderr(tmp_path: Path) -> None:
+    run = rekon("runs", "--db", str(tmp_path / "x.duckdb"), env={"REKON_TIMEZONE": "Asia/Jakrta"})
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr.startswith("rekon: REKON_TIMEZONE is 'Asia/Jakrta', which is not a time")
+    assert len(run.stderr.splitlines()) == 1  # a reason, not a traceback
+
+
 def test_month_end_from_the_command_line(sandbox: RunningSandbox, tmp_path: Path) -> None:
     db = str(tmp_path / "cli.duckdb")
     fetched = rekon(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from rekon.config import load_settings
+from rekon.config import ConfigError, load_settings
 
 
 def test_nothing_configured_means_sandbox() -> None:
@@ -33,9 +34,25 @@ def test_environment_wins_over_secrets_and_keys_stay_hidden() -> None:
     assert "xp_env_secret" not in text and "dp_live_abc" not in text
 
 
-def test_a_misspelt_timezone_fails_early() -> None:
-    with pytest.raises(Exception, match="Asia/Jakrta"):
-        load_settings(env={"REKON_TIMEZONE": "Asia/Jakrta"}, secrets={})
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("REKON_TIMEZONE", "Asia/Jakrta", "'Asia/Jakrta', which is not a time zone: use a name"),
+        ("REKON_TIMEZONE", "../etc", "not a time zone"),
+        ("REKON_MAX_UPLOAD_MB", "abc", "'abc': give the largest ledger upload as a whole number"),
+        ("REKON_MAX_UPLOAD_MB", "0", "as a whole number of megabytes"),
+        ("REKON_MEMORY_LIMIT", "lots", "'lots': give DuckDB's memory budget as a size"),
+    ],
+)
+def test_a_setting_rekon_cannot_use_is_refused_by_name(name: str, value: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{name} is .*{re.escape(says)}"):
+        load_settings(env={name: value}, secrets={})
+
+
+def test_sizes_and_shares_of_memory_are_budgets() -> None:
+    for budget in ("1500MB", "1.5 GiB", "80%"):
+        assert load_settings(env={"REKON_MEMORY_LIMIT": budget}, secrets={}).memory_limit == budget
+    assert load_settings(env={"REKON_MAX_UPLOAD_MB": "50"}, secrets={}).max_upload_mb == 50
 
 
 def test_secrets_file_is_read(tmp_path: Path) -> None:

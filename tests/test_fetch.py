@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from rekon.config import Settings
+from rekon.config import Settings, size_in_bytes
 from rekon.fetch_log import FetchGap, fetch_gaps
 from rekon.fetching import ClientOptions, OrderSource, fetch_orders, make_clients
 from rekon.migrations import MIGRATIONS
 from rekon.providers.base import ProviderUnavailable
 from rekon.sandbox.app import Faults
 from rekon.sandbox.server import RunningSandbox
-from rekon.store import Store, size_in_bytes
+from rekon.store import Store
 from tests.conftest import OCTOBER, expected_count
 
 

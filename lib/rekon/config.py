@@ -6,13 +6,15 @@ Nothing else in Rekon reads the environment: callers build a `Settings` once and
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rekon.errors import RekonError
 from rekon.providers.base import PROVIDER_TITLES
 
 DEFAULT_DB = Path("data/rekon.duckdb")
@@ -20,6 +22,20 @@ DEFAULT_TIMEZONE = "Asia/Jakarta"
 XEPENG_DEFAULT_URL = "https://staging-api.xepeng.com"
 DURIANPAY_DEFAULT_URL = "https://api-sandbox.durianpay.id"
 SECRETS_FILE = Path(".streamlit/secrets.toml")
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+
+
+class ConfigError(RekonError):
+    """A setting that Rekon cannot use; the message names it and says what it should be."""
+
+
+def size_in_bytes(text: str) -> int:
+    """A DuckDB size setting such as '256MB' or '1.5 GiB' in bytes; 0 if it is not one."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", text.lower())
+    if not found or found[2] not in _SIZE_UNITS:
+        return 0
+    return int(float(found[1]) * _SIZE_UNITS[found[2]])
 
 
 class Secret:
@@ -122,7 +138,25 @@ def load_settings(
         return value or None
 
     tz = get("REKON_TIMEZONE") or DEFAULT_TIMEZONE
-    ZoneInfo(tz)  # fail early on a misspelt zone
+    try:
+        ZoneInfo(tz)  # fail early on a misspelt zone
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"REKON_TIMEZONE is {tz!r}, which is not a time zone: use a name such as "
+            "Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT)"
+        ) from exc
+    upload_mb = get("REKON_MAX_UPLOAD_MB") or "200"
+    if not upload_mb.isdigit() or int(upload_mb) < 1:
+        raise ConfigError(
+            f"REKON_MAX_UPLOAD_MB is {upload_mb!r}: give the largest ledger upload as a whole "
+            "number of megabytes, such as 200"
+        )
+    memory_limit = get("REKON_MEMORY_LIMIT") or "1GB"
+    if not (size_in_bytes(memory_limit) or re.fullmatch(r"\d+(\.\d+)?%", memory_limit.strip())):
+        raise ConfigError(
+            f"REKON_MEMORY_LIMIT is {memory_limit!r}: give DuckDB's memory budget as a size "
+            "such as 1GB or 1500MB (or a share of the memory, such as 50%)"
+        )
     xepeng = None
     x_key, x_id, x_secret = (
         get("XEPENG_API_KEY"),
@@ -146,8 +180,8 @@ def load_settings(
         timezone=tz,
         xepeng=xepeng,
         durianpay=durianpay,
-        max_upload_mb=int(get("REKON_MAX_UPLOAD_MB") or 200),
-        memory_limit=get("REKON_MEMORY_LIMIT") or "1GB",
+        max_upload_mb=int(upload_mb),
+        memory_limit=memory_limit,
         bootstrap=(get("REKON_BOOTSTRAP") or "1").lower() not in ("0", "false", "no"),
         reviewer=get("REKON_REVIEWER") or env.get("USER") or "reviewer",
     )

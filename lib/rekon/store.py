@@ -8,7 +8,6 @@ fetch or an import lands whole or not at all.
 from __future__ import annotations
 
 import operator
-import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
+from rekon.config import size_in_bytes
 from rekon.errors import RekonError
 from rekon.migrations import MIGRATIONS
 from rekon.providers.base import Order
@@ -295,18 +295,6 @@ class Store:
             "INSERT INTO audit_log VALUES (now()::TIMESTAMP, ?, ?, ?, ?)",
             [actor, action, subject, detail],
         )
-
-
-_SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
-
-
-def size_in_bytes(text: str) -> int:
-    """A DuckDB size setting such as '256MB' or '1.5 GiB' in bytes; 0 if it is not one."""
-    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", text.lower())
-    if not found or found[2] not in _SIZE_UNITS:
-        return 0
-    return int(float(found[1]) * _SIZE_UNITS[found[2]])
 
 
 def business_date_sql(column: str) -> str:
