@@ -7,8 +7,7 @@ import re
 
 # Streamlit reads text as markdown: a ledger description "![](http://…)" would load an image in
 # the reviewer's browser, "$a$ … $b$" would set LaTeX, "*" and "[…](…)" format and link, and
-# ":red[…]" or ":smile:" colour and decorate. Text from outside — ids, references, descriptions,
-# file and ledger names, and the messages that quote them — goes through plain() first.
+# ":red[…]" or ":smile:" colour and decorate.
 _INLINE = re.compile(
     r"[\\`*~$\[\]]"  # escapes, code, emphasis, strike-through, LaTeX, links and images
     r"|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])"  # emphasis by _ (the _ inside ord_1 is text)
