@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -11,11 +13,13 @@ from rekon.config import Settings, size_in_bytes
 from rekon.fetch_log import FetchGap, fetch_gaps
 from rekon.fetching import ClientOptions, OrderSource, fetch_orders, make_clients
 from rekon.migrations import MIGRATIONS
-from rekon.providers.base import ProviderUnavailable
+from rekon.providers.base import ProviderError, ProviderUnavailable, provider_title
 from rekon.sandbox.app import Faults
 from rekon.sandbox.server import RunningSandbox
 from rekon.store import Store
 from tests.conftest import OCTOBER, expected_count
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
 def snapshot(store: Store) -> list[tuple[object, ...]]:
@@ -108,6 +112,25 @@ def test_a_provider_that_keeps_failing_leaves_the_orders_as_they_were(
     runs = store.query("SELECT status, error FROM fetch_runs ORDER BY id")
     assert runs["status"].to_list() == ["succeeded", "failed"]
     assert "Durianpay" in runs["error"][1] and "gave up" in runs["error"][1]
+
+
+@pytest.mark.parametrize("provider", ["xepeng", "durianpay"])
+def test_an_order_the_provider_garbles_fails_the_fetch_naming_it(
+    store: Store, clients: dict[str, OrderSource], sandbox: RunningSandbox, provider: str
+) -> None:
+    fetch_orders(store, clients, *OCTOBER)
+    before = snapshot(store)
+    orders = sandbox.state.xepeng if provider == "xepeng" else sandbox.state.durianpay
+    changed, bad = [o for o in orders if o.business_date(JAKARTA).month == 10][:2]
+    sandbox.state.set_status(changed.order_id, "refunded")  # must not land from a failed fetch
+    sandbox.state.garble(bad.order_id, amount="NaN")
+    says = (
+        f"{provider_title(provider)}: order {bad.order_id} cannot be read: 'NaN' is not an amount"
+    )
+    with pytest.raises(ProviderError, match=re.escape(says)):
+        fetch_orders(store, clients, *OCTOBER)
+    assert snapshot(store) == before
+    assert store.scalar("SELECT error FROM fetch_runs ORDER BY id DESC LIMIT 1").startswith(says)
 
 
 def test_days_no_successful_fetch_covered_are_named_per_provider(

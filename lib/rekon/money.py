@@ -16,6 +16,8 @@ import polars as pl
 CENT = Decimal("0.01")
 # DECIMAL(18,2): up to 10^16 rupiah, far beyond any order.
 MONEY_DTYPE = pl.Decimal(18, 2)
+MAX_AMOUNT = Decimal(10) ** 16
+TOO_LARGE = "too large: amounts are kept up to 16 digits before the decimal"
 
 
 # How a ledger's currency column writes rupiah, upper-cased; the gateways' orders are in IDR.
@@ -97,7 +99,7 @@ def amount_problem(text: str, style: DecimalStyle) -> str:
     if cents.isdigit() and len(cents) > 2 and _PATTERNS[style].match(whole):
         return f"more than two decimals: amounts are kept to the cent, like {style.sample}"
     if _PATTERNS[style].match(body) and len(whole.replace(thousands, "")) > 16:
-        return "too large: amounts are kept up to 16 digits before the decimal"
+        return TOO_LARGE
     return f"not an amount like {style.sample}"
 
 
@@ -108,9 +110,15 @@ def parse_api_amount(value: object) -> Decimal:
     if isinstance(value, float):
         value = repr(value)  # the shortest repr is the decimal the sender wrote
     try:
-        return Decimal(str(value).strip()).quantize(CENT, rounding=ROUND_HALF_UP)
+        amount = Decimal(str(value).strip())
+        if not amount.is_finite():  # "NaN" and "Infinity" are Decimals, not amounts
+            raise InvalidOperation
+        amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
     except InvalidOperation as exc:
         raise MoneyError(f"{value!r} is not an amount") from exc
+    if abs(amount) >= MAX_AMOUNT:
+        raise MoneyError(f"{value!r} is {TOO_LARGE}")
+    return amount
 
 
 def format_plain(value: Decimal) -> str:

@@ -425,6 +425,19 @@ def text_or_none(value: object) -> str | None:
     return text or None
 
 
+def read_order(provider: str, parse: Callable[[Mapping[str, Any]], Order], item: Any) -> Order:
+    """One order of a provider's answer. One that Rekon cannot read is the provider's error and
+    names the order, so that the fetch it belongs to stores nothing and says what to ask about."""
+    if not isinstance(item, Mapping):
+        raise ProviderError(provider, f"sent {type(item).__name__} where an order belongs")
+    try:
+        return parse(item)
+    except ValueError as exc:
+        ident = text_or_none(first(item, "uid", "id", "order_id"))
+        which = f"order {ident}" if ident else "an order without an id"
+        raise ProviderError(provider, f"{which} cannot be read: {exc}") from exc
+
+
 def normalize_status(table: Mapping[str, str], raw: object) -> str:
     """Map a raw status through a provider's table; anything unmapped is 'unknown'."""
     if raw is None:

@@ -25,6 +25,7 @@ from rekon.providers.base import (
     in_range,
     normalize_status,
     parse_timestamp,
+    read_order,
     run_windowed,
     text_or_none,
 )
@@ -100,13 +101,15 @@ class DurianpayClient(BaseClient):
             body = body["data"]
         if isinstance(body, Mapping) and isinstance(body.get("order"), Mapping):
             body = body["order"]
-        return parse_order(body)
+        return read_order(self.provider, parse_order, body)
 
     def list_orders(self, start: date, end: date, skip: int = 0, limit: int = 25) -> OrderPage:
         """One page of orders between the provider's own from/to dates (timezone undocumented)."""
         params = {"from": start.isoformat(), "to": end.isoformat(), "skip": skip, "limit": limit}
         items, count = _envelope(self.request("GET", "/v1/orders", params=params))
-        orders = [parse_order(item) for item in items if isinstance(item, Mapping)]
+        orders = [
+            read_order(self.provider, parse_order, i) for i in items if isinstance(i, Mapping)
+        ]
         # `count` is the list's total in the docs' example, but a page-sized count is
         # indistinguishable from a page count: trust it only when it says more than we hold.
         total = None

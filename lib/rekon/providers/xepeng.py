@@ -28,6 +28,7 @@ from rekon.providers.base import (
     in_range,
     normalize_status,
     parse_timestamp,
+    read_order,
     run_windowed,
     text_or_none,
 )
@@ -213,11 +214,11 @@ class XepengClient(BaseClient):
         if metadata is not None:
             body["metadata"] = dict(metadata)
         reply = self.request("PUT", f"/openapi/orders/{_quote(uid)}", body=body)
-        return parse_order(_unwrap_order(reply))
+        return read_order(self.provider, parse_order, _unwrap_order(reply))
 
     def get_order(self, uid: str) -> Order:
         reply = self.request("GET", f"/openapi/orders/{_quote(uid)}")
-        return parse_order(_unwrap_order(reply))
+        return read_order(self.provider, parse_order, _unwrap_order(reply))
 
     def list_orders(self, page: int = 1, limit: int = 10) -> OrderPage:
         body = self.request("GET", "/openapi/orders", params={"page": page, "limit": limit})
@@ -225,7 +226,9 @@ class XepengClient(BaseClient):
         total, total_pages = _meta(body)
         if total_pages is None and total is not None:
             total_pages = max(1, math.ceil(total / limit))
-        orders = [parse_order(item) for item in items if isinstance(item, Mapping)]
+        orders = [
+            read_order(self.provider, parse_order, i) for i in items if isinstance(i, Mapping)
+        ]
         return OrderPage(orders, len(items), total, total_pages)
 
     def iter_orders(

@@ -80,6 +80,8 @@ class SandboxState:
         self.dp_created = [o.created_at for o in self.durianpay]
         self.by_id = {o.order_id: o for o in dataset.orders}
         self._cache: dict[tuple[str, bool], bytes] = {}
+        # Fields served in place of an order's own: what a provider might get wrong.
+        self.garbled: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------ rendering
 
@@ -89,6 +91,7 @@ class SandboxState:
         cached = self._cache.get(key)
         if cached is None:
             doc = self._xepeng_doc(o) if o.provider == "xepeng" else self._durianpay_doc(o, epoch)
+            doc |= self.garbled.get(o.order_id, {})
             cached = self._cache[key] = json.dumps(doc, separators=(",", ":")).encode()
         return cached
 
@@ -168,6 +171,12 @@ class SandboxState:
             o = self.by_id[order_id]
             o.raw_status = raw
             o.updated_at = o.updated_at + timedelta(hours=1)
+            self.invalidate(order_id)
+
+    def garble(self, order_id: str, **fields: Any) -> None:
+        """Serve these field values in the order's JSON from now on ('amount': 'NaN')."""
+        with self.lock:
+            self.garbled[order_id] = self.garbled.get(order_id, {}) | fields
             self.invalidate(order_id)
 
     def add_xepeng(self, o: SeedOrder) -> None:
