@@ -78,6 +78,8 @@ SHAPES = {
     ),
     # ISO timestamps: the date as written, whatever the offset
     "18_iso_timestamps.csv": ([2, 3, 4], STANDARD, ",", DecimalStyle.POINT),
+    # No quoting at all: a quote is an inch mark (Kabel HDMI 5" hitam)
+    "19_unquoted_inch_marks.csv": ([2, 3, 4], STANDARD, ";", DecimalStyle.COMMA),
 }
 
 
@@ -174,6 +176,22 @@ def test_a_bad_row_is_reported_with_its_line_and_the_rest_lands(store: Store) ->
     assert (bad.line_no, bad.column, bad.value) == (6, "Jumlah", "lima ribu")
     assert "not an amount" in bad.reason
     assert store.scalar("SELECT lines_rejected FROM ledgers") == 1
+
+
+def test_a_line_with_more_fields_than_the_header_is_set_aside_not_shifted(store: Store) -> None:
+    # An unquoted ";" in the description: read by position, the amount would be 1.000.
+    text = BAD_ROWS.replace("05/10/2026;INV-005;5.000,00", "05/10/2026;INV-005;1.000;5.000,00")
+    # Empty fields past the header's are only trailing delimiters: that line lands.
+    text = text.replace("10/10/2026;INV-010;10.000,00", "10/10/2026;INV-010;10.000,00;;")
+    result = import_ledger(store, text.encode(), "oct.csv", ImportOptions(threshold=0.05))
+    assert result.lines_imported == 27
+    (bad,) = result.rejected
+    assert result.format.delimiter == ";"  # the comma of 1.000,00 splits lines as evenly
+    assert (bad.line_no, bad.value) == (6, "5.000,00")
+    assert bad.reason == (
+        "4 fields where the header has 3: is there a semicolon inside a field that is not in "
+        "quotes?"
+    )
 
 
 @pytest.mark.parametrize(
@@ -389,6 +407,10 @@ def test_an_invalid_date_still_tells_day_from_month(
         (b"Tanggal;Jumlah\n31102026;1.000\n", "dates like '31102026' are in no format"),
         (b"just one line of prose\n", "no columns found: is this a CSV file?"),
         (b"\xff\xfeT\x00\x00\xd8", "the file starts as UTF-16 but is not"),
+        (
+            b'Tanggal;Ref;Jumlah\n2026-10-05;a;1.000\n2026-10-06;"b;2.000\n2026-10-07;c;3.000\n',
+            'x.csv could not be read as CSV: line 3 opens a quote (") that does not close',
+        ),
     ],
 )
 def test_a_file_that_cannot_be_read_says_why(store: Store, raw: bytes, why: str) -> None:

@@ -52,6 +52,9 @@ class Rejected:
     reason: str
 
 
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
 @dataclass(frozen=True)
 class LedgerFormat:
     encoding: str
@@ -61,9 +64,8 @@ class LedgerFormat:
     date_format: str
 
     def describe(self) -> str:
-        names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
         return (
-            f"{self.encoding}, {names.get(self.delimiter, self.delimiter)}-separated, "
+            f"{self.encoding}, {DELIMITER_NAMES.get(self.delimiter, self.delimiter)}-separated, "
             f"header on line {self.header_line}, amounts like {self.decimal_style.sample}, "
             f"dates like {DATE_SAMPLE.strftime(self.date_format)}"
         )

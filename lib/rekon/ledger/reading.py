@@ -4,8 +4,10 @@ reason, never dropped quietly. Nothing is stored here."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
+import re
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -14,6 +16,7 @@ import polars as pl
 
 from rekon.ledger.model import (
     DATE_SAMPLE,
+    DELIMITER_NAMES,
     ChoiceNeeded,
     ColumnMapping,
     ImportOptions,
@@ -67,17 +70,7 @@ def read_ledger(
     header_index = find_header(text, delimiter)
     header_line = numbered_rows(text, delimiter, header_index + 1)[header_index][1]
     body = text if header_line == 1 else "\n".join(text.split("\n")[header_line - 1 :])
-    try:
-        frame = pl.read_csv(
-            io.BytesIO(body.encode("utf-8")),
-            separator=delimiter,
-            infer_schema=False,
-            truncate_ragged_lines=True,
-            quote_char='"',
-            has_header=True,
-        )
-    except pl.exceptions.PolarsError as exc:
-        raise LedgerError(f"{file_name} could not be read as CSV: {exc}") from exc
+    frame, overlong = read_records(body, delimiter, header_line, file_name)
     frame = frame.rename({c: c.strip() for c in frame.columns})
     columns = frame.columns
     base = saved_mapping.columns if saved_mapping else auto_mapping(columns)
@@ -101,8 +94,84 @@ def read_ledger(
     saved = saved_mapping or SavedMapping(mapping)
     return _validate(
         frame, physical_lines, mapping, file_name, raw, encoding, delimiter, header_line, options,
-        saved,
+        saved, overlong,
     )  # fmt: skip
+
+
+def _read_csv(body: str, delimiter: str, quote: str | None, ragged: bool) -> pl.DataFrame:
+    return pl.read_csv(
+        io.BytesIO(body.encode("utf-8")),
+        separator=delimiter,
+        infer_schema=False,
+        truncate_ragged_lines=ragged,
+        quote_char=quote,
+        has_header=True,
+    )
+
+
+def read_records(
+    body: str, delimiter: str, header_line: int, file_name: str
+) -> tuple[pl.DataFrame, list[Rejected]]:
+    """The records under the header as text columns, and those with more fields than it has.
+
+    Read strictly first; only a file that fails that (one record too long, or a quote that is
+    not a CSV quote) takes the slower, forgiving way."""
+    try:
+        return _read_csv(body, delimiter, '"', ragged=False), []
+    except pl.exceptions.PolarsError:
+        pass
+    # When no field opens with a quote the file does not quote at all, and a quote inside a
+    # field is text: the inch mark of 'Kabel HDMI 5" hitam'.
+    quotes = re.search(rf'(?m)(^|{re.escape(delimiter)})[ \t]*"', body) is not None
+    quote = '"' if quotes else None
+    try:
+        frame = _read_csv(body, delimiter, quote, ragged=True)
+    except pl.exceptions.PolarsError as exc:
+        odd = (
+            pl.DataFrame({"text": body.split("\n")})
+            .with_row_index("i")
+            .filter(pl.col("text").str.count_matches('"', literal=True) % 2 == 1)["i"]
+        )
+        where = f"line {header_line + int(odd[0])} opens" if len(odd) else "a field opens"
+        raise LedgerError(
+            f'{file_name} could not be read as CSV: {where} a quote (") that does not close'
+        ) from exc
+    return frame, overlong_records(body, delimiter, quote, len(frame.columns), header_line)
+
+
+def overlong_records(
+    body: str, delimiter: str, quote: str | None, width: int, header_line: int
+) -> list[Rejected]:
+    """Lines with more fields than the header, beyond empty trailing ones: most often a
+    delimiter inside a field that is not quoted, which shifts the amount into another column.
+    Lines with enough delimiters are found over the whole column; only those are split, each
+    on its own (a quoted field spanning lines is rare in a file that is already ragged)."""
+    lines = pl.Series(body.split("\n"))
+    candidates = (
+        pl.DataFrame({"text": lines})
+        .with_row_index("i")
+        .filter(pl.col("text").str.count_matches(delimiter, literal=True) >= width)
+    )
+    out = []
+    for i, text in candidates.iter_rows():
+        fields = next(
+            csv.reader([text], delimiter=delimiter, quoting=csv.QUOTE_MINIMAL)
+            if quote
+            else csv.reader([text], delimiter=delimiter, quoting=csv.QUOTE_NONE)
+        )
+        extra = [f for f in fields[width:] if f.strip()]
+        if extra:
+            out.append(
+                Rejected(
+                    header_line + int(i),
+                    "",
+                    delimiter.join(extra),
+                    f"{len(fields)} fields where the header has {width}: is there a "
+                    f"{DELIMITER_NAMES.get(delimiter, delimiter)} inside a field that is not "
+                    "in quotes?",
+                )
+            )
+    return out
 
 
 def _validate(
@@ -116,6 +185,7 @@ def _validate(
     header_line: int,
     options: ImportOptions,
     saved: SavedMapping,
+    overlong: list[Rejected],
 ) -> Parsed:
     m = asdict(mapping)
     text_cols = list(frame.columns)  # the file's own columns, before helpers are added
@@ -176,7 +246,10 @@ def _validate(
     if not m["amount"]:
         data = _debit_credit(data, m, style)
         amount_ok = pl.col("__amount").is_not_null()
-    rejected = _rejections(data, mapping, date_format, style, amount_ok)
+    rejected = sorted(
+        overlong + _rejections(data, mapping, date_format, style, amount_ok),
+        key=lambda r: r.line_no,
+    )
     bad_lines = {r.line_no for r in rejected}
     good = data.filter(~pl.col("__line").is_in(list(bad_lines)))
     lines = good.select(
