@@ -28,9 +28,10 @@ def period_label(start: date, end: date) -> str:
 
 
 def period_picker(ws: Workspace) -> None:
-    default = default_period(ws.store, date.today(), GOLDEN_MONTH if ws.sandbox_mode else None)
+    today = ws.settings.today()
+    default = default_period(ws.store, today, GOLDEN_MONTH if ws.sandbox_mode else None)
     months = sorted(
-        {f"{d:%Y-%m}" for d in _recent_months(date.today())}
+        {f"{d:%Y-%m}" for d in _recent_months(today)}
         | {f"{default[0]:%Y-%m}"}
         | set(_data_months(ws)),
         reverse=True,

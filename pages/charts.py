@@ -1,7 +1,5 @@
 """Charts: status, paid amounts, result classes, exception age and amount bands."""
 
-from datetime import date
-
 import streamlit as st
 
 from pages._period import latest_run_id, period, period_label
@@ -35,7 +33,7 @@ if run_id is None:
 else:
     totals = query(ws, results.class_totals, run_id, providers)
     left.plotly_chart(charts.result_classes(totals), width="stretch")
-    aged = query(ws, reports.exceptions_by_age, run_id, date.today(), providers)
+    aged = query(ws, reports.exceptions_by_age, run_id, ws.settings.today(), providers)
     if aged.is_empty():
         right.success("No open exceptions.")
     else:

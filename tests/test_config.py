@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rekon.config import ConfigError, load_settings
+from rekon.config import ConfigError, Settings, load_settings
 
 
 def test_nothing_configured_means_sandbox() -> None:
@@ -62,3 +62,10 @@ def test_secrets_file_is_read(tmp_path: Path) -> None:
     path.write_text('DURIANPAY_SERVER_KEY = "dp_test_1"\nDURIANPAY_BASE_URL = "http://x"\n')
     settings = load_settings(env={}, secrets=read_secrets_file(path))
     assert settings.durianpay and settings.durianpay.base_url == "http://x"
+
+
+def test_today_is_the_business_date_in_the_configured_zone() -> None:
+    # UTC+14 and UTC-12 are 26 hours apart: never on the same date, whatever the server's clock.
+    east = Settings(timezone="Pacific/Kiritimati").today()
+    west = Settings(timezone="Etc/GMT+12").today()
+    assert 1 <= (east - west).days <= 2

@@ -10,6 +10,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -87,6 +88,11 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def today(self) -> date:
+        """Today's business date: at 06:00 WIB on 1 December the server's UTC clock still
+        reads 30 November, and 'last month' must already be November."""
+        return datetime.now(self.tz).date()
 
     @property
     def providers(self) -> tuple[str, ...]:
