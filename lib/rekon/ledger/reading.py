@@ -127,12 +127,9 @@ def read_records(
     try:
         frame = _read_csv(body, delimiter, quote, ragged=True)
     except pl.exceptions.PolarsError as exc:
-        odd = (
-            pl.DataFrame({"text": body.split("\n")})
-            .with_row_index("i")
-            .filter(pl.col("text").str.count_matches('"', literal=True) % 2 == 1)["i"]
-        )
-        where = f"line {header_line + int(odd[0])} opens" if len(odd) else "a field opens"
+        # The first line with an odd number of quotes is where a quote is left open.
+        odd = _lines_where(body, pl.col("text").str.count_matches('"', literal=True) % 2 == 1)
+        where = f"line {header_line + int(odd['i'][0])} opens" if odd.height else "a field opens"
         raise LedgerError(
             f'{file_name} could not be read as CSV: {where} a quote (") that does not close'
         ) from exc
@@ -146,11 +143,8 @@ def overlong_records(
     delimiter inside a field that is not quoted, which shifts the amount into another column.
     Lines with enough delimiters are found over the whole column; only those are split, each
     on its own (a quoted field spanning lines is rare in a file that is already ragged)."""
-    lines = pl.Series(body.split("\n"))
-    candidates = (
-        pl.DataFrame({"text": lines})
-        .with_row_index("i")
-        .filter(pl.col("text").str.count_matches(delimiter, literal=True) >= width)
+    candidates = _lines_where(
+        body, pl.col("text").str.count_matches(delimiter, literal=True) >= width
     )
     out = []
     for i, text in candidates.iter_rows():
@@ -172,6 +166,11 @@ def overlong_records(
                 )
             )
     return out
+
+
+def _lines_where(body: str, condition: pl.Expr) -> pl.DataFrame:
+    """The body's physical lines (`i` from 0, `text`) that meet a condition on their text."""
+    return pl.DataFrame({"text": body.split("\n")}).with_row_index("i").filter(condition)
 
 
 def _validate(
