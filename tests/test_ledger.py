@@ -187,7 +187,7 @@ def test_a_line_with_more_fields_than_the_header_is_set_aside_not_shifted(store:
     assert result.lines_imported == 27
     (bad,) = result.rejected
     assert result.format.delimiter == ";"  # the comma of 1.000,00 splits lines as evenly
-    assert (bad.line_no, bad.value) == (6, "5.000,00")
+    assert (bad.line_no, bad.column, bad.value) == (6, "whole line", "5.000,00")
     assert bad.reason == (
         "4 fields where the header has 3: is there a semicolon inside a field that is not in "
         "quotes?"

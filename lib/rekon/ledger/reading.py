@@ -158,7 +158,7 @@ def overlong_records(
             out.append(
                 Rejected(
                     header_line + int(i),
-                    "",
+                    "whole line",
                     delimiter.join(extra),
                     f"{len(fields)} fields where the header has {width}: is there a "
                     f"{DELIMITER_NAMES.get(delimiter, delimiter)} inside a field that is not "
