@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from datetime import date
@@ -36,6 +37,19 @@ def test_a_setting_rekon_cannot_use_is_one_line_on_stderr(tmp_path: Path) -> Non
     assert run.returncode == 1 and run.stdout == ""
     assert run.stderr.startswith("rekon: REKON_TIMEZONE is 'Asia/Jakrta', which is not a time")
     assert len(run.stderr.splitlines()) == 1  # a reason, not a traceback
+
+
+def test_a_sandbox_on_a_port_in_use_says_so_instead_of_announcing_itself() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        run = rekon("sandbox", "--port", port)
+    assert run.returncode == 1 and "Point Rekon at it" not in run.stdout
+    assert (
+        run.stderr == f"rekon: 127.0.0.1:{port} is already in use (a sandbox running already?):"
+        " choose another port with --port\n"
+    )
 
 
 def test_month_end_from_the_command_line(sandbox: RunningSandbox, tmp_path: Path) -> None:

@@ -107,8 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
     from rekon.sandbox.app import Faults
     from rekon.sandbox.data import DURIANPAY_TEST_KEY, XEPENG_TEST_KEY, DataConfig
-    from rekon.sandbox.server import make_state, serve_forever
+    from rekon.sandbox.server import ensure_free, make_state, serve_forever
 
+    ensure_free(args.host, args.port)
     config: dict[str, Any] = {"orders_per_month": args.orders_per_month}
     if args.seed is not None:
         config["seed"] = args.seed

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 import uvicorn
 
+from rekon.errors import RekonError
 from rekon.sandbox.app import Faults, SandboxState, build_app
 from rekon.sandbox.data import DataConfig, generate
 
@@ -60,6 +61,19 @@ def start_in_thread(state: SandboxState, host: str = "127.0.0.1", port: int = 0)
             raise RuntimeError("the sandbox did not start")
         time.sleep(0.01)
     return RunningSandbox(f"http://{host}:{actual}", state, server, thread)
+
+
+def ensure_free(host: str, port: int) -> None:
+    """Refuse a port something already listens on, before saying the sandbox is there."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise RekonError(
+                f"{host}:{port} is already in use (a sandbox running already?): "
+                "choose another port with --port"
+            ) from exc
 
 
 def serve_forever(state: SandboxState, host: str = "127.0.0.1", port: int = 8700) -> None:
