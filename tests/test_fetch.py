@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,7 +18,7 @@ from rekon.migrations import MIGRATIONS
 from rekon.providers.base import ProviderError, ProviderUnavailable, provider_title
 from rekon.sandbox.app import Faults
 from rekon.sandbox.server import RunningSandbox
-from rekon.store import Store
+from rekon.store import Store, StoreError
 from tests.conftest import OCTOBER, expected_count
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -296,3 +298,23 @@ def test_results_stored_before_the_compact_schema_keep_their_keys(
         ("L:1:4", "missing_in_provider", None, date(2026, 10, 8)),
         ("O:xepeng:xo_1", "amount_mismatch", -1000, date(2026, 10, 5)),
     ]
+
+
+def test_a_database_that_cannot_be_opened_says_why(tmp_path: Path) -> None:
+    (tmp_path / "notes.duckdb").write_text("not a database")
+    with pytest.raises(StoreError, match="it is not a DuckDB database: point REKON_DB"):
+        Store(tmp_path / "notes.duckdb")
+    with pytest.raises(StoreError, match="that is a folder: give a file path"):
+        Store(tmp_path)
+    held = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(held)!r}); "
+         "print('open', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        with pytest.raises(StoreError, match=rf"another program \(process {holder.pid}\) has"):
+            Store(held)
+    finally:
+        holder.communicate("")

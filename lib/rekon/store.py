@@ -8,6 +8,7 @@ fetch or an import lands whole or not at all.
 from __future__ import annotations
 
 import operator
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -71,14 +72,12 @@ class Store:
         self, path: str | Path, timezone: str = "Asia/Jakarta", memory_limit: str = "1GB"
     ) -> None:
         self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = duckdb.connect(str(path))
-        except duckdb.IOException as exc:
-            raise StoreError(
-                f"Cannot open the database {path}: another Rekon process may be using it"
-            ) from exc
+        except (duckdb.IOException, OSError) as exc:
+            raise StoreError(f"cannot open the database {path}: {_why_not(exc)}") from exc
         self._lock = threading.RLock()
         self.timezone = timezone
         self._con.execute("SET TimeZone = 'UTC'")
@@ -295,6 +294,24 @@ class Store:
             "INSERT INTO audit_log VALUES (now()::TIMESTAMP, ?, ?, ?, ?)",
             [actor, action, subject, detail],
         )
+
+
+def _why_not(exc: Exception) -> str:
+    """Why DuckDB could not open a database file, in words that say what to do."""
+    text = str(exc)
+    if "lock" in text.lower():
+        holder = re.search(r"\(PID (\d+)\)", text)
+        return (
+            f"another program{f' (process {holder[1]})' if holder else ''} has it open: "
+            "close the other Rekon (a dashboard or a `rekon` command) first"
+        )
+    if "not a valid DuckDB database" in text:
+        return "it is not a DuckDB database: point REKON_DB or --db at a new path or a Rekon file"
+    if "Is a directory" in text or isinstance(exc, IsADirectoryError):
+        return "that is a folder: give a file path, such as data/rekon.duckdb"
+    if isinstance(exc, OSError):
+        return exc.strerror or text
+    return text.removeprefix("IO Error: ")
 
 
 def business_date_sql(column: str) -> str:
