@@ -474,6 +474,18 @@ def test_no_cell_from_outside_can_run_as_a_formula_in_either_format(store: Store
     assert "http://example.co.id" in [c.value for c in cells]  # text, not a link
 
 
+def test_a_csv_export_is_csv_whatever_the_file_is_called(
+    reconciled: tuple[Store, int], tmp_path: Path
+) -> None:
+    store, run_id = reconciled
+    # DuckDB would pick the format by the extension (and fail on .xlsx or .parquet).
+    for name in ("all.xlsx", "all.parquet", "all.json", "all.txt"):
+        assert write_export(store, run_id, "all", tmp_path / name, "csv") == 8
+        assert csv_rows((tmp_path / name).read_bytes()).columns == list(EXPORT_COLUMNS)
+    with pytest.raises(ExportError, match="is a folder: give a file name, such as"):
+        write_export(store, run_id, "all", tmp_path, "csv")
+
+
 def test_summary_totals_equal_the_results(reconciled: tuple[Store, int]) -> None:
     store, run_id = reconciled
     summary = csv_rows(export_bytes(store, run_id, "summary"))

@@ -147,6 +147,8 @@ def write_export(store: Store, run_id: int, kind: str, out: Path, fmt: str = "cs
         raise ExportError(f"unknown format {fmt!r}: use csv or xlsx")
     if kind not in KINDS:
         raise ExportError(f"unknown export kind {kind!r}: use one of {', '.join(KINDS)}")
+    if out.is_dir():
+        raise ExportError(f"{out} is a folder: give a file name, such as {out / f'all.{fmt}'}")
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "xlsx":
         return _write_xlsx(store, run_id, kind, out)
@@ -155,9 +157,10 @@ def write_export(store: Store, run_id: int, kind: str, out: Path, fmt: str = "cs
         frame.with_columns(pl.col(c).cast(pl.String) for c in MONEY_COLUMNS).write_csv(out)
         return frame.height
     with store.read() as cur:
-        # DuckDB writes the file itself: no rows pass through Python.
+        # DuckDB writes the file itself: no rows pass through Python. The format is named:
+        # DuckDB would otherwise choose it by the file's extension (.xlsx, .parquet, .json).
         written = cur.execute(
-            f"COPY ({export_sql(kind)}) TO '{_sql_path(out)}' (HEADER, DELIMITER ',')",
+            f"COPY ({export_sql(kind)}) TO '{_sql_path(out)}' (FORMAT csv, HEADER, DELIMITER ',')",
             {"run": run_id},
         ).fetchall()
     return int(written[0][0])
