@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 
 from bench._common import ROOT, machine, peak_rss_mb, report_option, run_child, write_section
-from rekon.fetching import FETCH_MEMORY_LIMIT
 from rekon.sandbox.server import wait_for_http
+from rekon.staging import STAGING_MEMORY_LIMIT
 
 PORT = 8790
 
@@ -174,7 +174,7 @@ def main() -> None:
         "no latency): "
         + ", ".join(f"{t:,} orders: {r['rss_mb']:.0f} MB" for t, r in client_only)
         + ". The rest is DuckDB, which a fetch runs under its own "
-        f"{FETCH_MEMORY_LIMIT} budget (staged pages are written out rather than cached); what "
+        f"{STAGING_MEMORY_LIMIT} budget (staged pages are written out rather than cached); what "
         "still grows with the orders is the primary-key index of the orders table.",
     ]
     lines += [

@@ -54,8 +54,7 @@ def order(
 
 def add_orders(store: Store, *orders: Order) -> None:
     with store.write() as cur:
-        store.stage_orders(cur, orders)
-        store.merge_staged_orders(cur, 0)
+        store.upsert_orders(cur, orders, 0)
 
 
 def import_lines(

@@ -18,6 +18,7 @@ from rekon.migrations import MIGRATIONS
 from rekon.providers.base import ProviderError, ProviderUnavailable, provider_title
 from rekon.sandbox.app import Faults
 from rekon.sandbox.server import RunningSandbox
+from rekon.staging import STAGING_MEMORY_LIMIT
 from rekon.store import Store, StoreError
 from tests.conftest import OCTOBER, expected_count
 
@@ -96,8 +97,7 @@ def test_an_older_copy_never_overwrites_a_newer_one(store: Store) -> None:
     older = replace(parse_order(dict(doc, status="pending")), updated_at=datetime(2026, 10, 5, 1))
     for batch in ([newer], [older]):
         with store.write() as cur:
-            store.stage_orders(cur, batch)
-            store.merge_staged_orders(cur, 1)
+            store.upsert_orders(cur, batch, 1)
     assert store.scalar("SELECT status FROM orders") == "paid"
 
 
@@ -227,34 +227,37 @@ def test_changing_the_timezone_recomputes_business_dates(
     assert utc.scalar("SELECT count(*) FROM orders WHERE business_date = '2026-09-30'") >= 2
 
 
-def memory_limits_seen_by(store: Store, clients: dict[str, OrderSource]) -> set[str]:
-    """DuckDB's memory limit as read while the fetch is running, through its progress calls."""
-    seen: set[str] = set()
-
-    def progress(*_: object) -> None:
-        seen.add(store.scalar("SELECT current_setting('memory_limit')"))
-
-    fetch_orders(store, clients, *OCTOBER, progress=progress)
-    return seen
-
-
-def test_a_fetch_runs_under_a_small_memory_budget_and_restores_the_configured_one(
+def test_a_fetch_pages_into_a_staging_file_of_its_own_and_leaves_the_store_budget_alone(
     store: Store, clients: dict[str, OrderSource], sandbox: RunningSandbox
 ) -> None:
     configured = store.scalar("SELECT current_setting('memory_limit')")
-    assert memory_limits_seen_by(store, clients) == {"244.1 MiB"}  # 256MB
-    assert store.scalar("SELECT current_setting('memory_limit')") == configured
+    seen: set[str] = set()
+    staging: set[str] = set()
+
+    def progress(*_: object) -> None:
+        # Other readers of the store keep its whole budget while the providers page.
+        seen.add(store.scalar("SELECT current_setting('memory_limit')"))
+        staging.update(p.name for p in store.path.parent.glob(".rekon.duckdb.fetch-*"))
+
+    fetch_orders(store, clients, *OCTOBER, progress=progress)
+    assert seen == {configured}
+    assert len(staging) == 1
+    assert not list(store.path.parent.glob(".rekon.duckdb.fetch-*"))
     sandbox.state.faults = Faults(always_fail="durianpay")
     with pytest.raises(ProviderUnavailable):
         fetch_orders(store, clients, *OCTOBER)
     assert store.scalar("SELECT current_setting('memory_limit')") == configured
+    assert not list(store.path.parent.glob(".rekon.duckdb.fetch-*"))
 
 
-def test_a_smaller_configured_budget_is_kept_during_a_fetch(
-    tmp_path: Path, clients: dict[str, OrderSource]
-) -> None:
+def test_the_landing_budget_never_raises_a_smaller_configured_one(tmp_path: Path) -> None:
     store = Store(tmp_path / "small.duckdb", memory_limit="128MB")
-    assert memory_limits_seen_by(store, clients) == {"122.0 MiB"}  # 128MB
+    with store.memory_budget(STAGING_MEMORY_LIMIT):
+        assert store.scalar("SELECT current_setting('memory_limit')") == "122.0 MiB"  # 128MB
+    roomy = Store(tmp_path / "roomy.duckdb", memory_limit="1GB")
+    with roomy.memory_budget(STAGING_MEMORY_LIMIT):
+        assert roomy.scalar("SELECT current_setting('memory_limit')") == "244.1 MiB"  # 256MB
+    assert roomy.scalar("SELECT current_setting('memory_limit')") == "953.6 MiB"
 
 
 def test_memory_sizes_read_as_duckdb_reads_them() -> None:

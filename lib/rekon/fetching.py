@@ -15,7 +15,9 @@ from rekon.config import Settings
 from rekon.errors import RekonError
 from rekon.money import format_count
 from rekon.providers.base import (
+    MAX_PAGES,
     PROVIDER_TITLES,
+    REQUEST_DEADLINE,
     Order,
     ProgressCallback,
     RetryPolicy,
@@ -23,12 +25,11 @@ from rekon.providers.base import (
 )
 from rekon.providers.durianpay import DurianpayClient
 from rekon.providers.xepeng import XepengClient
+from rekon.redaction import redact
+from rekon.staging import STAGING_MEMORY_LIMIT, OrderStaging
 from rekon.store import Store, UpsertCounts, utc_now
 
 PROVIDER_NAMES = tuple(PROVIDER_TITLES)
-# A fetch waits on the network, not on DuckDB: a small budget makes DuckDB write the staged
-# pages out instead of caching them, so a month of 300k orders needs no more memory than 30k.
-FETCH_MEMORY_LIMIT = "256MB"
 
 
 class OrderSource(Protocol):
@@ -39,6 +40,8 @@ class OrderSource(Protocol):
     ) -> Iterator[Order]: ...
 
     def close(self) -> None: ...
+
+    def redact(self, text: str) -> str: ...
 
 
 class NotConfigured(RekonError):
@@ -82,6 +85,8 @@ class ClientOptions:
     concurrency: int = 8
     timeout: float = 30.0
     transport: httpx.BaseTransport | None = None
+    deadline: float = REQUEST_DEADLINE  # for one request in all, however slowly it trickles
+    max_pages: int = MAX_PAGES  # for one listing that announces no total
 
 
 def make_clients(
@@ -97,6 +102,8 @@ def make_clients(
         "timeout": options.timeout,
         "retry": options.retry,
         "concurrency": options.concurrency,
+        "deadline": options.deadline,
+        "max_pages": options.max_pages,
     }
     for name in wanted:
         if name == "xepeng":
@@ -122,8 +129,10 @@ def fetch_orders(
 ) -> FetchSummary:
     """Fetch start..end (business dates, inclusive) from every client into the store.
 
-    All providers land in one transaction: on any error nothing is written but a `failed`
-    row in fetch_runs saying why, and the error is raised again.
+    The providers are read into a staging file of the fetch's own; the store's write lock is
+    held only while the orders land, in one transaction for all providers. On any error
+    nothing is written but a `failed` row in fetch_runs saying why (with every credential
+    masked), and the error is raised again.
     """
     if end < start:
         raise ValueError(f"the range ends ({end}) before it starts ({start})")
@@ -138,31 +147,40 @@ def fetch_orders(
     run_id = int(row[0])
     results: dict[str, UpsertCounts] = {}
     try:
-        with store.memory_budget(FETCH_MEMORY_LIMIT), store.write() as cur:
-            for name, client in clients.items():
-                orders = client.iter_orders(start, end, progress)
-                store.stage_orders(cur, orders)
-                results[name] = store.merge_staged_orders(cur, run_id)
-            total = FetchSummary(run_id, start, end, results, 0).total
-            cur.execute(
-                "UPDATE fetch_runs SET status = 'succeeded', finished_at = ?, orders_seen = ?,"
-                " orders_new = ?, orders_updated = ?, orders_unchanged = ?, per_provider = ?"
-                " WHERE id = ?",
-                [
-                    utc_now(),
-                    total.seen,
-                    total.new,
-                    total.updated,
-                    total.unchanged,
-                    json.dumps({k: v.__dict__ for k, v in results.items()}),
-                    run_id,
-                ],
-            )
+        with OrderStaging(None if store.in_memory else store.path) as staging:
+            for client in clients.values():
+                staging.append(client.iter_orders(start, end, progress))
+            staging.settle()
+            with (
+                store.attached(staging.release()) as staged,
+                store.write() as cur,
+                store.memory_budget(STAGING_MEMORY_LIMIT),
+            ):
+                for name in clients:
+                    results[name] = store.land_staged_orders(cur, staged, name, run_id)
+                total = FetchSummary(run_id, start, end, results, 0).total
+                cur.execute(
+                    "UPDATE fetch_runs SET status = 'succeeded', finished_at = ?,"
+                    " orders_seen = ?, orders_new = ?, orders_updated = ?, orders_unchanged = ?,"
+                    " per_provider = ? WHERE id = ?",
+                    [
+                        utc_now(),
+                        total.seen,
+                        total.new,
+                        total.updated,
+                        total.unchanged,
+                        json.dumps({k: v.__dict__ for k, v in results.items()}),
+                        run_id,
+                    ],
+                )
     except BaseException as exc:
+        message = str(exc) or type(exc).__name__
+        for client in clients.values():
+            message = client.redact(message)
         with store.write() as cur:
             cur.execute(
                 "UPDATE fetch_runs SET status = 'failed', finished_at = ?, error = ? WHERE id = ?",
-                [utc_now(), str(exc) or type(exc).__name__, run_id],
+                [utc_now(), redact(message), run_id],
             )
         raise
     return FetchSummary(run_id, start, end, results, time.perf_counter() - began)

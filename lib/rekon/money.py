@@ -103,22 +103,31 @@ def amount_problem(text: str, style: DecimalStyle) -> str:
     return f"not an amount like {style.sample}"
 
 
+# A plain decimal in ASCII digits: what Python's Decimal() takes beyond it ('1_000', Arabic-Indic
+# digits, 'NaN', '1e3') is not how an API writes an amount.
+_API_AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
+
+
 def parse_api_amount(value: object) -> Decimal:
-    """An amount as APIs send it: a JSON number or a plain decimal string ('20000.00')."""
-    if isinstance(value, bool) or value is None:
+    """An amount as APIs send it: a JSON number or a plain decimal string ('20000.00').
+
+    As strict as a ledger's amounts: never rounded (123.456 is refused, not 123.46), never
+    more than 16 digits before the decimal. Raises MoneyError saying which."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise MoneyError(f"{value!r} is not an amount")
     if isinstance(value, float):
-        value = repr(value)  # the shortest repr is the decimal the sender wrote
-    try:
-        amount = Decimal(str(value).strip())
-        if not amount.is_finite():  # "NaN" and "Infinity" are Decimals, not amounts
-            raise InvalidOperation
-        amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    except InvalidOperation as exc:
-        raise MoneyError(f"{value!r} is not an amount") from exc
+        # The shortest repr is the decimal the sender wrote; 1e+17 is written out to be refused
+        # below as too large, NaN and inf are refused by the pattern.
+        value = repr(value) if "e" not in repr(value) else f"{value:f}"
+    text = str(value).strip()
+    if not _API_AMOUNT.fullmatch(text):
+        raise MoneyError(f"{value!r} is not an amount")
+    amount = Decimal(text)
     if abs(amount) >= MAX_AMOUNT:
         raise MoneyError(f"{value!r} is {TOO_LARGE}")
-    return amount
+    if amount != amount.quantize(CENT):
+        raise MoneyError(f"{value!r} has more than two decimals: amounts are kept to the cent")
+    return amount.quantize(CENT)
 
 
 def format_plain(value: Decimal) -> str:

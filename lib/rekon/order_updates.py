@@ -32,8 +32,7 @@ def update_xepeng_order(
         metadata = dict(raw.get("metadata") or {}) | {"order_ref": order_ref}
     after = client.update_order(order_id, description=description, metadata=metadata)
     with store.write() as cur:
-        store.stage_orders(cur, [after])
-        store.merge_staged_orders(cur, 0)
+        store.upsert_orders(cur, [after], 0)
         store.audit(
             cur,
             actor,

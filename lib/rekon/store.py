@@ -7,11 +7,10 @@ fetch or an import lands whole or not at all.
 
 from __future__ import annotations
 
-import operator
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,38 +18,13 @@ from typing import Any
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
 from rekon.config import size_in_bytes
+from rekon.duck import connect
 from rekon.errors import RekonError
 from rekon.migrations import MIGRATIONS
 from rekon.providers.base import Order
-
-ORDER_SCHEMA = pa.schema(
-    [
-        ("provider", pa.string()),
-        ("order_id", pa.string()),
-        ("merchant_ref", pa.string()),
-        ("payment_id", pa.string()),
-        # Exact decimal text, cast to DECIMAL by DuckDB: pyarrow's Decimal conversion is ~100×
-        # slower than the rest of the batch put together.
-        ("amount", pa.string()),
-        ("currency", pa.string()),
-        ("status", pa.string()),
-        ("provider_status", pa.string()),
-        ("created_at", pa.timestamp("us")),
-        ("updated_at", pa.timestamp("us")),
-        ("paid_at", pa.timestamp("us")),
-        ("customer_name", pa.string()),
-        ("customer_email", pa.string()),
-        ("customer_phone", pa.string()),
-        ("description", pa.string()),
-        ("raw", pa.string()),
-    ]
-)
-ORDER_COLUMNS = ORDER_SCHEMA.names
-_ORDER_ROW = operator.attrgetter(*ORDER_COLUMNS)
-_AMOUNT = ORDER_COLUMNS.index("amount")
+from rekon.staging import ORDER_COLUMNS, OrderStaging, remove_stale
 
 
 class StoreError(RekonError):
@@ -72,22 +46,44 @@ class Store:
         self, path: str | Path, timezone: str = "Asia/Jakarta", memory_limit: str = "1GB"
     ) -> None:
         self.path = Path(path)
-        try:
-            if str(path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = duckdb.connect(str(path))
-        except (duckdb.IOException, OSError) as exc:
-            raise StoreError(f"cannot open the database {path}: {_why_not(exc)}") from exc
+        self.in_memory = str(path) == ":memory:"
         self._lock = threading.RLock()
         self.timezone = timezone
-        self._con.execute("SET TimeZone = 'UTC'")
         # A fixed budget instead of DuckDB's 80 % of RAM: big fetches and joins spill to disk
         # rather than growing the process with the data.
         self.memory_limit = memory_limit
-        self._con.execute(f"SET memory_limit = '{memory_limit}'")
-        self._con.execute("SET preserve_insertion_order = false")
-        self.migrate()
-        self._align_timezone()
+        try:
+            if not self.in_memory:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._con = connect(path, memory_limit)
+        except (duckdb.Error, OSError) as exc:
+            raise StoreError(f"cannot open the database {path}: {_why_not(exc)}") from exc
+        try:
+            self._require_a_file()
+            self._con.execute("SET preserve_insertion_order = false")
+            self.migrate()
+            self._align_timezone()
+            self._end_interrupted_fetches()
+        except BaseException:
+            self._con.close()
+            raise
+        if not self.in_memory:
+            remove_stale(self.path)
+
+    def _require_a_file(self) -> None:
+        """DuckDB opens a .csv or .json path as an empty in-memory database: every write would
+        report success and vanish when the process ends. Refuse it by name."""
+        if self.in_memory:
+            return
+        found = self._con.execute(
+            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+        ).fetchone()
+        if not found or not found[0]:
+            raise StoreError(
+                f"cannot open the database {self.path}: DuckDB reads that file as data, not as "
+                "a database, so nothing written would be kept. Point REKON_DB or --db at a "
+                "Rekon database file, such as data/rekon.duckdb"
+            )
 
     def close(self) -> None:
         self._con.close()
@@ -105,6 +101,8 @@ class Store:
         cur = self.cursor()
         try:
             yield cur
+        except duckdb.IOException as exc:
+            raise self._damaged(exc) from exc
         finally:
             cur.close()
 
@@ -116,6 +114,9 @@ class Store:
             cur.execute("BEGIN TRANSACTION")
             try:
                 yield cur
+            except duckdb.IOException as exc:
+                cur.execute("ROLLBACK")
+                raise self._damaged(exc) from exc
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
@@ -123,6 +124,11 @@ class Store:
                 cur.execute("COMMIT")
             finally:
                 cur.close()
+
+    def _damaged(self, exc: duckdb.IOException) -> StoreError:
+        """A read the file could not serve — cut short by a failed copy, a full disk — in words
+        that say what to do, instead of DuckDB's."""
+        return StoreError(f"cannot read the database {self.path}: {_why_not(exc)}")
 
     @contextmanager
     def memory_budget(self, limit: str) -> Iterator[None]:
@@ -192,91 +198,90 @@ class Store:
 
     # ------------------------------------------------------------ orders
 
-    def stage_orders(
-        self,
-        cur: duckdb.DuckDBPyConnection,
-        orders: Iterable[Order],
-        batch_size: int = 5_000,
-        on_batch: Callable[[int], None] | None = None,
-    ) -> int:
-        """Write orders to the transaction's staging table in Arrow batches; return the count."""
-        # A regular table, created and dropped inside the caller's transaction: unlike a
-        # TEMP table, DuckDB can write its row groups out to the file as they fill.
-        cur.execute(
-            "CREATE OR REPLACE TABLE stage_orders AS SELECT * EXCLUDE "
-            "(business_date, first_fetch_run, last_fetch_run) FROM orders LIMIT 0"
-        )
-        total = 0
-        batch: list[Order] = []
-        for order in orders:
-            batch.append(order)
-            if len(batch) >= batch_size:
-                total += self._append(cur, batch)
-                batch = []
-                if on_batch:
-                    on_batch(total)
-        if batch:
-            total += self._append(cur, batch)
-        return total
+    def upsert_orders(
+        self, cur: duckdb.DuckDBPyConnection, orders: Iterable[Order], run_id: int
+    ) -> UpsertCounts:
+        """A few orders that come one by one rather than from a fetch (an update sent to a
+        provider), settled and landed in the caller's transaction."""
+        with OrderStaging(None if self.in_memory else self.path) as staging:
+            staging.append(orders)
+            staging.settle()
+            cur.register("settled_orders", staging.table())
+        try:
+            return self.land_staged_orders(cur, "settled_orders", None, run_id)
+        finally:
+            with suppress(duckdb.Error):  # refused in a failed transaction, whose error is raised
+                cur.unregister("settled_orders")
 
-    @staticmethod
-    def _append(cur: duckdb.DuckDBPyConnection, batch: list[Order]) -> int:
-        columns = [list(col) for col in zip(*map(_ORDER_ROW, batch), strict=True)]
-        columns[_AMOUNT] = [str(a) for a in columns[_AMOUNT]]
-        # Not cur.register(): a registered Arrow table stays referenced until the transaction
-        # ends, which made a fetch's memory grow with every batch.
-        cur.from_arrow(pa.Table.from_arrays(columns, schema=ORDER_SCHEMA)).insert_into(
-            "stage_orders"
-        )
-        return len(batch)
+    @contextmanager
+    def attached(self, path: Path) -> Iterator[str]:
+        """A settled staging file attached read-only for a landing: yields the relation to
+        read it by. Attached outside any transaction, as DuckDB detaches only after a commit."""
+        alias = f"staged_{abs(hash(path)):x}"
+        with self._lock:
+            self._con.execute(f"ATTACH '{_sql_path(path)}' AS {alias} (READ_ONLY)")
+        try:
+            yield f"{alias}.stage_orders"
+        finally:
+            with self._lock:
+                self._con.execute(f"DETACH {alias}")
 
-    def merge_staged_orders(self, cur: duckdb.DuckDBPyConnection, run_id: int) -> UpsertCounts:
-        """Upsert the staged orders; the latest updated_at wins, an older copy never does.
+    def land_staged_orders(
+        self, cur: duckdb.DuckDBPyConnection, source: str, provider: str | None, run_id: int
+    ) -> UpsertCounts:
+        """Upsert settled staged orders (see `staging.py`; `source` names their relation) of
+        one provider, or of all, in the caller's transaction; the latest updated_at wins, an
+        older copy never does.
 
         Memory must not grow with the fetch, so there is no INSERT … ON CONFLICT DO UPDATE
-        (DuckDB holds every key of such a statement in memory): duplicates are dropped on
-        keys and timestamps alone, and new and changed orders are appended.
+        (DuckDB holds every key of such a statement in memory): new and changed orders are
+        appended, and a changed order's old row deleted first.
         """
-        cur.execute(
-            """
-            DELETE FROM stage_orders WHERE rowid IN (
-                SELECT rowid FROM stage_orders
-                QUALIFY row_number() OVER (
-                    PARTITION BY provider, order_id ORDER BY updated_at DESC NULLS LAST) > 1)
-            """
-        )
-        seen = cur.execute("SELECT count(*) FROM stage_orders").fetchone()
+        incoming = f"(SELECT * FROM {source} WHERE provider = coalesce($provider, provider))"
+        seen = cur.execute(f"SELECT count(*) FROM {incoming}", {"provider": provider}).fetchone()
         # A changed order is deleted and appended again: an UPDATE of wide rows keeps every
         # old value in memory until the commit.
         cur.execute(
-            """
+            f"""
             CREATE OR REPLACE TEMP TABLE changed_orders AS
             SELECT provider, order_id, o.first_fetch_run
-            FROM stage_orders s JOIN orders o USING (provider, order_id)
+            FROM {incoming} s JOIN orders o USING (provider, order_id)
             WHERE s.raw <> o.raw AND coalesce(s.updated_at >= o.updated_at, true)
-            """
+            """,
+            {"provider": provider},
         )
         updated = cur.execute(
             "DELETE FROM orders USING changed_orders c"
             " WHERE orders.provider = c.provider AND orders.order_id = c.order_id"
         ).fetchone()
         cols = ", ".join(ORDER_COLUMNS)
-        written = cur.execute(  # column names are constants; values are parameters
+        written = cur.execute(  # names are constants; values are parameters
             f"""
             INSERT INTO orders ({cols}, business_date, first_fetch_run, last_fetch_run)
             SELECT {", ".join(f"s.{c}" for c in ORDER_COLUMNS)},
                    {business_date_sql("s.created_at")}, coalesce(c.first_fetch_run, $run), $run
-            FROM stage_orders s
+            FROM {incoming} s
             ANTI JOIN (SELECT provider, order_id FROM orders) o USING (provider, order_id)
             LEFT JOIN changed_orders c USING (provider, order_id)
             """,
-            {"tz": self.timezone, "run": run_id},
+            {"tz": self.timezone, "run": run_id, "provider": provider},
         ).fetchone()
-        cur.execute("DROP TABLE stage_orders")
         cur.execute("DROP TABLE changed_orders")
         n_seen, n_written, n_updated = (int(r[0]) if r else 0 for r in (seen, written, updated))
         n_new = n_written - n_updated
         return UpsertCounts(n_seen, n_new, n_updated, n_seen - n_new - n_updated)
+
+    def _end_interrupted_fetches(self) -> None:
+        """A fetch killed mid-way (SIGTERM, kill -9, a power cut) left its run `running`; one
+        process holds the file, so at opening no fetch is running any more."""
+        if self.scalar("SELECT count(*) FROM fetch_runs WHERE status = 'running'"):
+            with self.write() as cur:
+                cur.execute(
+                    "UPDATE fetch_runs SET status = 'interrupted', finished_at = ?,"
+                    " error = 'the fetch was stopped before it finished; nothing was stored'"
+                    " WHERE status = 'running'",
+                    [utc_now()],
+                )
 
     def counts(self) -> dict[str, int]:
         with self.read() as cur:
@@ -305,13 +310,23 @@ def _why_not(exc: Exception) -> str:
             f"another program{f' (process {holder[1]})' if holder else ''} has it open: "
             "close the other Rekon (a dashboard or a `rekon` command) first"
         )
-    if "not a valid DuckDB database" in text:
+    if "Could not read enough bytes" in text or "Corrupt" in text or "checksum" in text:
+        return (
+            "the file is damaged or cut short (a copy that did not finish?): restore it from "
+            "a backup, or point REKON_DB or --db at another file"
+        )
+    if "not a valid DuckDB database" in text or "extension" in text.lower():
         return "it is not a DuckDB database: point REKON_DB or --db at a new path or a Rekon file"
     if "Is a directory" in text or isinstance(exc, IsADirectoryError):
         return "that is a folder: give a file path, such as data/rekon.duckdb"
     if isinstance(exc, OSError):
         return exc.strerror or text
     return text.removeprefix("IO Error: ")
+
+
+def _sql_path(path: Path) -> str:
+    """A file path inside a SQL string literal."""
+    return str(path).replace("'", "''")
 
 
 def business_date_sql(column: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Iterator, Mapping
@@ -18,13 +19,17 @@ from rekon.providers.base import (
     BaseClient,
     Order,
     OrderPage,
+    PageGuard,
     Progress,
     ProgressCallback,
-    RecentIds,
+    ProviderError,
+    RecentCopies,
+    as_count,
     first,
     in_range,
     normalize_status,
     parse_timestamp,
+    provider_message,
     read_order,
     run_windowed,
     text_or_none,
@@ -77,14 +82,20 @@ def parse_order(item: Mapping[str, Any]) -> Order:
 
 
 def _envelope(body: Any) -> tuple[list[Any], int | None]:
-    """Accept {"orders", "count"|"total"} and {"data": {...}} with orders possibly null."""
-    if isinstance(body, Mapping) and isinstance(body.get("data"), Mapping):
-        body = body["data"]
-    if not isinstance(body, Mapping):
-        return [], None
-    items = body.get("orders") or []
-    total = body.get("total", body.get("count"))
-    return (items if isinstance(items, list) else []), (int(total) if total is not None else None)
+    """Accept {"orders", "count"|"total"} and {"data": {...}} with orders possibly null. Any
+    other answer — `{"errors": [...]}` with a 200 — is the provider's error, not an empty page."""
+    page = (
+        body["data"]
+        if isinstance(body, Mapping) and isinstance(body.get("data"), Mapping)
+        else body
+    )
+    items = page.get("orders", False) if isinstance(page, Mapping) else False
+    if items is None:
+        items = []  # Durianpay's empty list
+    if not isinstance(items, list):
+        message = provider_message(page) or provider_message(body) or "no list of orders in it"
+        raise ProviderError("durianpay", f"answered without orders: {message}", 200)
+    return items, as_count(page.get("total", page.get("count")))
 
 
 class DurianpayClient(BaseClient):
@@ -124,41 +135,44 @@ class DurianpayClient(BaseClient):
         """Orders created on business dates start..end (inclusive, configured timezone).
 
         Durianpay does not say which timezone from/to use, so ask for a day more on each side
-        and keep only the orders whose business date is in range.
+        and keep only the orders whose business date is in range. Pages go on past the total
+        while they are full, within the guard's cap; an order seen twice is sent on twice (the
+        store keeps the latest copy).
         """
         lo, hi = self.utc_bounds(start, end)
         api_from, api_to = start - timedelta(days=1), end + timedelta(days=1)
         limit = self.page_limit
-        seen = RecentIds(keep=limit * self.concurrency * 3)
+        seen = RecentCopies(keep=limit * self.concurrency * 3)
+        guard = PageGuard(self.provider, self.max_pages, unit="skip")
         first_page = self.list_orders(api_from, api_to, 0, limit)
         total, pages_total = first_page.total, first_page.total_pages
+        guard.announce(pages_total, total)
         scanned, done = first_page.size, 1
 
         def report() -> None:
             if progress:
                 progress(Progress(self.provider, done, pages_total, scanned, total))
 
-        def take(page: OrderPage) -> Iterator[Order]:
-            for order in page.orders:
-                if in_range(order, lo, hi) and seen.add(order.order_id):
-                    yield order
+        def take(skip: int, page: OrderPage) -> Iterator[Order]:
+            guard.check(skip, page)
+            yield from (o for o in page.orders if in_range(o, lo, hi) and seen.add(o))
 
-        yield from take(first_page)
+        yield from take(0, first_page)
         report()
         if first_page.size < limit:
             return
-        if pages_total is not None:
-            skips = range(limit, pages_total * limit, limit)
-            pages = run_windowed(
-                lambda s: self.list_orders(api_from, api_to, s, limit), skips, self.concurrency
-            )
-        else:
-            pages = (
-                (s, self.list_orders(api_from, api_to, s, limit))
-                for s in range(limit, 10**9, limit)
-            )
-        for _, page in pages:
-            yield from take(page)
+        announced_end = (pages_total or 1) * limit
+        announced = run_windowed(
+            lambda s: self.list_orders(api_from, api_to, s, limit),
+            range(limit, announced_end, limit),
+            self.concurrency,
+        )
+        beyond = (
+            (s, self.list_orders(api_from, api_to, s, limit))
+            for s in itertools.count(announced_end, limit)
+        )
+        for skip, page in itertools.chain(announced, beyond):
+            yield from take(skip, page)
             scanned += page.size
             done += 1
             report()

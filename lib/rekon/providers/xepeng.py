@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import math
 import time
@@ -20,14 +21,17 @@ from rekon.providers.base import (
     BaseClient,
     Order,
     OrderPage,
+    PageGuard,
     Progress,
     ProgressCallback,
     ProviderError,
-    RecentIds,
+    RecentCopies,
+    as_count,
     first,
     in_range,
     normalize_status,
     parse_timestamp,
+    provider_message,
     read_order,
     run_windowed,
     text_or_none,
@@ -144,14 +148,21 @@ def _unwrap_order(body: Any) -> Mapping[str, Any]:
 
 
 def _list_items(body: Any) -> list[Any]:
+    """The orders of a list answer. An answer holding no list — `{"status": false, "message":
+    "merchant suspended", "data": null}` sent with a 200 — is the provider's error, not an
+    empty page: taken for one, it would record a successful fetch of nothing."""
     if isinstance(body, list):
         return body
-    if isinstance(body, Mapping):
+    if isinstance(body, Mapping) and body.get("status") not in (False, "error", "failed"):
         for key in LIST_KEYS:
             value = first(body, key)
             if isinstance(value, list):
                 return value
-    return []
+        data = body.get("data")
+        if isinstance(data, Mapping) and any(data.get(k, 0) is None for k in ("orders", "items")):
+            return []  # an empty list, sent as null
+    message = provider_message(body) or "no list of orders in it"
+    raise ProviderError("xepeng", f"answered without orders: {message}", 200)
 
 
 def _meta(body: Any) -> tuple[int | None, int | None]:
@@ -160,13 +171,12 @@ def _meta(body: Any) -> tuple[int | None, int | None]:
     for key in META_KEYS:
         meta = first(body, key)
         if isinstance(meta, Mapping):
-            total = meta.get("total") or meta.get("total_items") or meta.get("count")
-            pages = meta.get("total_pages") or meta.get("totalPages") or meta.get("last_page")
+            total = as_count(meta.get("total") or meta.get("total_items") or meta.get("count"))
+            pages = as_count(
+                meta.get("total_pages") or meta.get("totalPages") or meta.get("last_page")
+            )
             if total is not None or pages is not None:
-                return (
-                    int(total) if total is not None else None,
-                    int(pages) if pages is not None else None,
-                )
+                return total, pages
     return None, None
 
 
@@ -238,49 +248,49 @@ class XepengClient(BaseClient):
 
         The list has no date filter: page through it, keep what is in range, and stop early
         once a whole page is older than the range, but only while the list is newest-first.
+        Pages go on past an announced total while they are full (orders arrive while paging),
+        within the guard's cap. An order seen twice is sent on twice: the store keeps the
+        latest copy and refuses copies it cannot order.
         """
         lo, hi = self.utc_bounds(start, end)
         limit = self.page_limit
-        seen = RecentIds(keep=limit * self.concurrency * 3)
+        seen = RecentCopies(keep=limit * self.concurrency * 3)
+        guard = PageGuard(self.provider, self.max_pages)
         first_page = self.list_orders(1, limit)
         total_pages = first_page.total_pages
+        guard.announce(total_pages, first_page.total)
         state = _Scan()
 
-        def report(pages_done: int) -> None:
+        def report(pages_done: int, pages_total: int | None) -> None:
             if progress:
                 progress(
                     Progress(
-                        self.provider, pages_done, total_pages, state.scanned, first_page.total
+                        self.provider, pages_done, pages_total, state.scanned, first_page.total
                     )
                 )
 
-        def take(page: OrderPage) -> Iterator[Order]:
+        def take(page_no: int, page: OrderPage) -> Iterator[Order]:
+            guard.check(page_no, page)
             state.observe(page)
-            for order in page.orders:
-                if in_range(order, lo, hi) and seen.add(order.order_id):
-                    yield order
+            yield from (o for o in page.orders if in_range(o, lo, hi) and seen.add(o))
 
-        yield from take(first_page)
-        report(1)
+        yield from take(1, first_page)
         done = 1
+        report(done, total_pages)
         if state.older_than(lo) or first_page.size < limit:
-            total_pages = done
-            report(done)
+            report(done, done)
             return
-        if total_pages is not None:
-            pages = run_windowed(
-                lambda n: self.list_orders(n, limit), range(2, total_pages + 1), self.concurrency
-            )
-        else:
-            pages = ((n, self.list_orders(n, limit)) for n in _count_from(2))
-        for _, page in pages:
-            yield from take(page)
+        announced = run_windowed(
+            lambda n: self.list_orders(n, limit), range(2, (total_pages or 1) + 1), self.concurrency
+        )
+        beyond = ((n, self.list_orders(n, limit)) for n in _count_from((total_pages or 1) + 1))
+        for page_no, page in itertools.chain(announced, beyond):
+            yield from take(page_no, page)
             done += 1
-            report(done)
+            report(done, total_pages)
             if page.size < limit or state.older_than(lo):
                 break
-        total_pages = done
-        report(done)
+        report(done, done)
 
 
 class _Scan:
