@@ -124,3 +124,27 @@ def check_invariant(store: Store, run_id: int) -> None:
         [run_id, start, end],
     ).item()
     assert outside == 0
+
+
+def fingerprint(store: Store, leave_out: tuple[str, ...] = ("fetch_runs",)) -> dict[str, str]:
+    """Every table's rows, as a hash per table: two fingerprints are equal only when the store
+    holds exactly the same data. `fetch_runs` is left out by default: a failed fetch is
+    recorded there on purpose."""
+    with store.read() as cur:
+        tables = [
+            t
+            for (t,) in cur.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+                " AND NOT temporary ORDER BY 1"
+            ).fetchall()
+            if t not in leave_out
+        ]
+        return {
+            t: str(
+                cur.execute(
+                    f"SELECT count(*) || ':' || coalesce(md5(string_agg(x::VARCHAR, '|' "
+                    f"ORDER BY x::VARCHAR)), '') FROM {t} x"
+                ).fetchone()
+            )
+            for t in tables
+        }

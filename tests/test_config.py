@@ -69,3 +69,9 @@ def test_today_is_the_business_date_in_the_configured_zone() -> None:
     east = Settings(timezone="Pacific/Kiritimati").today()
     west = Settings(timezone="Etc/GMT+12").today()
     assert 1 <= (east - west).days <= 2
+
+
+@pytest.mark.parametrize("url", ["api.xepeng.com", "ftp://api.xepeng.com", "https://", "http:/x"])
+def test_a_provider_address_that_cannot_work_is_refused_by_name(url: str) -> None:
+    with pytest.raises(ConfigError, match="XEPENG_BASE_URL is .* not an address Rekon can call"):
+        load_settings(env={"XEPENG_API_KEY": "k", "XEPENG_BASE_URL": url}, secrets={})

@@ -120,6 +120,18 @@ class Settings:
         )
 
 
+def check_base_url(name: str, url: str | None) -> None:
+    """A provider address Rekon can call: http(s)://host, said by name when it is not."""
+    if url is None:
+        return
+    found = re.fullmatch(r"(?i)(https?)://([^/\s:]+)(:\d+)?(/\S*)?", url.strip())
+    if not found:
+        raise ConfigError(
+            f"{name} is {url!r}, which is not an address Rekon can call: give the API's "
+            "address starting with https:// (or http:// for a local sandbox)"
+        )
+
+
 def read_secrets_file(path: Path = SECRETS_FILE) -> dict[str, Any]:
     if not path.is_file():
         return {}
@@ -164,6 +176,8 @@ def load_settings(
             "such as 1GB or 1500MB (or a share of the memory, such as 50%)"
         )
     xepeng = None
+    for name in ("XEPENG_BASE_URL", "DURIANPAY_BASE_URL"):
+        check_base_url(name, get(name))
     x_key, x_id, x_secret = (
         get("XEPENG_API_KEY"),
         get("XEPENG_CLIENT_ID"),

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from rekon.errors import RekonError
+from rekon.money import format_count
 from rekon.redaction import redact
 
 if TYPE_CHECKING:
@@ -582,11 +583,12 @@ class PageGuard:
         if total_pages is None:
             return
         if total_pages > self.cap:
-            orders = f"{total_orders:,} orders in " if total_orders is not None else ""
+            orders = f"{format_count(total_orders)} orders in " if total_orders is not None else ""
             raise ProviderMisbehaved(
                 self.provider,
-                f"announces {orders}{total_pages:,} pages, more than one fetch reads "
-                f"({self.cap:,} pages): fetch a shorter range, or ask the provider",
+                f"announces {orders}{format_count(total_pages)} pages, more than one fetch "
+                f"reads ({format_count(self.cap)} pages): fetch a shorter range, or ask the "
+                "provider",
             )
         self.cap = total_pages + max(2, total_pages // 10)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 import uvicorn
+from starlette.types import ASGIApp
 
 from rekon.errors import RekonError
 from rekon.sandbox.app import Faults, SandboxState, build_app
@@ -47,9 +48,18 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def start_in_thread(state: SandboxState, host: str = "127.0.0.1", port: int = 0) -> RunningSandbox:
     """Start serving on a free port (or the given one) and return once it accepts requests."""
+    url, server, thread = serve_in_thread(build_app(state), host, port)
+    return RunningSandbox(url, state, server, thread)
+
+
+def serve_in_thread(
+    app: ASGIApp, host: str = "127.0.0.1", port: int = 0
+) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Serve any ASGI app on a free port (or the given one) in a daemon thread; return its URL
+    once it accepts requests, with the server (set should_exit to stop) and the thread."""
     sock = _bind(host, port)
     actual = sock.getsockname()[1]
-    config = uvicorn.Config(build_app(state), log_level="warning", lifespan="off", access_log=False)
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="rekon-sandbox"
@@ -60,7 +70,7 @@ def start_in_thread(state: SandboxState, host: str = "127.0.0.1", port: int = 0)
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the sandbox did not start")
         time.sleep(0.01)
-    return RunningSandbox(f"http://{host}:{actual}", state, server, thread)
+    return f"http://{host}:{actual}", server, thread
 
 
 def ensure_free(host: str, port: int) -> None:
