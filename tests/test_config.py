@@ -73,5 +73,5 @@ def test_today_is_the_business_date_in_the_configured_zone() -> None:
 
 @pytest.mark.parametrize("url", ["api.xepeng.com", "ftp://api.xepeng.com", "https://", "http:/x"])
 def test_a_provider_address_that_cannot_work_is_refused_by_name(url: str) -> None:
-    with pytest.raises(ConfigError, match="XEPENG_BASE_URL is .* not an address Rekon can call"):
+    with pytest.raises(ConfigError, match=r"XEPENG_BASE_URL is .* not an address Rekon can call"):
         load_settings(env={"XEPENG_API_KEY": "k", "XEPENG_BASE_URL": url}, secrets={})
