@@ -11,7 +11,7 @@ import streamlit as st
 from pages._period import period_picker
 from pages._workspace import PAGES, sandbox_banner, workspace
 
-st.set_page_config(page_title="Rekon", page_icon=":material/balance:", layout="wide")
+st.set_page_config(page_title="Rekon", page_icon="⚖️", layout="wide")
 
 NAVIGATION = [
     st.Page(path, title=title, icon=icon, default=i == 0)

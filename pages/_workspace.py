@@ -23,13 +23,13 @@ from rekon.workspace import Workspace, open_workspace
 # Every page, in navigation order: (file, title, icon). app.py, the AppTest suite and the page
 # benchmark all read this list, so a page cannot be added to one and forgotten in another.
 PAGES = [
-    ("pages/overview.py", "Overview", ":material/dashboard:"),
-    ("pages/fetch.py", "Fetch", ":material/cloud_download:"),
-    ("pages/ledger.py", "Ledger", ":material/upload_file:"),
-    ("pages/reconcile.py", "Reconcile", ":material/rule:"),
-    ("pages/charts.py", "Charts", ":material/bar_chart:"),
-    ("pages/exports.py", "Exports", ":material/download:"),
-    ("pages/orders.py", "Orders", ":material/search:"),
+    ("pages/overview.py", "Overview", "📊"),
+    ("pages/fetch.py", "Fetch", "📥"),
+    ("pages/ledger.py", "Ledger", "📒"),
+    ("pages/reconcile.py", "Reconcile", "🧮"),
+    ("pages/charts.py", "Charts", "📈"),
+    ("pages/exports.py", "Exports", "📤"),
+    ("pages/orders.py", "Orders", "🔎"),
 ]
 
 APP = Path(__file__).resolve().parent.parent / "app.py"

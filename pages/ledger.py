@@ -18,13 +18,20 @@ upload = st.file_uploader(
     f"Ledger CSV exported from your accounting software (up to {limit_mb} MB)",
     type=["csv", "tsv", "txt"],
     key="ledger_file",
+    max_upload_size=limit_mb,
 )
 
 if upload is not None:
-    raw = upload.getvalue()
-    if len(raw) > limit_mb * 1024 * 1024:
-        st.error(plain(f"{upload.name} is larger than {limit_mb} MB."))
+    # By its size, before a copy of it is taken (REKON_MAX_UPLOAD_MB may be below Streamlit's).
+    if upload.size > limit_mb * 1024 * 1024:
+        st.error(
+            plain(
+                f"{upload.name} is larger than {limit_mb} MB (REKON_MAX_UPLOAD_MB): import it with "
+                "the command rekon ledger import, or raise the limit."
+            )
+        )
         st.stop()
+    raw = upload.getvalue()
     saved = ledger.list_mappings(ws.store)
     pick, dates, amounts = st.columns(3)
     base_name = pick.selectbox("Start from a saved mapping", ["(detect)", *saved])
@@ -98,7 +105,7 @@ if upload is not None:
         st.subheader(f"Preview — {count(parsed.lines.height)} lines read")
         table(parsed.lines.head(20), "amount", column_config=LABELS)
         if parsed.rejected:
-            st.warning(f"{len(parsed.rejected)} line(s) cannot be imported and will be set aside:")
+            st.warning(f"{parsed.rejected_lines} line(s) cannot be imported and will be set aside:")
             table(pl.DataFrame([r.__dict__ for r in parsed.rejected[:500]]), column_config=LABELS)
         if parsed.skipped:
             st.caption(

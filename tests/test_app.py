@@ -236,6 +236,19 @@ def test_a_period_reaching_past_what_was_fetched_is_flagged(tmp_path: Path) -> N
     assert sum("not fetched" in w.value for w in at.warning) == 2
 
 
+def test_a_ledger_over_the_upload_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    db = tmp_path / "limit.duckdb"
+    at = app(db, REKON_BOOTSTRAP="0", REKON_MAX_UPLOAD_MB="1").switch_page("pages/ledger.py").run()
+    big = (ROOT / SAMPLE_LEDGER).read_bytes() * 2
+    assert len(big) > 1024 * 1024
+    at.file_uploader[0].upload("big.csv", big, "text/csv")
+    at.run()
+    assert_clean(at)
+    assert at.error[0].value.startswith("big.csv is larger than 1 MB (REKON_MAX_UPLOAD_MB)")
+    assert "ledger_read" not in at.session_state  # never parsed
+    assert not [b for b in at.button if b.label == "Import ledger"]
+
+
 def test_ledger_page_imports_the_sample_through_the_uploader(tmp_path: Path) -> None:
     db = tmp_path / "ledger.duckdb"
     at = app(db, REKON_BOOTSTRAP="0").switch_page("pages/ledger.py").run()

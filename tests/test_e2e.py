@@ -121,6 +121,13 @@ def shot(page: Page, name: str) -> None:
 
 
 def test_month_end_in_the_browser(page: Page, server: str) -> None:
+    # Finance networks block the internet, and a request out says who uses Rekon: every
+    # request the pages make must stay on this server.
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((server, "data:", "blob:")) else outside.append(r.url),
+    )
     # A bookmark is the first address this fresh server sees: the page still comes with the
     # app's navigation and banner, not as a bare file of pages/.
     open_page(page, server, "orders", "Orders")
@@ -209,3 +216,4 @@ def test_month_end_in_the_browser(page: Page, server: str) -> None:
     for path, title in (("orders", "Orders"),):
         open_page(page, server, path, title)
         shot(page, f"8-{path}")
+    assert outside == []

@@ -171,10 +171,16 @@ class Parsed:
     lines: pl.DataFrame  # line_no, entry_date, reference, description, amount, currency, …
     rejected: list[Rejected]
     skipped: list[tuple[int, str]]  # blank lines and total rows: recognised, not data
+    cleaned: int = 0  # lines whose reference or description held control characters
+
+    @property
+    def rejected_lines(self) -> int:
+        """Lines set aside; one line can fail for several reasons (a date and an amount)."""
+        return len({r.line_no for r in self.rejected})
 
     @property
     def data_rows(self) -> int:
-        return self.lines.height + len(self.rejected)
+        return self.lines.height + self.rejected_lines
 
 
 @dataclass(frozen=True)
@@ -229,14 +235,21 @@ class ImportResult:
     mapping: ColumnMapping
     shared: list[SharedLines] = field(default_factory=list)
     correction: Correction | None = None
+    cleaned: int = 0
 
     def line(self, money: Callable[[Any], str] = format_plain) -> str:
         """One sentence on what landed; `money` writes the total (plain for files and logs)."""
         total = money(self.amount_total)
+        rejected = len({r.line_no for r in self.rejected})
         landed = (
             f"Imported ledger {self.ledger_id} ({self.name}): "
             f"{format_count(self.lines_imported)} lines, total {total}, "
-            f"{self.date_from}..{self.date_to}; {format_count(len(self.rejected))} rejected, "
+            f"{self.date_from}..{self.date_to}; {format_count(rejected)} rejected, "
             f"{format_count(len(self.skipped))} skipped"
         )
+        if self.cleaned:
+            landed += (
+                f"; control characters removed from the reference or description of "
+                f"{format_count(self.cleaned)} lines"
+            )
         return landed if self.correction is None else f"{landed}. {self.correction.line()}"

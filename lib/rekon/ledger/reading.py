@@ -49,6 +49,8 @@ from rekon.money import (
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType
 
+# Control characters, zero-width and bidi marks: never part of a reference a person typed.
+INVISIBLE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
 # A word that opens a total or balance line rather than a ledger line.
 SUMMARY_WORDS = r"(?i)^\s*(grand\s+)?(sub\s*)?total\b|^\s*jumlah\b|^\s*saldo\b|^\s*balance\b"
 
@@ -251,11 +253,18 @@ def _validate(
     )
     bad_lines = {r.line_no for r in rejected}
     good = data.filter(~pl.col("__line").is_in(list(bad_lines)))
+    # A NUL or a bidi mark inside a reference is invisible and keeps the line from ever
+    # matching: such characters go, and the import says on how many lines.
+    dirty = pl.lit(False)
+    for c in (m["reference"], m["description"]):
+        if c:
+            dirty = dirty | pl.col(c).fill_null("").str.contains(INVISIBLE)
+    cleaned = int(good.select(dirty.sum()).item())
     lines = good.select(
         pl.col("__line").cast(pl.Int64).alias("line_no"),
         pl.col("__date").alias("entry_date"),
-        _text(m["reference"]).alias("reference"),
-        _text(m["description"]).alias("description"),
+        _text(m["reference"], clean=bool(cleaned)).alias("reference"),
+        _text(m["description"], clean=bool(cleaned)).alias("description"),
         pl.col("__amount").cast(pl.Decimal(18, 2)).alias("amount"),
         pl.lit("IDR").alias("currency"),  # any other currency was set aside above
         _text(m["provider"]).str.to_lowercase().alias("provider"),
@@ -273,6 +282,7 @@ def _validate(
         lines,
         rejected,
         sorted(skipped),
+        cleaned,
     )
 
 
@@ -304,10 +314,13 @@ def _signed_by_side(values: pl.Series, amount: pl.Expr) -> pl.Expr:
     return pl.when(side_expr(pl.col(values.name)) == reversal).then(-amount).otherwise(amount)
 
 
-def _text(col: str | None) -> pl.Expr:
+def _text(col: str | None, clean: bool = False) -> pl.Expr:
     if not col:
         return pl.lit(None, dtype=pl.String)
-    value = pl.col(col).str.strip_chars()
+    value = pl.col(col)
+    if clean:
+        value = value.str.replace_all(INVISIBLE, "")
+    value = value.str.strip_chars()
     return pl.when(value == "").then(None).otherwise(value)
 
 

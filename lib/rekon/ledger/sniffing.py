@@ -45,29 +45,70 @@ DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/
 
 
 # Files people upload as "the ledger" that are not text: said plainly instead of misread.
-NOT_CSV = {b"PK\x03\x04": "an Excel or OpenDocument workbook", b"%PDF": "a PDF",
-           b"\xd0\xcf\x11\xe0": "an old Excel (.xls) workbook"}  # fmt: skip
+NOT_CSV = {b"PK\x03\x04": "an Excel or OpenDocument workbook (or a zip archive)",
+           b"%PDF": "a PDF", b"\xd0\xcf\x11\xe0": "an old Excel (.xls) workbook",
+           b"\x1f\x8b": "a gzip archive", b"SQLite format 3": "a SQLite database",
+           b"7z\xbc\xaf": "a 7-Zip archive", b"Rar!": "a RAR archive"}  # fmt: skip
+# Bytes no text file holds: NUL and the C0 controls other than tab, newline and return.
+_BINARY = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+# A byte that was not UTF-8, kept by surrogateescape.
+_UNDECODED = re.compile(r"[\udc80-\udcff]")
 
 
 def decode(raw: bytes) -> tuple[str, str]:
     """The text and the encoding: UTF-8 (with or without BOM), UTF-16 with its BOM (Excel's
-    "Unicode text"), else cp1252, else latin-1."""
+    "Unicode text"), else cp1252, else latin-1. A UTF-8 file with a few lines in cp1252 (an
+    export edited by hand) is read line by line rather than garbled whole as cp1252. Raises
+    LedgerError for a file that is not text."""
     for magic, kind in NOT_CSV.items():
         if raw.startswith(magic):
             raise LedgerError(f"this file is {kind}, not a CSV: save or export it as CSV first")
     if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8"), "utf-8-sig"
+        return _text_only(_utf8_by_line(raw[3:], "utf-8-sig"))
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return raw.decode("utf-16"), "utf-16"
+            return _text_only((raw.decode("utf-16"), "utf-16"))
         except UnicodeDecodeError as exc:
             raise LedgerError(f"the file starts as UTF-16 but is not: {exc.reason}") from exc
-    for encoding in ("utf-8", "cp1252", "latin-1"):
+    return _text_only(_utf8_by_line(raw, "utf-8"))
+
+
+def _utf8_by_line(raw: bytes, name: str) -> tuple[str, str]:
+    try:
+        return raw.decode("utf-8"), name
+    except UnicodeDecodeError:
+        pass
+    text = raw.decode("utf-8", errors="surrogateescape")
+    if not re.search(r"[^\x00-\x7f\udc80-\udcff]", text):  # no line is UTF-8 beyond ASCII
+        for encoding in ("cp1252", "latin-1"):
+            try:
+                return raw.decode(encoding), encoding
+            except UnicodeDecodeError:
+                continue
+    # Mixed: only the lines that are not UTF-8 are read as cp1252 (latin-1 where cp1252 has
+    # no character), so the UTF-8 lines keep their "Café".
+    lines = text.split("\n")
+    legacy = [i for i, line in enumerate(lines) if _UNDECODED.search(line)]
+    for i in legacy:
+        data = lines[i].encode("utf-8", errors="surrogateescape")
         try:
-            return raw.decode(encoding), encoding
+            lines[i] = data.decode("cp1252")
         except UnicodeDecodeError:
-            continue
-    raise LedgerError("the file is not text")  # pragma: no cover - latin-1 decodes anything
+            lines[i] = data.decode("latin-1")
+    shown = ", ".join(str(i + 1) for i in legacy[:5]) + (" …" if len(legacy) > 5 else "")
+    return "\n".join(lines), f"{name}, with cp1252 on line{'s' * (len(legacy) > 1)} {shown}"
+
+
+def _text_only(decoded: tuple[str, str]) -> tuple[str, str]:
+    """Refuse a file that decodes but is not text: random or compressed bytes named .csv."""
+    text, _ = decoded
+    sample = text[:65_536]
+    if sample and len(_BINARY.findall(sample)) > max(2, len(sample) // 1000):
+        raise LedgerError(
+            "this file is not text (it holds binary data — a compressed or encrypted file?): "
+            "export the ledger from the accounting software as CSV"
+        )
+    return decoded
 
 
 def _normalise(header: str) -> str:

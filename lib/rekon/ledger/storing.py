@@ -48,7 +48,7 @@ def import_ledger(
 
 def store_ledger(store: Store, parsed: Parsed, options: ImportOptions) -> ImportResult:
     rows = parsed.data_rows
-    failed_lines = len({r.line_no for r in parsed.rejected})
+    failed_lines = parsed.rejected_lines
     if rows == 0:
         raise LedgerError(f"{parsed.file_name} has a header but no ledger lines")
     if failed_lines > options.threshold * rows:
@@ -154,6 +154,7 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions) -> Import
         parsed.mapping,
         shared,
         correction,
+        parsed.cleaned,
     )
 
 
