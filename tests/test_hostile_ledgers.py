@@ -46,7 +46,8 @@ def test_a_file_that_is_not_text_is_refused_saying_so(store: Store, name: str, w
 def test_a_utf8_file_with_one_cp1252_line_is_read_line_by_line_and_says_so(store: Store) -> None:
     result = import_ledger(store, HOSTILE / "mixed-encoding.csv")
     descriptions = store.query(
-        f"SELECT description FROM ledger_lines WHERE ledger_id = {result.ledger_id} ORDER BY line_no"
+        "SELECT description FROM ledger_lines WHERE ledger_id = ? ORDER BY line_no",
+        [result.ledger_id],
     )["description"].to_list()
     assert descriptions == ["Café Ané", "Kopi Susu", "Crème brûlée", "Nasi Gorèng"]
     assert result.format.encoding == "utf-8, with cp1252 on line 4"
