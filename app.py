@@ -8,8 +8,10 @@ import plotly.express  # noqa: F401
 import polars  # noqa: F401
 import streamlit as st
 
+from pages._display import show_error
 from pages._period import period_picker
 from pages._workspace import PAGES, sandbox_banner, workspace
+from rekon.errors import RekonError
 
 st.set_page_config(page_title="Rekon", page_icon="⚖️", layout="wide")
 
@@ -23,4 +25,7 @@ ws = workspace()
 with st.sidebar:
     period_picker(ws)
 sandbox_banner(ws)
-navigation.run()
+try:
+    navigation.run()
+except RekonError as exc:  # one a page did not expect, such as a store damaged under it
+    show_error(exc)

@@ -23,6 +23,12 @@ def _escape_block(m: re.Match[str]) -> str:
     return f"{m.group(1)}\\{m.group(4)}"
 
 
+# Streamlit sets " -- " as an em dash, escaped or not; only a code span keeps the hyphens, so
+# an order id "xo_'; DROP TABLE orders; --" reads (and copies) as typed.
+_DASHES = re.compile(r"(?:(?<=\s)|^)(-{2,})(?=\s|$)")
+
+
 def plain(text: str) -> str:
     """Outside text for a markdown element (st.write, caption, error, …): shown as typed."""
-    return _BLOCK.sub(_escape_block, _INLINE.sub(lambda m: "\\" + m.group(0), text))
+    escaped = _BLOCK.sub(_escape_block, _INLINE.sub(lambda m: "\\" + m.group(0), text))
+    return _DASHES.sub(r"`\1`", escaped)

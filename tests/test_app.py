@@ -56,6 +56,23 @@ def test_a_setting_rekon_cannot_use_stops_every_page_with_the_reason(tmp_path: P
     assert not (tmp_path / "x.duckdb").exists()  # nothing was opened
 
 
+def test_a_database_cut_short_is_named_on_every_page(tmp_path: Path) -> None:
+    whole = tmp_path / "whole.duckdb"
+    store = Store(whole)
+    with store.write() as cur:
+        cur.execute("CREATE TABLE ballast AS SELECT range AS i, md5(range::VARCHAR) AS m"
+                    " FROM range(300000)")  # fmt: skip
+    store.close()
+    cut = tmp_path / "cut.duckdb"
+    cut.write_bytes(whole.read_bytes()[:300_000])
+    at = app(cut)
+    for page in [None, *PAGES[1:]]:
+        if page:
+            at.switch_page(page).run()
+        assert_clean(at)
+        assert "the file is damaged or cut short" in at.error[0].value
+
+
 def test_every_page_renders_on_an_empty_database(tmp_path: Path) -> None:
     at = app(tmp_path / "empty.duckdb", REKON_BOOTSTRAP="0")
     assert_clean(at)
@@ -518,6 +535,12 @@ def test_a_decision_on_a_page_skips_results_that_need_none(tmp_path: Path) -> No
 def test_outside_text_is_shown_as_typed_not_as_markdown(typed: str, shown: str) -> None:
     assert plain(typed) == shown
     assert re.sub(r"\\(.)", r"\1", shown, flags=re.S) == typed  # what the reader sees
+
+
+def test_a_spaced_double_hyphen_stays_two_hyphens() -> None:
+    # Streamlit sets " -- " as an em dash even when escaped; a code span keeps it as typed.
+    assert plain("xo_'; DROP TABLE orders; -- · paid") == ("xo\\_'; DROP TABLE orders; `--` · paid")
+    assert plain("a--b, c - d") == "a--b, c - d"
 
 
 def test_a_ledger_line_s_reference_and_description_read_as_typed(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from rekon.config import Settings, load_settings
 from rekon.errors import RekonError
 from rekon.providers.base import PROVIDER_TITLES, Progress
+from rekon.terminal import safe
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 COMMANDS: dict[str, Handler] = {}
@@ -47,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--error-rate", type=float, default=0.0, help="share of list pages → 500")
     sb.add_argument("--rate-limit-every", type=int, default=0, help="every Nth request → 429")
     sb.add_argument("--retry-after", type=float, default=1.0, help="seconds, on those 429s")
+    sb.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="listen on an address other machines reach (exposes the unauthenticated "
+        "/_sandbox controls and the test keys)",
+    )
 
     fe = sub.add_parser("fetch", help="fetch orders from the providers into the database")
     fe.add_argument(
@@ -81,7 +88,7 @@ def _db(p: argparse.ArgumentParser) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"rekon: {message}", file=sys.stderr)
+    print(f"rekon: {safe(message)}", file=sys.stderr)
     return 1
 
 
@@ -109,6 +116,18 @@ def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
     from rekon.sandbox.data import DURIANPAY_TEST_KEY, XEPENG_TEST_KEY, DataConfig
     from rekon.sandbox.server import ensure_free, make_state, serve_forever
 
+    if not _loopback(args.host):
+        if not args.allow_remote:
+            return _fail(
+                f"--host {args.host} lets other machines reach the sandbox, including its "
+                "unauthenticated /_sandbox controls (faults, order changes) and its published "
+                "test keys: keep 127.0.0.1, or add --allow-remote if that is what you want"
+            )
+        print(
+            f"warning: the sandbox listens on {args.host}: anyone who reaches it can change "
+            "its orders and faults through /_sandbox",
+            file=sys.stderr,
+        )
     ensure_free(args.host, args.port)
     config: dict[str, Any] = {"orders_per_month": args.orders_per_month}
     if args.seed is not None:
@@ -132,6 +151,17 @@ def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
     sys.stdout.flush()
     serve_forever(state, args.host, args.port)
     return 0
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class ProgressLine:

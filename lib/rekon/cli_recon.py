@@ -13,6 +13,7 @@ from rekon.errors import RekonError
 from rekon.money import DecimalStyle, MoneyError, format_count, format_plain, parse_amount
 from rekon.reports import KINDS
 from rekon.store import Store
+from rekon.terminal import safe
 
 
 def add_parsers(
@@ -122,6 +123,7 @@ def add_parsers(
     exp.add_argument(
         "--format", choices=["csv", "xlsx"], default=None, help="default: from the file name"
     )
+    exp.add_argument("--force", action="store_true", help="write over an existing file")
     db(exp)
 
     from rekon.cli import command
@@ -147,7 +149,7 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
             print("No ledgers imported yet.")
         for row in frame.iter_rows(named=True):
             print(
-                f"{row['id']:>4}  {row['name']:<30} {row['lines_imported']:>9} lines "
+                f"{row['id']:>4}  {safe(row['name']):<30} {row['lines_imported']:>9} lines "
                 f"{format_plain(row['amount_total']):>18}  {row['date_from']}..{row['date_to']}"
             )
         return 0
@@ -195,7 +197,7 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
         ledger.save_mapping(
             store, args.save_mapping, ledger.SavedMapping.of(result.mapping, result.format)
         )
-    print(result.line())
+    print(safe(result.line()))
     print(f"  format: {result.format.describe()}")
     for shared in result.shared:
         print(f"warning: {shared.warning()}", file=sys.stderr)
@@ -269,9 +271,9 @@ def _review(args: argparse.Namespace, settings: Settings) -> int:
             amount = (
                 row["ledger_amount"] if row["ledger_amount"] is not None else row["order_amount"]
             )
-            note = f"  {row['review_note']}" if row["review_note"] else ""
+            note = f"  {safe(row['review_note'])}" if row["review_note"] else ""
             print(
-                f"  {row['result_key']:<40} {row['result']:<20} "
+                f"  {safe(row['result_key']):<40} {row['result']:<20} "
                 f"{format_plain(amount):>15} {row['review_status']}{note}"
             )
         return 0
@@ -293,8 +295,27 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     from rekon.reports import write_export
 
     fmt = args.format or ("xlsx" if args.out.suffix.lower() == ".xlsx" else "csv")
+    refuse_store_files(args.out, settings.db_path)
+    if args.out.exists() and not args.out.is_dir() and not args.force:
+        raise RekonError(
+            f"{args.out} already exists: choose another name, or add --force to write over it"
+        )
     store = _store(settings)
     run_id = resolve_run(store, args.run)
     rows = write_export(store, run_id, args.kind, args.out, fmt)
     print(f"Wrote {format_count(rows)} rows ({args.kind}, run {run_id}) to {args.out}")
     return 0
+
+
+def refuse_store_files(out: Path, db: Path) -> None:
+    """An export never writes over the database it reads, nor its write-ahead log."""
+    own = [db, db.with_name(db.name + ".wal")]
+    for path in own:
+        same = out.resolve() == path.resolve() or (
+            out.exists() and path.exists() and out.samefile(path)
+        )
+        if same:
+            raise RekonError(
+                f"{out} is Rekon's own database{' log' if path != db else ''}: writing the "
+                "export there would destroy it. Choose another file name"
+            )

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 
 from rekon.errors import RekonError
@@ -142,14 +143,32 @@ def summary_frame(store: Store, run_id: int) -> pl.DataFrame:
 
 
 def write_export(store: Store, run_id: int, kind: str, out: Path, fmt: str = "csv") -> int:
-    """Write an export file; returns the number of data rows."""
+    """Write an export file; returns the number of data rows. Raises ExportError, saying
+    what to do, when the file cannot be written."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}: use csv or xlsx")
     if kind not in KINDS:
         raise ExportError(f"unknown export kind {kind!r}: use one of {', '.join(KINDS)}")
     if out.is_dir():
         raise ExportError(f"{out} is a folder: give a file name, such as {out / f'all.{fmt}'}")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return _write(store, run_id, kind, out, fmt)
+    except (OSError, duckdb.IOException) as exc:
+        reason = getattr(exc, "strerror", None) or _io_reason(str(exc))
+        raise ExportError(
+            f"cannot write {out}: {reason}. Choose a folder you can write to (--out)"
+        ) from exc
+
+
+def _io_reason(text: str) -> str:
+    for known in ("Permission denied", "No space left on device", "Read-only file system"):
+        if known.lower() in text.lower():
+            return known.lower()
+    return text.splitlines()[0] if text else "the file could not be written"
+
+
+def _write(store: Store, run_id: int, kind: str, out: Path, fmt: str) -> int:
     if fmt == "xlsx":
         return _write_xlsx(store, run_id, kind, out)
     if kind == "summary":

@@ -102,7 +102,8 @@ class Store:
         try:
             yield cur
         except duckdb.IOException as exc:
-            raise self._damaged(exc) from exc
+            self._raise_if_damaged(exc)
+            raise
         finally:
             cur.close()
 
@@ -116,7 +117,8 @@ class Store:
                 yield cur
             except duckdb.IOException as exc:
                 cur.execute("ROLLBACK")
-                raise self._damaged(exc) from exc
+                self._raise_if_damaged(exc)
+                raise
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
@@ -125,10 +127,11 @@ class Store:
             finally:
                 cur.close()
 
-    def _damaged(self, exc: duckdb.IOException) -> StoreError:
+    def _raise_if_damaged(self, exc: duckdb.IOException) -> None:
         """A read the file could not serve — cut short by a failed copy, a full disk — in words
         that say what to do, instead of DuckDB's."""
-        return StoreError(f"cannot read the database {self.path}: {_why_not(exc)}")
+        if _DAMAGE.search(str(exc)):
+            raise StoreError(f"cannot read the database {self.path}: {_why_not(exc)}") from exc
 
     @contextmanager
     def memory_budget(self, limit: str) -> Iterator[None]:
@@ -301,6 +304,10 @@ class Store:
         )
 
 
+# What DuckDB says of a file that is cut short or damaged.
+_DAMAGE = re.compile(r"(?i)could not read enough bytes|corrupt|checksum")
+
+
 def _why_not(exc: Exception) -> str:
     """Why DuckDB could not open a database file, in words that say what to do."""
     text = str(exc)
@@ -310,7 +317,7 @@ def _why_not(exc: Exception) -> str:
             f"another program{f' (process {holder[1]})' if holder else ''} has it open: "
             "close the other Rekon (a dashboard or a `rekon` command) first"
         )
-    if "Could not read enough bytes" in text or "Corrupt" in text or "checksum" in text:
+    if _DAMAGE.search(text):
         return (
             "the file is damaged or cut short (a copy that did not finish?): restore it from "
             "a backup, or point REKON_DB or --db at another file"
