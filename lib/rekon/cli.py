@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -92,7 +93,14 @@ def _fail(message: str) -> int:
     return 1
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    # A scheduler stopping `rekon` sends SIGTERM: unwind like Ctrl-C, so that a fetch records
+    # that it was interrupted and its transaction rolls back, instead of vanishing mid-way.
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(db_path=getattr(args, "db", None))

@@ -27,7 +27,7 @@ from rekon.providers.durianpay import DurianpayClient
 from rekon.providers.xepeng import XepengClient
 from rekon.redaction import redact
 from rekon.staging import STAGING_MEMORY_LIMIT, OrderStaging
-from rekon.store import Store, UpsertCounts, utc_now
+from rekon.store import INTERRUPTED, Store, UpsertCounts, utc_now
 
 PROVIDER_NAMES = tuple(PROVIDER_TITLES)
 
@@ -174,13 +174,15 @@ def fetch_orders(
                     ],
                 )
     except BaseException as exc:
-        message = str(exc) or type(exc).__name__
+        status, message = "failed", str(exc) or type(exc).__name__
+        if isinstance(exc, KeyboardInterrupt | SystemExit):  # Ctrl-C, SIGTERM
+            status, message = "interrupted", INTERRUPTED
         for client in clients.values():
             message = client.redact(message)
         with store.write() as cur:
             cur.execute(
-                "UPDATE fetch_runs SET status = 'failed', finished_at = ?, error = ? WHERE id = ?",
-                [utc_now(), redact(message), run_id],
+                "UPDATE fetch_runs SET status = ?, finished_at = ?, error = ? WHERE id = ?",
+                [status, utc_now(), redact(message), run_id],
             )
         raise
     return FetchSummary(run_id, start, end, results, time.perf_counter() - began)

@@ -26,6 +26,9 @@ from rekon.migrations import MIGRATIONS
 from rekon.providers.base import Order
 from rekon.staging import ORDER_COLUMNS, OrderStaging, remove_stale
 
+# Why a fetch stopped by a signal, a kill or a power cut stored nothing.
+INTERRUPTED = "the fetch was stopped before it finished; nothing was stored"
+
 
 class StoreError(RekonError):
     """The database could not do what was asked; the message says what to do."""
@@ -280,10 +283,9 @@ class Store:
         if self.scalar("SELECT count(*) FROM fetch_runs WHERE status = 'running'"):
             with self.write() as cur:
                 cur.execute(
-                    "UPDATE fetch_runs SET status = 'interrupted', finished_at = ?,"
-                    " error = 'the fetch was stopped before it finished; nothing was stored'"
+                    "UPDATE fetch_runs SET status = 'interrupted', finished_at = ?, error = ?"
                     " WHERE status = 'running'",
-                    [utc_now()],
+                    [utc_now(), INTERRUPTED],
                 )
 
     def counts(self) -> dict[str, int]:
