@@ -31,12 +31,18 @@ def describe(row: dict[str, Any]) -> str:
 
 def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame, selected: list[str]) -> None:
     keys = page["result_key"].to_list()
+    open_keys = page.filter(pl.col("review_status") == "open")["result_key"].to_list()
+    # What the panel shows is what "this result" decides on: the first selected row, else the
+    # first open item (after a decision the selection is cleared, so this moves on).
+    shown = selected[0] if selected else (open_keys[0] if open_keys else keys[0])
     key = st.selectbox(
         "Look at",
         keys,
-        index=keys.index(selected[0]) if selected else 0,
+        index=keys.index(shown),
         format_func=lambda k: describe(page.row(keys.index(k), named=True)),
-        key=f"look_at_{selected[0] if selected else ''}",  # a new selection shows its first row
+        # A new selection or decision shows its row; otherwise the item stays the one on
+        # screen, even when a rerun finds it decided meanwhile (from another tab).
+        key=f"look_at_{selected[0] if selected else ''}_{decisions_made()}",
     )
     detail = result_detail(ws.store, run_id, key)
     left, right = st.columns(2)
@@ -83,30 +89,73 @@ def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame, selected: list
         )
 
     show_flash()
+    review_form(ws, run_id, page, key, selected)
+
+
+# A decision on more items than this asks the reviewer to confirm the count first.
+CONFIRM_ABOVE = 20
+
+
+def decisions_made() -> int:
+    """How many decisions this session recorded: part of the keys of the results table and
+    the item picker, so that each decision clears the selection it was made on."""
+    return int(st.session_state.setdefault("decisions_made", 0))
+
+
+def review_form(
+    ws: Workspace, run_id: int, page: pl.DataFrame, key: str, selected: list[str]
+) -> None:
+    keys = page["result_key"].to_list()
+    # Each item's latest review as the reviewer's screen showed it, from the run before this
+    # one: a decision made from a stale tab is refused rather than overwriting a newer one.
+    now = dict(zip(keys, page["review_seq"], strict=True))
+    drawn = st.session_state.get("reviews_drawn", {}) | {}
+    st.session_state["reviews_drawn"] = now
     # Outside the form, which clears on submit: the name holds for the whole session.
     reviewer = st.text_input("Reviewer", value=ws.settings.reviewer, key="reviewer")
-    # Cleared once submitted: a note or a wide scope left in place would ride along with the
-    # next decision (deleting the values from session state does not reach the browser).
+    # The scope sits outside the form, so the form knows how many items it decides on; it
+    # starts again at "this result" after each decision.
+    scopes = {"this result": [key]}
+    if len(selected) > 1:
+        scopes[f"the {len(selected)} selected results"] = selected
+    scopes[f"all {page.height} results on this page"] = keys
+    scope = st.radio("Apply to", list(scopes), horizontal=True, key=f"scope_{decisions_made()}")
+    chosen = scopes.get(scope or "", [key])
+    # Cleared once submitted: a note left in place would ride along with the next decision
+    # (deleting the values from session state does not reach the browser).
     with st.form("review", clear_on_submit=True):
         decision = st.radio("Decision", ["accept", "resolve", "reopen"], horizontal=True)
-        note = st.text_area("Note (required to resolve)")
-        scopes = {"this result": [key]}
-        if len(selected) > 1:
-            scopes[f"the {len(selected)} selected results"] = selected
-        scopes[f"all {page.height} results on this page"] = keys
-        scope = st.radio("Apply to", list(scopes), horizontal=True)
+        note = st.text_area("Note (required to resolve, and for several items at once)")
+        include_decided = len(chosen) > 1 and st.checkbox(
+            "Also replace earlier accept or resolve decisions (otherwise they are left as they are)"
+        )
+        confirmed = len(chosen) <= CONFIRM_ABOVE or st.checkbox(
+            f"Yes, record this decision for all {len(chosen)} items"
+        )
         if st.form_submit_button("Record decision", type="primary"):
-            chosen = scopes.get(scope or "", [key])
             # A page or a selection may mix in results that need no decision: only exceptions
             # take one (with none among them, the refusal below says why).
             exceptions = set(page.filter(pl.col("result").is_in(EXCEPTIONS))["result_key"])
             targets = [k for k in chosen if k in exceptions] or chosen
             skipped = len(chosen) - len(targets)
+            if not confirmed:
+                st.error(
+                    f"This records a decision on {len(chosen)} items: tick the confirmation "
+                    "above the button to go ahead."
+                )
+                return
             verb = {"accept": "accepted", "resolve": "resolved", "reopen": "reopened"}[decision]
-            done = attempt(lambda: reviews.record(ws.store, targets, verb, reviewer, note, run_id))
+            done = attempt(
+                lambda: reviews.record(
+                    ws.store, targets, verb, reviewer, note, run_id,
+                    include_decided=include_decided or chosen == [key],
+                    seen={k: drawn.get(k, now[k]) for k in targets},
+                )
+            )  # fmt: skip
             if done:  # the table, totals and history above must show it at once
+                st.session_state["decisions_made"] = decisions_made() + 1
                 flash_and_rerun(
-                    f"Recorded {verb} for {done} item(s)."
+                    done.line(verb)
                     + (
                         f" {skipped} matched or unpaid result(s) need no decision."
                         if skipped

@@ -5,7 +5,7 @@ from decimal import Decimal
 import streamlit as st
 
 from pages._display import as_read, attempt, count, ledger_labels, table
-from pages._item import work_one_item
+from pages._item import decisions_made, work_one_item
 from pages._period import period, period_label, period_warnings, run_label
 from pages._run import run_summary
 from pages._workspace import query, workspace
@@ -100,7 +100,7 @@ grid = table(
     column_config=COLUMNS,
     height=min(420, 38 + 35 * page.height),
     # A key per view: a selection belongs to the rows it was made on, not to the next page.
-    key=f"results_{run_id}_{page_no}_{abs(hash(flt))}",
+    key=f"results_{run_id}_{page_no}_{abs(hash(flt))}_{decisions_made()}",
     on_select="rerun",
     selection_mode="multi-row",
 )

@@ -463,23 +463,72 @@ def test_a_review_recorded_on_the_page_persists(tmp_path: Path) -> None:
         results = at.dataframe[0].value
         return notes, results.loc[results["result_key"] == key, "review_status"].tolist()
 
+    # The panel moved on to the next open item: the next decision cannot land on this one.
+    look_at = next(s for s in at.selectbox if s.label == "Look at")
+    assert look_at.value != key
+    assert at.dataframe[0].value.set_index("result_key").loc[look_at.value, "review_status"] == (
+        "open"
+    )
     # At once, in the table above the form and in the item's history, not only on a later visit.
+    look_at.set_value(key).run()
     assert shown() == ([["Fee booked net by finance"]], ["resolved"])
     # (That the form starts afresh after a decision is the browser test's to check: AppTest
     # keeps a form's values where the browser clears them.)
 
     at.switch_page("pages/reconcile.py").run()
-    assert shown() == ([["Fee booked net by finance"]], ["resolved"])
+    assert shown()[1] == ["resolved"]
     assert not at.success  # said once
 
-    # The whole page at once: every result shown on it, and only those.
-    next(r for r in at.radio if r.label == "Decision").set_value("accept")
+    # The whole page at once: a note and a confirmation are asked for, and the resolved item
+    # keeps its resolution.
     next(r for r in at.radio if r.label == "Apply to").set_value("all 100 results on this page")
+    at.run()
+    next(r for r in at.radio if r.label == "Decision").set_value("accept")
+    at.text_area[0].input("")  # AppTest keeps a submitted form's values; the browser clears them
     next(b for b in at.button if b.label == "Record decision").click().run()
-    assert "Recorded accepted for 100 item(s)." in [s.value for s in at.success]
-    assert set(at.dataframe[0].value["review_status"]) == {"accepted"}
-    # The item's history keeps both; a decision without a note shows a blank, not "None".
-    assert shown()[0] == [["Fee booked net by finance", ""]]
+    assert "tick the confirmation" in at.error[0].value
+    at.switch_page("pages/reconcile.py").run()
+    next(r for r in at.radio if r.label == "Apply to").set_value("all 100 results on this page")
+    at.run()
+    next(c for c in at.checkbox if c.label.startswith("Yes, record this decision")).check()
+    next(b for b in at.button if b.label == "Record decision").click().run()
+    assert "needs a note" in at.error[0].value
+    at.switch_page("pages/reconcile.py").run()
+    next(r for r in at.radio if r.label == "Apply to").set_value("all 100 results on this page")
+    at.run()
+    next(c for c in at.checkbox if c.label.startswith("Yes, record this decision")).check()
+    at.text_area[0].input("Checked against the bank statement")
+    next(b for b in at.button if b.label == "Record decision").click().run()
+    assert "Recorded accepted for 99 item(s). 1 already decided item(s) left as they were." in [
+        s.value for s in at.success
+    ]
+    statuses = at.dataframe[0].value.set_index("result_key")["review_status"]
+    assert statuses[key] == "resolved"
+    assert set(statuses.drop(key)) == {"accepted"}
+    next(s for s in at.selectbox if s.label == "Look at").set_value(key).run()
+    assert shown()[0] == [["Fee booked net by finance"]]
+
+
+def test_a_decision_from_a_stale_tab_is_refused_naming_who_changed_the_item(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "tabs.duckdb"
+    first = app(db).switch_page("pages/reconcile.py").run()
+    stale = app(db).switch_page("pages/reconcile.py").run()  # a second tab, drawn now
+    key = next(s for s in stale.selectbox if s.label == "Look at").value
+    next(r for r in first.radio if r.label == "Decision").set_value("resolve")
+    first.text_area[0].input("Fee booked net by finance")
+    next(b for b in first.button if b.label == "Record decision").click().run()
+    assert "Recorded resolved for 1 item(s)." in [s.value for s in first.success]
+    # The stale tab still shows the item open, and accepts it.
+    next(t for t in stale.text_input if t.label == "Reviewer").input("budi@finance")
+    next(b for b in stale.button if b.label == "Record decision").click().run()
+    assert_clean(stale)
+    assert not stale.success
+    refusal = stale.error[0].value
+    assert refusal.startswith(f"{plain(key)} was resolved by ana@finance at ")
+    assert "after this page was drawn: nothing was recorded" in refusal
+    assert reviews.history(Store(db), key)["decision"].to_list() == ["resolved"]
 
 
 def test_rows_selected_in_the_table_are_looked_at_and_decided_on_together(tmp_path: Path) -> None:
@@ -497,13 +546,19 @@ def test_rows_selected_in_the_table_are_looked_at_and_decided_on_together(tmp_pa
     assert scope.options == [
         "this result", "the 2 selected results", "all 100 results on this page"
     ]  # fmt: skip
-    scope.set_value("the 2 selected results")
+    scope.set_value("the 2 selected results").run()
+    at.text_area[0].input("Both booked on the 5th")
     next(b for b in at.button if b.label == "Record decision").click().run()
     assert "Recorded accepted for 2 item(s)." in [s.value for s in at.success]
     shown = at.dataframe[0].value.set_index("result_key")["review_status"]
     assert sorted(k for k, status in shown.items() if status == "accepted") == sorted(
         [keys[3], keys[6]]
     )
+    # The selection is cleared with the decision: the next one cannot ride on it.
+    assert next(r for r in at.radio if r.label == "Apply to").options == [
+        "this result", "all 100 results on this page"
+    ]  # fmt: skip
+    assert next(s for s in at.selectbox if s.label == "Look at").value not in (keys[3], keys[6])
 
 
 def test_a_decision_on_a_page_skips_results_that_need_none(tmp_path: Path) -> None:
@@ -511,6 +566,9 @@ def test_a_decision_on_a_page_skips_results_that_need_none(tmp_path: Path) -> No
     # The 5 ambiguous lines, then 95 unpaid orders (information, not exceptions).
     next(m for m in at.multiselect if m.label == "Result").set_value(["ambiguous", "unpaid"]).run()
     next(r for r in at.radio if r.label == "Apply to").set_value("all 100 results on this page")
+    at.run()
+    next(c for c in at.checkbox if c.label.startswith("Yes, record this decision")).check()
+    at.text_area[0].input("Cash sales, not the gateway's")
     next(b for b in at.button if b.label == "Record decision").click().run()
     assert_clean(at)
     assert [s.value for s in at.success] == [

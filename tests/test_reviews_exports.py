@@ -170,7 +170,8 @@ def test_bulk_review_and_its_rules(reconciled: tuple[Store, int]) -> None:
         store, run_id, ResultFilter(results=EXCEPTIONS, review=("open",))
     )
     assert total == open_items.height == 5
-    assert reviews.record(store, open_items["result_key"].to_list(), "accepted", "ana") == 5
+    done = reviews.record(store, open_items["result_key"].to_list(), "accepted", "ana", "ok")
+    assert done == reviews.Recorded(5)
     _, still_open = results_page(store, run_id, ResultFilter(results=EXCEPTIONS, review=("open",)))
     assert still_open == 0
     with pytest.raises(reviews.ReviewError, match="needs a note"):
@@ -180,14 +181,14 @@ def test_bulk_review_and_its_rules(reconciled: tuple[Store, int]) -> None:
         match=r"1 of the selected items are not in any reconciliation run "
         r"\(first: O:xepeng:nope\)",
     ):
-        reviews.record(store, ["O:xepeng:xo_fee", "O:xepeng:nope"], "accepted", "ana")
+        reviews.record(store, ["O:xepeng:xo_fee", "O:xepeng:nope"], "accepted", "ana", "ok")
     refusals: list[tuple[tuple[Any, ...], str]] = [
         ((["O:xepeng:xo_fee"], "approved", "ana"), "unknown decision 'approved'"),
         ((["O:xepeng:xo_fee"], "accepted", "  "), "needs the reviewer's name"),
         (([], "accepted", "ana"), "nothing selected"),
         ((["O:xepeng:xo_fee"], "accepted", "ana", None, run_id + 1), f"not in run {run_id + 1}"),
         (
-            (["O:xepeng:xo_ok", "O:xepeng:xo_fee"], "accepted", "ana", None, run_id),
+            (["O:xepeng:xo_ok", "O:xepeng:xo_fee"], "accepted", "ana", "ok", run_id),
             "1 of the selected items are matched or unpaid, not exceptions, and need no decision",
         ),
     ]
@@ -195,6 +196,48 @@ def test_bulk_review_and_its_rules(reconciled: tuple[Store, int]) -> None:
         with pytest.raises(reviews.ReviewError, match=why):
             reviews.record(store, *args)
     assert reviews.history(store, "O:xepeng:xo_fee").height == 1  # refusals record nothing
+
+
+def test_a_bulk_accept_leaves_resolved_items_as_they_were_and_says_how_many(
+    reconciled: tuple[Store, int],
+) -> None:
+    store, run_id = reconciled
+    page, _ = results_page(store, run_id, ResultFilter(results=EXCEPTIONS))
+    keys = page["result_key"].to_list()
+    reviews.record(store, ["O:xepeng:xo_fee"], "resolved", "ana", "MDR booked net", run_id)
+    done = reviews.record(store, keys, "accepted", "budi", "month-end sweep", run_id)
+    assert done == reviews.Recorded(4, 1)
+    assert done.line("accepted") == (
+        "Recorded accepted for 4 item(s). 1 already decided item(s) left as they were."
+    )
+    assert reviews.status(store, "O:xepeng:xo_fee") == "resolved"
+    assert reviews.history(store, "O:xepeng:xo_fee")["note"].to_list() == ["MDR booked net"]
+    # Asked for explicitly, the decided one is replaced too.
+    again = reviews.record(store, keys, "accepted", "budi", "all of them", run_id,
+                           include_decided=True)  # fmt: skip
+    assert again == reviews.Recorded(5)
+    assert reviews.status(store, "O:xepeng:xo_fee") == "accepted"
+
+
+def test_a_decision_on_several_items_needs_a_note(reconciled: tuple[Store, int]) -> None:
+    store, _ = reconciled
+    with pytest.raises(reviews.ReviewError, match="a decision on 2 items at once needs a note"):
+        reviews.record(store, ["O:xepeng:xo_fee", "O:xepeng:xo_lost"], "accepted", "ana")
+
+
+def test_a_decision_made_on_a_stale_view_is_refused_naming_who_changed_it(
+    reconciled: tuple[Store, int],
+) -> None:
+    store, run_id = reconciled
+    key = "O:xepeng:xo_fee"
+    # Two tabs drew the item while it was open (no review yet).
+    reviews.record(store, [key], "resolved", "ana", "MDR booked net", run_id, seen={key: 0})
+    with pytest.raises(reviews.ReviewError, match=rf"{key} was resolved by ana at .* after this"):
+        reviews.record(store, [key], "accepted", "budi", None, run_id, seen={key: 0})
+    assert reviews.history(store, key)["decision"].to_list() == ["resolved"]
+    # Drawn again, the view is current and the decision lands.
+    reviews.record(store, [key], "reopened", "budi", "not yet booked", run_id, seen={key: 1})
+    assert reviews.status(store, key) == "open"
 
 
 def test_a_run_is_named_by_id_or_latest_and_unknown_ones_are_refused(
@@ -234,7 +277,9 @@ def test_a_corrected_export_takes_its_ledgers_place_and_settled_decisions_follow
     ).ledger_id
     run_id = reconcile(store, OCT).run_id
     reviews.record(store, [f"L:{first}:3"], "resolved", "ana", "bank transfer, no gateway")
-    reviews.record(store, [f"L:{first}:4", f"L:{first}:5", f"D:{first}:6"], "accepted", "ana")
+    reviews.record(
+        store, [f"L:{first}:4", f"L:{first}:5", f"D:{first}:6"], "accepted", "ana", "checked"
+    )
     reviews.record(store, [f"L:{first}:5"], "reopened", "budi", run_id=run_id)
 
     corrected = import_lines(  # the same books, re-ordered, one amount corrected
@@ -260,7 +305,7 @@ def test_a_corrected_export_takes_its_ledgers_place_and_settled_decisions_follow
         ),
         f"L:{second}:4": ("open", None),  # its amount changed: decided afresh
         f"L:{second}:5": ("open", None),  # it was open again when the ledger was corrected
-        f"D:{second}:6": ("accepted", f"From ledger {first} line 6 (ana)"),
+        f"D:{second}:6": ("accepted", f"From ledger {first} line 6 (ana): checked"),
     }
     carried = reviews.history(store, f"L:{second}:2").row(0, named=True)
     assert (carried["reviewer"], carried["run_id"]) == ("ana", None)  # who imported the correction
@@ -303,7 +348,7 @@ def test_correcting_after_the_import_keeps_decisions_already_made_on_the_new_lin
 ) -> None:
     first = add_ledger(store, (OCT_6, "MANUAL-1", 50_000), (OCT_7, "MANUAL-2", 70_000))
     reconcile(store, OCT)
-    reviews.record(store, [f"L:{first}:2", f"L:{first}:3"], "accepted", "ana")
+    reviews.record(store, [f"L:{first}:2", f"L:{first}:3"], "accepted", "ana", "checked")
     second = add_ledger(  # the same two lines and one booked late
         store, (OCT_6, "MANUAL-1", 50_000), (OCT_7, "MANUAL-2", 70_000), (OCT_8, "LATE", 5_000)
     )

@@ -107,7 +107,17 @@ def add_parsers(
         p.add_argument(
             "keys", nargs="+", metavar="KEY", help="result keys from `rekon review list`"
         )
-        p.add_argument("--note", required=verb == "resolve", help="why (required to resolve)")
+        p.add_argument(
+            "--note",
+            required=verb == "resolve",
+            help="why (required to resolve, and for several keys at once)",
+        )
+        p.add_argument(
+            "--include-decided",
+            action="store_true",
+            help="with several keys: replace earlier accept/resolve decisions too "
+            "(default: leave them as they are)",
+        )
         p.add_argument("--reviewer", default=None, help="name recorded (default $REKON_REVIEWER)")
         p.add_argument("--run", default="latest", help="run id or latest (default)")
         db(p)
@@ -278,15 +288,17 @@ def _review(args: argparse.Namespace, settings: Settings) -> int:
             )
         return 0
     decision = {"accept": "accepted", "resolve": "resolved", "reopen": "reopened"}
-    n = reviews.record(
+    done = reviews.record(
         store,
         args.keys,
         decision[args.review_command],
         args.reviewer or settings.reviewer,
         args.note,
         run_id,
+        # One key named is that item, decided or not; several are a bulk action.
+        include_decided=args.include_decided or len(args.keys) == 1,
     )
-    print(f"Recorded {decision[args.review_command]} for {n} item(s).")
+    print(done.line(decision[args.review_command]))
     return 0
 
 

@@ -34,7 +34,8 @@ RESULTS_SQL = f"""
            r.ledger_id, r.line_no AS ledger_line, r.ledger_date, l.reference AS ledger_reference,
            r.ledger_amount, r.difference, coalesce(l.description, o.description) AS description,
            {REVIEW_STATUS} AS review_status,
-           v.review_note, o.customer_name, o.customer_email, r.anchor_date
+           v.review_note, coalesce(v.review_seq, 0) AS review_seq, o.customer_name,
+           o.customer_email, r.anchor_date
     FROM recon_results r
     LEFT JOIN orders o USING (provider, order_id)
     LEFT JOIN ledger_lines l USING (ledger_id, line_no)

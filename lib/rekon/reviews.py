@@ -7,7 +7,8 @@ decision is a new row, and the latest one is the item's status.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -21,7 +22,7 @@ DECISIONS = ("accepted", "resolved", "reopened")
 LATEST_SQL = """
     SELECT result_key,
            CASE decision WHEN 'reopened' THEN 'open' ELSE decision END AS review_status,
-           note AS review_note, reviewer, reviewed_at
+           note AS review_note, reviewer, reviewed_at, seq AS review_seq
     FROM reviews
     QUALIFY row_number() OVER (PARTITION BY result_key ORDER BY seq DESC) = 1
 """
@@ -31,6 +32,21 @@ class ReviewError(RekonError):
     """A review could not be recorded."""
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What a decision did: how many items it was recorded on, and how many already-decided
+    items it left as they were."""
+
+    recorded: int
+    skipped_decided: int = 0
+
+    def line(self, decision: str) -> str:
+        text = f"Recorded {decision} for {self.recorded} item(s)."
+        if self.skipped_decided:
+            text += f" {self.skipped_decided} already decided item(s) left as they were."
+        return text
+
+
 def record(
     store: Store,
     keys: Sequence[str],
@@ -38,8 +54,18 @@ def record(
     reviewer: str,
     note: str | None = None,
     run_id: int | None = None,
-) -> int:
-    """Record one decision for each key; returns how many were recorded."""
+    *,
+    include_decided: bool = False,
+    seen: Mapping[str, int] | None = None,
+) -> Recorded:
+    """Record one decision for each key.
+
+    Several keys at once need a note, and an accept or resolve leaves items already accepted
+    or resolved as they were unless `include_decided`: a bulk accept must not replace a
+    resolution and its note. `seen` is the latest review number (0: none) of each key as the
+    reviewer's page showed it; a key decided since is refused, naming who decided it, so a
+    stale tab never overwrites a newer decision in silence. Raises ReviewError.
+    """
     if decision not in DECISIONS:
         raise ReviewError(f"unknown decision {decision!r}: use accept, resolve or reopen")
     note = (note or "").strip() or None
@@ -50,6 +76,8 @@ def record(
     keys = list(dict.fromkeys(keys))
     if not keys:
         raise ReviewError("nothing selected to review")
+    if len(keys) > 1 and not note:
+        raise ReviewError(f"a decision on {len(keys)} items at once needs a note saying why")
     with store.write() as cur:
         # Within the run the decision was made on, when it is named: a run's rows are
         # contiguous, so this reads one run's rows rather than every run's.
@@ -72,23 +100,46 @@ def record(
                 f"{len(settled)} of the selected items are matched or unpaid, not exceptions, "
                 f"and need no decision (first: {settled[0]})"
             )
-        cur.execute(
-            """
-            INSERT INTO reviews
-            SELECT k.key, coalesce(max(r.seq), 0) + 1, $decision, $note, $reviewer, $at, $run
-            FROM unnest($keys) AS k(key) LEFT JOIN reviews r ON r.result_key = k.key
-            GROUP BY k.key
-            """,
-            {
-                "keys": keys,
-                "decision": decision,
-                "note": note,
-                "reviewer": reviewer.strip(),
-                "at": utc_now(),
-                "run": run_id,
-            },
-        )
-    return len(keys)
+        latest = {
+            row[0]: row[1:]
+            for row in cur.execute(
+                f"SELECT result_key, review_seq, review_status, reviewer, reviewed_at"
+                f" FROM ({LATEST_SQL}) WHERE list_contains($keys, result_key)",
+                {"keys": keys},
+            ).fetchall()
+        }
+        if seen is not None:
+            changed = [k for k in keys if latest.get(k, (0,))[0] != seen.get(k, 0)]
+            if changed:
+                _, status, by, at = latest[changed[0]]
+                raise ReviewError(
+                    f"{changed[0]} was {status.replace('open', 'reopened')} by {by} at "
+                    f"{at:%Y-%m-%d %H:%M} UTC after this page was drawn: nothing was recorded. "
+                    "Look at it again, then decide"
+                )
+        decided = {k for k, v in latest.items() if v[1] in ("accepted", "resolved")}
+        targets = keys
+        if decision != "reopened" and not include_decided:
+            targets = [k for k in keys if k not in decided]
+        if targets:
+            cur.execute(
+                """
+                INSERT INTO reviews
+                SELECT k.key, coalesce(max(r.seq), 0) + 1, $decision, $note, $reviewer, $at,
+                       $run
+                FROM unnest($keys) AS k(key) LEFT JOIN reviews r ON r.result_key = k.key
+                GROUP BY k.key
+                """,
+                {
+                    "keys": targets,
+                    "decision": decision,
+                    "note": note,
+                    "reviewer": reviewer.strip(),
+                    "at": utc_now(),
+                    "run": run_id,
+                },
+            )
+    return Recorded(len(targets), len(keys) - len(targets))
 
 
 def history(store: Store, key: str) -> pl.DataFrame:

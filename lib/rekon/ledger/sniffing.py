@@ -45,7 +45,7 @@ DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/
 
 
 # Files people upload as "the ledger" that are not text: said plainly instead of misread.
-NOT_CSV = {b"PK\x03\x04": "an Excel or OpenDocument workbook (or a zip archive)",
+NOT_CSV = {b"PK\x03\x04": "an Excel or OpenDocument workbook",
            b"%PDF": "a PDF", b"\xd0\xcf\x11\xe0": "an old Excel (.xls) workbook",
            b"\x1f\x8b": "a gzip archive", b"SQLite format 3": "a SQLite database",
            b"7z\xbc\xaf": "a 7-Zip archive", b"Rar!": "a RAR archive"}  # fmt: skip
