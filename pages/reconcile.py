@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import polars as pl
 import streamlit as st
 
 from pages._display import as_read, attempt, count, ledger_labels, table
@@ -22,18 +23,38 @@ st.title(f"Reconcile · {period_label(start, end)}")
 period_warnings(ws, start, end)
 
 ledgers = query(ws, list_ledgers)
+earlier_runs = query(ws, results.runs_for_period, start, end)
+# The form starts from this period, never from the last one's choices: the ledgers dated
+# within it, and the tolerance and window of its latest run (else the defaults). Its widgets
+# are keyed by the period, so switching periods starts afresh.
+dated_here = ledgers.filter((pl.col("date_from") <= end) & (pl.col("date_to") >= start))
+last = earlier_runs.row(0, named=True) if earlier_runs.height else None
 with (
-    st.expander(
-        "Run a reconciliation",
-        expanded=ledgers.height > 0 and query(ws, results.runs_for_period, start, end).is_empty(),
-    ),
-    st.form("run"),
+    st.expander("Run a reconciliation", expanded=ledgers.height > 0 and earlier_runs.is_empty()),
+    st.form(f"run_{start}_{end}"),
 ):
+    st.caption(
+        "Starts from the ledgers dated within this period and "
+        + (
+            f"the tolerance and window of run {last['id']}."
+            if last
+            else "the default tolerance and window."
+        )
+    )
     names = ledger_labels(ledgers)
-    chosen = st.multiselect("Ledgers", list(names), list(names), format_func=names.__getitem__)
+    chosen = st.multiselect(
+        "Ledgers", list(names), dated_here["id"].to_list(), format_func=names.__getitem__,
+        key=f"run_ledgers_{start}_{end}",
+    )  # fmt: skip
     left, right = st.columns(2)
-    tolerance = left.number_input("Amount tolerance (Rp)", 0, 1_000_000, 0, step=100)
-    window = right.number_input("Date window (days)", 0, 31, 3)
+    tolerance = left.number_input(
+        "Amount tolerance (Rp)", 0, 1_000_000, int(last["amount_tolerance"]) if last else 0,
+        step=100, key=f"run_tolerance_{start}_{end}",
+    )  # fmt: skip
+    window = right.number_input(
+        "Date window (days)", 0, 31, int(last["date_window"]) if last else 3,
+        key=f"run_window_{start}_{end}",
+    )  # fmt: skip
     if st.form_submit_button("Run reconciliation", type="primary"):
         params = ReconcileParams(start, end, tuple(chosen), Decimal(int(tolerance)), int(window))
         summary = None

@@ -6,6 +6,7 @@ import json
 import os
 import re
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -507,6 +508,33 @@ def test_a_review_recorded_on_the_page_persists(tmp_path: Path) -> None:
     assert set(statuses.drop(key)) == {"accepted"}
     next(s for s in at.selectbox if s.label == "Look at").set_value(key).run()
     assert shown()[0] == [["Fee booked net by finance"]]
+
+
+def test_the_run_form_starts_from_the_period_not_from_the_last_one(tmp_path: Path) -> None:
+    db = tmp_path / "periods.duckdb"
+    store = Store(db)
+    add_orders(
+        store, order("xo_s", 10_000, date(2026, 9, 10)), order("xo_o", 20_000, date(2026, 10, 10))
+    )
+    september = add_ledger(store, (date(2026, 9, 10), "xo_s", 10_000))
+    october = add_ledger(store, (date(2026, 10, 10), "xo_o", 20_000))
+    reconcile(store, ReconcileParams(date(2026, 9, 1), date(2026, 9, 30), (september,),
+                                     Decimal(1000), 5))  # fmt: skip
+    store.close()
+    at = app(db, REKON_BOOTSTRAP="0")
+    at.sidebar.selectbox[0].set_value("2026-09").run()
+    at.switch_page("pages/reconcile.py").run()
+
+    def form() -> tuple[list[int], float, float]:
+        ledgers = next(m for m in at.multiselect if m.label == "Ledgers").value
+        tolerance = next(n for n in at.number_input if n.label == "Amount tolerance (Rp)").value
+        window = next(n for n in at.number_input if n.label == "Date window (days)").value
+        return ledgers, tolerance, window
+
+    assert form() == ([september], 1000, 5)  # the period's last run
+    at.sidebar.selectbox[0].set_value("2026-10").run()
+    assert form() == ([october], 0, 3)  # October's own ledger, the defaults
+    assert any("default tolerance and window" in c.value for c in at.caption)
 
 
 def test_a_decision_from_a_stale_tab_is_refused_naming_who_changed_the_item(
