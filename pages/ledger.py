@@ -104,6 +104,8 @@ if upload is not None:
         st.caption(plain(f"Detected: {parsed.format.describe()}"))
         st.subheader(f"Preview — {count(parsed.lines.height)} lines read")
         table(parsed.lines.head(20), "amount", column_config=LABELS)
+        for warning in parsed.warnings:
+            st.warning(plain(f"Check the file: {warning}."), icon="⚠️")
         if parsed.rejected:
             st.warning(f"{parsed.rejected_lines} line(s) cannot be imported and will be set aside:")
             table(pl.DataFrame([r.__dict__ for r in parsed.rejected[:500]]), column_config=LABELS)

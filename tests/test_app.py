@@ -525,7 +525,7 @@ def test_the_run_form_starts_from_the_period_not_from_the_last_one(tmp_path: Pat
     at.sidebar.selectbox[0].set_value("2026-09").run()
     at.switch_page("pages/reconcile.py").run()
 
-    def form() -> tuple[list[int], float, float]:
+    def form() -> tuple[Any, Any, Any]:
         ledgers = next(m for m in at.multiselect if m.label == "Ledgers").value
         tolerance = next(n for n in at.number_input if n.label == "Amount tolerance (Rp)").value
         window = next(n for n in at.number_input if n.label == "Date window (days)").value
@@ -543,7 +543,7 @@ def test_a_decision_from_a_stale_tab_is_refused_naming_who_changed_the_item(
     db = tmp_path / "tabs.duckdb"
     first = app(db).switch_page("pages/reconcile.py").run()
     stale = app(db).switch_page("pages/reconcile.py").run()  # a second tab, drawn now
-    key = next(s for s in stale.selectbox if s.label == "Look at").value
+    key = str(next(s for s in stale.selectbox if s.label == "Look at").value)
     next(r for r in first.radio if r.label == "Decision").set_value("resolve")
     first.text_area[0].input("Fee booked net by finance")
     next(b for b in first.button if b.label == "Record decision").click().run()

@@ -457,3 +457,24 @@ def test_choosing_one_amount_column_replaces_a_debit_credit_pair() -> None:
     assert (back.amount, back.debit, back.credit) == (None, "Debit", "Kredit")
     with pytest.raises(LedgerError, match="unknown field"):
         pair.with_overrides({"tanggal": "x"})
+
+
+def test_a_stated_total_the_lines_do_not_reach_is_named_with_the_difference(
+    store: Store,
+) -> None:
+    text = (
+        "Tanggal;Referensi;Jumlah\n"
+        "13/10/2026;A-1;1.500.000,00\n"
+        "14/10/2026;A-2;250.000,00\n"
+        ";Total;1.800.000,00\n"
+    )
+    result = import_ledger(store, text.encode(), "jurnal.csv")
+    assert result.warnings == [
+        "the total on line 4 says 1800000.00, but the imported lines add up to 1750000.00 "
+        "(difference -50000.00): check the file before reconciling"
+    ]
+    agreeing = text.replace("1.800.000,00", "1.750.000,00").replace("A-", "B-")
+    assert import_ledger(store, agreeing.encode(), "ok.csv").warnings == []
+    # A running balance or a sub-total is not the sum of the lines, and is not checked.
+    balance = text.replace(";Total;", ";Saldo akhir;").replace("A-", "C-")
+    assert import_ledger(store, balance.encode(), "saldo.csv").warnings == []

@@ -211,6 +211,8 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  format: {result.format.describe()}")
     for shared in result.shared:
         print(f"warning: {shared.warning()}", file=sys.stderr)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for r in result.rejected[:50]:
         print(f"  rejected line {r.line_no}: {r.column}: {r.reason} ({r.value!r})")
     return 0

@@ -172,6 +172,7 @@ class Parsed:
     rejected: list[Rejected]
     skipped: list[tuple[int, str]]  # blank lines and total rows: recognised, not data
     cleaned: int = 0  # lines whose reference or description held control characters
+    warnings: list[str] = field(default_factory=list)  # e.g. a stated total the lines miss
 
     @property
     def rejected_lines(self) -> int:
@@ -236,6 +237,7 @@ class ImportResult:
     shared: list[SharedLines] = field(default_factory=list)
     correction: Correction | None = None
     cleaned: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     def line(self, money: Callable[[Any], str] = format_plain) -> str:
         """One sentence on what landed; `money` writes the total (plain for files and logs)."""

@@ -10,6 +10,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import asdict
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -42,6 +43,7 @@ from rekon.money import (
     DecimalStyle,
     amount_expr,
     amount_problem,
+    format_plain,
     side_expr,
     sniff_style,
 )
@@ -272,6 +274,21 @@ def _validate(
     )
     skipped = [(int(n), "blank line") for n in frame.filter(pl.col("__blank"))["__line"]]
     skipped += [(int(n), "total/summary row") for n in frame.filter(pl.col("__summary"))["__line"]]
+    stated = _stated_total(
+        frame.filter(pl.col("__summary")), m, style, (date_col, m["reference"], m["description"])
+    )
+    warnings = []
+    if stated is not None:
+        total_line, said = stated
+        summed = Decimal(lines["amount"].sum() or 0) if lines.height else Decimal(0)
+        if said != summed:
+            set_aside = len({r.line_no for r in rejected})
+            because = f"; the {set_aside} line(s) set aside may explain it" if set_aside else ""
+            warnings.append(
+                f"the total on line {total_line} says {format_plain(said)}, but the imported "
+                f"lines add up to {format_plain(summed)} (difference "
+                f"{format_plain(summed - said)}){because}: check the file before reconciling"
+            )
     fmt = LedgerFormat(encoding, delimiter, header_line, style, date_format)
     return Parsed(
         file_name,
@@ -283,7 +300,35 @@ def _validate(
         rejected,
         sorted(skipped),
         cleaned,
+        warnings,
     )
+
+
+# A grand total, not a sub-total or a running balance (neither adds up the lines).
+GRAND_TOTAL = r"(?i)^\s*(grand\s+)?total\b|^\s*jumlah\b"
+
+
+def _stated_total(
+    summary: pl.DataFrame, m: dict[str, Any], style: DecimalStyle, word_cols: tuple[str | None, ...]
+) -> tuple[int, Decimal] | None:
+    """The last grand-total row's line and amount, when the file states one in its amount
+    column (or its sales column of a debit/credit pair)."""
+    column = m["amount"] or m["debit"] or m["credit"]
+    if summary.is_empty() or not column:
+        return None
+    grand = pl.lit(False)
+    for c in word_cols:
+        if c:
+            grand = grand | pl.col(c).fill_null("").str.contains(GRAND_TOTAL)
+    rows = (
+        summary.filter(grand)
+        .select("__line", amount_expr(pl.col(column), style).alias("total"))
+        .drop_nulls("total")
+    )
+    if rows.is_empty():
+        return None
+    line_no, total = rows.row(-1)
+    return int(line_no), Decimal(total)
 
 
 def _via_distinct(

@@ -155,6 +155,7 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions) -> Import
         shared,
         correction,
         parsed.cleaned,
+        parsed.warnings,
     )
 
 
