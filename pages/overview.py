@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from pages._display import count, idr, local_time
+from pages._display import count, idr, local_time, table
 from pages._period import latest_run_id, period, period_label, period_warnings
 from pages._workspace import query, workspace
 from rekon import fetch_log, reports
@@ -23,45 +23,67 @@ if kpis.is_empty():
     )
 else:
     period_warnings(ws, start, end)
-    # Ledger lines that name no order or provider count only in the total.
-    per_provider = kpis.filter(pl.col("provider") != "total")["exceptions"].fill_null(0).sum()
-    lines_only = int(kpis["exceptions"].fill_null(0)[-1]) - int(per_provider)
-    for row in kpis.iter_rows(named=True):
-        total = row["provider"] == "total"
-        st.subheader("All providers" if total else provider_title(row["provider"]))
-        cols = st.columns(5)
-        cols[0].metric("Orders", count(row["orders"]))
-        # Headline amounts are short so they fit their tile; the exact figure is in the help.
-        cols[1].metric(
-            "Paid amount",
-            format_idr_short(row["paid_amount"]),
-            help=f"{idr(row['paid_amount'])} from {count(row['paid'])} paid orders",
-        )
-        pct = row["matched_pct"]
-        cols[2].metric(
-            "Matched",
-            "–" if run_id is None or pct is None else f"{pct:.1f} %".replace(".", ","),
-            help="Paid orders matched to exactly one ledger line",
-        )
-        cols[3].metric(
-            "Exceptions",
-            count(row["exceptions"]) if run_id else "–",
-            # How many still need a decision (none yet, or reopened): not a change, no arrow.
-            delta=f"{count(row['open_exceptions'])} still open" if run_id else None,
-            delta_color="off",
-            delta_arrow="off",
-            help="Mismatches, missing, duplicates and ambiguous lines: results a reviewer "
-            "decides on"
-            + (
-                f". Includes {count(lines_only)} ledger lines that name no provider's order."
-                if total and lines_only
-                else ""
-            ),
-        )
-        cols[4].metric(
-            "Exception amount",
-            format_idr_short(row["exception_amount"]) if run_id else "–",
-            help=idr(row["exception_amount"]) if run_id else None,
+    total = kpis.row(-1, named=True)  # the total comes last
+    reconciled = run_id is not None
+    # Two rows of wide tiles: at 1024 px five in a row cut every amount to "Rp 2…".
+    top = st.columns(3)
+    top[0].metric("Orders", count(total["orders"] or 0))
+    pct = total["matched_pct"]
+    top[1].metric(
+        "Matched",
+        "–" if not reconciled or pct is None else f"{pct:.1f} %".replace(".", ","),
+        help="Paid orders matched to exactly one ledger line",
+    )
+    top[2].metric(
+        "Exceptions",
+        count(total["exceptions"]) if reconciled else "–",
+        # How many still need a decision (none yet, or reopened): not a change, no arrow.
+        delta=f"{count(total['open_exceptions'])} still open" if reconciled else None,
+        delta_color="off",
+        delta_arrow="off",
+        help="Mismatches, missing, duplicates and ambiguous lines: results a reviewer decides on",
+    )
+    bottom = st.columns(2)
+    # Headline amounts in words (miliar, juta); the exact figure is in the help and the table.
+    bottom[0].metric(
+        "Paid amount",
+        format_idr_short(total["paid_amount"]),
+        help=f"{idr(total['paid_amount'])} from {count(total['paid'] or 0)} paid orders",
+    )
+    bottom[1].metric(
+        "Exception amount",
+        format_idr_short(total["exception_amount"]) if reconciled else "–",
+        help=idr(total["exception_amount"]) if reconciled else None,
+    )
+    st.subheader("By provider")
+    names = {**PROVIDER_TITLES, "ledger_only": "Ledger only", "total": "All providers"}
+    rows = kpis.with_columns(
+        pl.col("provider").replace_strict(names, default=pl.col("provider")),
+        pl.col("matched_pct").round(1),
+    )
+    if not reconciled:
+        rows = rows.drop("matched", "matched_pct", "exceptions", "open_exceptions",
+                         "exception_amount")  # fmt: skip
+    table(
+        rows,
+        "paid_amount",
+        "exception_amount",
+        column_config={
+            "provider": "",
+            "orders": "Orders",
+            "paid": "Paid orders",
+            "paid_amount": "Paid amount",
+            "matched": "Matched",
+            "matched_pct": st.column_config.NumberColumn("Matched %", format="%.1f %%"),
+            "exceptions": "Exceptions",
+            "open_exceptions": "Still open",
+            "exception_amount": "Exception amount",
+        },
+    )
+    if reconciled and kpis.filter(pl.col("provider") == "ledger_only").height:
+        st.caption(
+            "Ledger only: lines whose reference names no order at either provider (missing "
+            "at the provider, or ambiguous)."
         )
     if run_id is None:
         st.warning(
@@ -71,7 +93,7 @@ else:
         )
     else:
         st.caption(f"Figures from reconciliation run {run_id}.")
-        still_open = int(kpis["open_exceptions"][-1])  # the total row comes last
+        still_open = int(total["open_exceptions"])
         if still_open:
             st.page_link(
                 "pages/reconcile.py",

@@ -159,15 +159,17 @@ def format_idr(value: Decimal | None) -> str:
 
 
 def format_idr_short(value: Decimal | None) -> str:
-    """For headline figures: 'Rp 2,21 M' (miliar), 'Rp 309,4 jt' (juta), 'Rp 15 rb'."""
+    """For headline figures: 'Rp 2,21 miliar', 'Rp 309,4 juta', 'Rp 15 ribu'. The units are
+    written out: an English reader takes 'M' for million, and a miliar is a thousand times
+    that."""
     if value is None:
         return "–"
     sign, v = ("-" if value < 0 else ""), abs(value)
     for size, unit, places in (
-        (Decimal(10) ** 12, "T", 2),
-        (Decimal(10) ** 9, "M", 2),
-        (Decimal(10) ** 6, "jt", 1),
-        (Decimal(10) ** 3, "rb", 0),
+        (Decimal(10) ** 12, "triliun", 2),
+        (Decimal(10) ** 9, "miliar", 2),
+        (Decimal(10) ** 6, "juta", 1),
+        (Decimal(10) ** 3, "ribu", 0),
     ):
         if v >= size:
             text = f"{v / size:.{places}f}".replace(".", ",")

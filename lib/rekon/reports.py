@@ -301,8 +301,9 @@ def csv_rows(data: bytes) -> pl.DataFrame:
 
 
 def provider_kpis(store: Store, start: date, end: date, run_id: int | None) -> pl.DataFrame:
-    """Per provider and in total: orders, paid count and amount, matched %, exceptions, and
-    how many of those are still open (no decision, or reopened)."""
+    """Per provider, for ledger lines that name no provider's order (`ledger_only`), and in
+    total (last): orders, paid count and amount, matched %, exceptions, and how many of those
+    are still open (no decision, or reopened). The rows above the total add up to it."""
     return store.query(
         f"""
         WITH o AS (
@@ -325,18 +326,26 @@ def provider_kpis(store: Store, start: date, end: date, run_id: int | None) -> p
             ANTI JOIN (SELECT result_key FROM ({LATEST_SQL}) WHERE review_status <> 'open')
                  USING (result_key)
             WHERE run_id = $run AND result IN {EXCEPTIONS} GROUP BY ROLLUP (provider)
+        ), k AS (  -- ledger-only results (no provider, g = 0) get a row of their own
+            SELECT provider, g FROM o
+            UNION SELECT provider, g FROM r WHERE provider IS NULL AND g = 0 AND exceptions > 0
+              AND EXISTS (SELECT 1 FROM o)
         )
-        SELECT coalesce(o.provider, 'total') AS provider, o.orders, o.paid, o.paid_amount,
+        SELECT CASE WHEN k.g = 1 THEN 'total' ELSE coalesce(k.provider, 'ledger_only') END
+                   AS provider,
+               coalesce(o.orders, 0) AS orders, coalesce(o.paid, 0) AS paid,
+               coalesce(o.paid_amount, 0) AS paid_amount,
                coalesce(r.matched, 0) AS matched,
                CASE WHEN o.paid > 0 THEN 100.0 * coalesce(r.matched, 0) / o.paid END
                    AS matched_pct,
                coalesce(r.exceptions, 0) AS exceptions,
                coalesce(r.exception_amount, 0) AS exception_amount,
                coalesce(s.open_exceptions, 0) AS open_exceptions
-        -- ledger-only results have no provider: they count in the total row only
-        FROM o LEFT JOIN r ON o.g = r.g AND o.provider IS NOT DISTINCT FROM r.provider
-        LEFT JOIN still_open s ON o.g = s.g AND o.provider IS NOT DISTINCT FROM s.provider
-        ORDER BY o.g, o.provider
+        FROM k
+        LEFT JOIN o ON o.g = k.g AND o.provider IS NOT DISTINCT FROM k.provider
+        LEFT JOIN r ON r.g = k.g AND r.provider IS NOT DISTINCT FROM k.provider
+        LEFT JOIN still_open s ON s.g = k.g AND s.provider IS NOT DISTINCT FROM k.provider
+        ORDER BY k.g, k.provider NULLS LAST
         """,
         {"start": start, "end": end, "run": run_id if run_id is not None else -1},
     )
