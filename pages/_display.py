@@ -73,7 +73,10 @@ def table(frame: pl.DataFrame, *money: str, **options: Any) -> Any:
         label = config.get(c)
         if not isinstance(label, str | None):
             continue
-        if t == pl.Date:
+        if t == pl.Date and frame[c].null_count():
+            # A missing date blank rather than a grey "None": as text, written the same way.
+            frame = frame.with_columns(pl.col(c).dt.strftime("%-d %b %Y").fill_null(""))
+        elif t == pl.Date:
             config[c] = st.column_config.DateColumn(label, format="D MMM YYYY")
         elif isinstance(t, pl.Datetime) and t.time_zone is None:
             frame = frame.with_columns(

@@ -7,7 +7,7 @@ import streamlit as st
 from pages._display import as_read, class_words, count, idr, table
 from pages._workspace import query
 from rekon import results
-from rekon.matching import class_name
+from rekon.matching import EXCEPTIONS, class_name
 from rekon.workspace import Workspace
 
 MOVED_SHOWN = 100
@@ -20,12 +20,24 @@ def run_summary(ws: Workspace, runs: pl.DataFrame, run_id: int) -> None:
     totals = query(ws, results.class_totals, run_id)
     cols = st.columns(4)
     for i, row in enumerate(totals.iter_rows(named=True)):
+        # Review progress beside each exception class: how many still need a decision.
+        progress = (
+            f" · {count(row['still_open'])} open"
+            if row["result"] in EXCEPTIONS and row["count"]
+            else ""
+        )
         cols[i % 4].metric(
             class_name(row["result"]),
             count(row["count"]),
-            delta=idr(row["amount"]),  # the class's amount, not a change: no arrow
+            delta=idr(row["amount"]) + progress,  # the class's amount, not a change: no arrow
             delta_color="off",
             delta_arrow="off",
+            help=(
+                f"{count(row['count'] - row['still_open'])} decided, "
+                f"{count(row['still_open'])} still open"
+                if progress
+                else None
+            ),
         )
     earlier = [i for i in runs["id"].to_list() if i < run_id]
     # On demand: comparing two runs joins a million keys with a million at month-end scale.

@@ -83,8 +83,9 @@ run_id = st.selectbox("Run", runs["id"].to_list(), format_func=lambda i: run_lab
 run_summary(ws, runs, run_id)
 
 st.subheader("Results")
-f1, f2, f3, f4 = st.columns([3, 2, 2, 3])
-classes = f1.multiselect("Result", RESULTS, default=list(EXCEPTIONS), format_func=class_name)
+# The classes get the whole width: in a narrow column their chips were cut unreadable.
+classes = st.multiselect("Result", RESULTS, default=list(EXCEPTIONS), format_func=class_name)
+f2, f3, f4 = st.columns([2, 2, 3])
 providers = f2.multiselect("Provider", list(PROVIDER_TITLES), format_func=provider_title)
 review = f3.multiselect("Review", ["open", "accepted", "resolved"])
 search = f4.text_input("Search id, reference, description, customer or amount")
@@ -93,19 +94,19 @@ total = results_page(ws.store, run_id, flt, 0, 1)[1]  # the count decides the pa
 page_count = max(1, -(-total // PAGE_SIZE))
 page_no = st.number_input(f"Page (of {page_count}; {count(total)} results)", 1, page_count, 1)
 page, _ = results_page(ws.store, run_id, flt, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
-# What a reviewer decides on comes first (the table is wider than a screen); the rest after.
+# What a reviewer decides on comes first, within 1024 px: the class, the review, which item
+# (an order, or a ledger line by its reference), and the amounts; the rest after.
 COLUMNS = {
     "result": "Result",
-    "review_status": "Review",
-    "provider": "Provider",
-    "order_id": "Order",
+    "review_status": st.column_config.TextColumn("Review", width=96),  # fits "accepted"
+    "item": "Order or ledger line",
     "order_amount": "Order amount",
     "ledger_amount": "Ledger amount",
     "difference": "Difference",
     "order_date": "Order date",
     "ledger_date": "Ledger date",
-    "ledger_reference": "Ledger reference",
     "merchant_ref": "Merchant ref",
+    "ledger_reference": "Ledger reference",
     "rule": "Matched on",
     "review_note": "Note",
     "result_key": "Key",
@@ -113,8 +114,20 @@ COLUMNS = {
 if page.is_empty():
     st.info("No result matches these filters.", icon=":material/filter_alt_off:")
     st.stop()
+item = (
+    pl.when(pl.col("order_id").is_not_null())
+    .then(pl.format("{} {}", "provider", "order_id"))
+    .otherwise(
+        pl.format(
+            "Ledger {} line {} · {}",
+            "ledger_id",
+            "ledger_line",
+            pl.col("ledger_reference").fill_null("(no reference)"),
+        )
+    )
+)
 grid = table(
-    as_read(page.select(list(COLUMNS))),
+    as_read(page).with_columns(item.alias("item")).select(list(COLUMNS)),
     "order_amount",
     "ledger_amount",
     "difference",

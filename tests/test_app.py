@@ -103,7 +103,12 @@ def test_every_page_renders_on_the_sandbox_month(tmp_path: Path) -> None:
     # The parts add up: 523 Xepeng + 544 Durianpay + 45 ledger lines naming no provider's
     # order (40 missing at a provider, 5 ambiguous).
     by_provider = at.dataframe[0].value
-    assert by_provider["provider"].tolist() == ["Durianpay", "Xepeng", "Ledger only", "All providers"]
+    assert by_provider["provider"].tolist() == [
+        "Durianpay",
+        "Xepeng",
+        "Ledger only",
+        "All providers",
+    ]
     assert by_provider["exceptions"].tolist() == [544, 523, 45, 1112]
     assert by_provider["orders"].tolist()[-1] == 10006
     link = at.get("page_link")[0].proto  # and the way to them
@@ -142,17 +147,29 @@ def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
     day = {"type": "date", "format": "D MMM YYYY"}  # 29 Sep 2026: read one way by everyone
     assert columns["order_date"] == {"label": "Order date", "type_config": day}
     # What a reviewer decides on comes first, under words rather than column names.
-    assert list(at.dataframe[0].value.columns[:4]) == [
+    # The amounts come before anything that could push them off a 1024 px screen.
+    assert list(at.dataframe[0].value.columns[:6]) == [
         "result",
         "review_status",
-        "provider",
-        "order_id",
+        "item",
+        "order_amount",
+        "ledger_amount",
+        "difference",
     ]
-    assert columns["review_status"] == {"label": "Review"}
+    assert columns["review_status"]["label"] == "Review"
     # Classes and providers in words, as the summary above names them; exports keep the codes.
     shown = at.dataframe[0].value
     assert set(shown["result"]) == {"amount mismatch"}  # the first page of exceptions
-    assert set(shown["provider"]) <= {"Xepeng", "Durianpay", ""}
+    assert all(i.startswith(("Xepeng ", "Durianpay ")) for i in shown["item"])
+    # Each exception class says how many still need a decision.
+    ambiguous = next(m for m in at.metric if m.label == "ambiguous")
+    assert ambiguous.delta.endswith(" · 5 open") and ambiguous.help == "0 decided, 5 still open"
+    # A ledger-only row names its line and reference where the order would stand.
+    next(m for m in at.multiselect if m.label == "Result").set_value(["missing_in_provider"]).run()
+    items = at.dataframe[0].value["item"]
+    assert all(re.fullmatch(r"Ledger 1 line \d+ · \S.*", i) for i in items), items[:3]
+    assert "None" not in at.dataframe[0].value.to_string()  # no ledger line shows "None"
+    next(m for m in at.multiselect if m.label == "Result").set_value(["amount_mismatch"]).run()
     assert "order id" in set(shown["rule"])
     assert (
         next(m for m in at.multiselect if m.label == "Result").format_func("duplicate_in_ledger")
@@ -214,7 +231,7 @@ def test_a_second_run_shows_what_moved_since_the_first(tmp_path: Path) -> None:
     pick = next(i for i, o in enumerate(show.options) if o.startswith("amount mismatch →"))
     show.set_value(pick).run()
     assert_clean(at)
-    which = at.dataframe[-1].value
+    which = next(df.value for df in at.dataframe if "ledger_line" in df.value.columns)
     assert len(which) == min(100, left["matched"])
     assert which["result_key"].str.startswith("O:").all()
     assert set(which["provider"]) <= {"Xepeng", "Durianpay"}

@@ -142,14 +142,19 @@ def order_results(store: Store, provider: str, order_id: str, limit: int = 10) -
 
 
 def class_totals(store: Store, run_id: int, providers: tuple[str, ...] = ()) -> pl.DataFrame:
-    """Per result class: count, order amount and ledger amount (every class, zeros kept).
-    With providers, ledger-only results (no provider) are left out."""
+    """Per result class: count, order amount and ledger amount (every class, zeros kept), and
+    for exceptions how many are still open (no decision, or reopened). With providers,
+    ledger-only results (no provider) are left out."""
     return store.query(
         f"""
+        WITH decided AS (SELECT result_key FROM ({LATEST_SQL}) WHERE review_status <> 'open')
         SELECT k.result, count(r.result) AS count,
                coalesce(sum(r.order_amount), 0) AS order_amount,
                coalesce(sum(r.ledger_amount), 0) AS ledger_amount,
-               coalesce(sum(coalesce(r.ledger_amount, r.order_amount)), 0) AS amount
+               coalesce(sum(coalesce(r.ledger_amount, r.order_amount)), 0) AS amount,
+               count(r.result) FILTER (
+                   WHERE k.result IN {EXCEPTIONS}
+                     AND r.result_key NOT IN (SELECT result_key FROM decided)) AS still_open
         FROM unnest({list(RESULTS)}) AS k(result)
         LEFT JOIN recon_results r ON r.result = k.result AND r.run_id = $run
              AND (len($providers) = 0 OR list_contains($providers, r.provider))
