@@ -1,10 +1,13 @@
 """Charts: status, paid amounts, result classes, exception age and amount bands."""
 
+import polars as pl
 import streamlit as st
 
+from pages._display import count, day, idr
 from pages._period import latest_run_id, period, period_label
 from pages._workspace import query, workspace
 from rekon import charts, reports, results
+from rekon.matching import EXCEPTIONS, class_name
 from rekon.providers.base import PROVIDER_TITLES, provider_title
 
 ws = workspace()
@@ -33,11 +36,24 @@ if run_id is None:
 else:
     totals = query(ws, results.class_totals, run_id, providers)
     left.plotly_chart(charts.result_classes(totals), width="stretch")
-    aged = query(ws, reports.exceptions_by_age, run_id, ws.settings.today(), providers)
+    others = totals.filter(~pl.col("result").is_in(EXCEPTIONS))
+    left.caption(
+        "Not exceptions: "
+        + " · ".join(
+            f"{class_name(r['result'])} {count(r['count'])} ({idr(r['amount'])})"
+            for r in others.iter_rows(named=True)
+        )
+    )
+    # Ages run to the period's end, or to today while the period is still running: October's
+    # items are not "over 60 days" old because it is now December.
+    today = ws.settings.today()
+    as_of, when = (end, "the period's end") if end < today else (today, "today")
+    aged = query(ws, reports.exceptions_by_age, run_id, as_of, providers)
     if aged.is_empty():
         right.success("No open exceptions.")
     else:
-        right.plotly_chart(charts.exceptions_by_age(aged), width="stretch")
+        title = f"Open exceptions by age on {day(as_of)} ({when})"
+        right.plotly_chart(charts.exceptions_by_age(aged, title), width="stretch")
 st.plotly_chart(
     charts.amount_distribution(query(ws, reports.amount_distribution, start, end, providers)),
     width="stretch",

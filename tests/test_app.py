@@ -860,3 +860,17 @@ def test_orders_page_corrects_a_xepeng_order_live_and_audits_it(tmp_path: Path) 
         found = next(df.value for df in at.dataframe if "review_status" in df.value.columns)
         assert found["run_id"].tolist() == [1]
         assert not [b for b in at.button if b.label.startswith("Re-run the reconciliation")]
+
+
+def test_exception_ages_run_to_the_period_end_once_it_is_over(tmp_path: Path) -> None:
+    at = app(tmp_path / "ages.duckdb").switch_page("pages/charts.py").run()
+    assert_clean(at)
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    ages = next(c for c in charts if "Open exceptions by age" in c["layout"]["title"]["text"])
+    assert ages["layout"]["title"]["text"] == (
+        "Open exceptions by age on 31 Oct 2026 (the period's end)"
+    )
+    buckets = {x for trace in ages["data"] for x in trace["x"]}
+    assert buckets <= {"0–7 days", "8–30 days", "31–60 days"}  # October, seen from its end
+    assert "over 60 days" not in buckets
+    assert any(c.value.startswith("Not exceptions: matched ") for c in at.caption)

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import pytest
 
 from rekon import charts, reports, results
-from rekon.matching import ReconcileParams, reconcile
+from rekon.matching import EXCEPTIONS, ReconcileParams, reconcile
 from rekon.store import Store
 from tests.conftest import OCTOBER
 from tests.factories import add_ledger, add_orders, order
@@ -81,14 +81,34 @@ def test_result_chart_counts_and_sums_every_class(month: tuple[Store, int]) -> N
     count, amount = fig.data
     shown = {r: (n, a) for r, n, a in zip(count.x, count.y, amount.y, strict=True) if n}
     assert shown == {
-        "matched": (2, 750_000),
         "amount mismatch": (1, 2_700_000),  # the ledger's amount
         "missing in ledger": (1, 99_000),
         "missing in provider": (1, 25_000),
-        "unpaid": (2, 125_000),
     }
-    assert list(count.x) == [r.replace("_", " ") for r in charts.RESULT_COLORS]  # every class
-    assert list(count.marker.color) == list(charts.RESULT_COLORS.values())
+    # Every exception class on its own scale; matched and unpaid do not dwarf them.
+    assert list(count.x) == [r.replace("_", " ") for r in EXCEPTIONS]
+    assert list(count.marker.color) == [charts.RESULT_COLORS[r] for r in EXCEPTIONS]
+    assert fig.layout.title.text == "Exceptions by class"
+
+
+def test_missing_on_either_side_are_told_apart_by_colour() -> None:
+    def rgb(hex_colour: str) -> tuple[int, ...]:
+        return tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+
+    ledger, provider = (
+        rgb(charts.RESULT_COLORS[c]) for c in ("missing_in_ledger", "missing_in_provider")
+    )
+    assert sum(abs(a - b) for a, b in zip(ledger, provider, strict=True)) > 200
+
+
+def test_paid_per_day_starts_at_zero_and_writes_days_as_the_tables_do(
+    month: tuple[Store, int],
+) -> None:
+    store, _ = month
+    fig = charts.paid_per_day(reports.paid_per_day(store, START, END))
+    assert fig.layout.yaxis.rangemode == "tozero"
+    assert fig.layout.xaxis.tickformat == "%-d %b"
+    assert fig.data[0].hovertemplate.startswith("%{x|%-d %b %Y}")
 
 
 def test_open_exceptions_are_bucketed_by_age_and_reviewed_ones_leave(
@@ -97,15 +117,15 @@ def test_open_exceptions_are_bucketed_by_age_and_reviewed_ones_leave(
     from rekon import reviews
 
     store, run_id = month
-    today = date(2026, 11, 5)  # 35 days after 1 Oct, 16 after 20 Oct, 33 after 3 Oct
-    aged = reports.exceptions_by_age(store, run_id, today)
+    period_end = date(2026, 10, 31)  # 30 days after 1 Oct, 11 after 20 Oct, 28 after 3 Oct
+    aged = reports.exceptions_by_age(store, run_id, period_end)
     assert bars(charts.exceptions_by_age(aged)) == {
-        "amount mismatch": {"31–60 days": 1},
+        "amount mismatch": {"8–30 days": 1},
         "missing in ledger": {"8–30 days": 1},
-        "missing in provider": {"31–60 days": 1},
+        "missing in provider": {"8–30 days": 1},
     }  # in the classes' order, as every page lists them
     reviews.record(store, ["O:xepeng:xo_4"], "accepted", "ana", run_id=run_id)
-    aged = reports.exceptions_by_age(store, run_id, today)
+    aged = reports.exceptions_by_age(store, run_id, period_end)
     assert "missing in ledger" not in bars(charts.exceptions_by_age(aged))
 
 

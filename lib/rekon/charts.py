@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from rekon.matching import class_name
+from rekon.matching import EXCEPTIONS, class_name
 from rekon.providers.base import PROVIDER_TITLES, provider_title
 
 STATUS_COLORS = {
@@ -14,7 +14,8 @@ STATUS_COLORS = {
 }  # fmt: skip
 RESULT_COLORS = {
     "matched": "#0f766e", "amount_mismatch": "#f59e0b", "status_mismatch": "#ea580c",
-    "missing_in_ledger": "#dc2626", "missing_in_provider": "#be123c",
+    # Missing on either side must not read as one red: the ledger's in red, the provider's blue.
+    "missing_in_ledger": "#dc2626", "missing_in_provider": "#1d4ed8",
     "duplicate_in_ledger": "#7c3aed", "ambiguous": "#0ea5e9", "unpaid": "#94a3b8",
 }  # fmt: skip
 PROVIDER_COLORS = {"xepeng": "#0f766e", "durianpay": "#f59e0b"}
@@ -74,15 +75,23 @@ def paid_per_day(frame: pl.DataFrame) -> go.Figure:
             y=part["paid_amount"].to_list(),
             mode="lines+markers",
             line={"color": PROVIDER_COLORS.get(provider)},
-            hovertemplate="%{x}<br>Rp %{y:,.0f}<extra>" + provider_title(provider) + "</extra>",
+            hovertemplate="%{x|%-d %b %Y}<br>Rp %{y:,.0f}<extra>"
+            + provider_title(provider)
+            + "</extra>",
         )
-    return _layout(fig, "Paid amount per day", "Rp")
+    fig = _layout(fig, "Paid amount per day", "Rp")
+    # From zero, so a quiet day looks quiet; days as the tables write them (4 Oct).
+    fig.update_yaxes(rangemode="tozero")
+    fig.update_xaxes(tickformat="%-d %b")
+    return fig
 
 
 def result_classes(frame: pl.DataFrame) -> go.Figure:
+    """The exception classes only, on their own scale: beside matched (and unpaid, which is
+    information) every exception would be a sliver. The page states the rest in words."""
     from plotly.subplots import make_subplots
 
-    frame = _float(frame, "amount")
+    frame = _float(frame.filter(pl.col("result").is_in(EXCEPTIONS)), "amount")
     # Room between the two for the amount axis, whose labels are written out in full.
     fig = make_subplots(
         rows=1, cols=2, subplot_titles=("Count", "Amount (Rp)"), horizontal_spacing=0.2
@@ -92,10 +101,10 @@ def result_classes(frame: pl.DataFrame) -> go.Figure:
     for col, measure in enumerate(("count", "amount"), start=1):
         y = frame[measure].to_list()
         fig.add_bar(x=names, y=y, marker_color=colors, showlegend=False, row=1, col=col)
-    return _layout(fig, "Result classes")
+    return _layout(fig, "Exceptions by class")
 
 
-def exceptions_by_age(frame: pl.DataFrame) -> go.Figure:
+def exceptions_by_age(frame: pl.DataFrame, title: str = "Open exceptions by age") -> go.Figure:
     fig = go.Figure()
     for result in RESULT_COLORS:  # in the classes' own order, as every page lists them
         part = frame.filter(pl.col("result") == result)
@@ -108,7 +117,7 @@ def exceptions_by_age(frame: pl.DataFrame) -> go.Figure:
             marker_color=RESULT_COLORS.get(result),
         )
     fig.update_layout(barmode="stack")
-    return _layout(fig, "Open exceptions by age", "exceptions")
+    return _layout(fig, title, "exceptions")
 
 
 def amount_distribution(frame: pl.DataFrame) -> go.Figure:

@@ -380,21 +380,22 @@ def paid_per_day(
 
 
 def exceptions_by_age(
-    store: Store, run_id: int, today: date, providers: tuple[str, ...] = ()
+    store: Store, run_id: int, as_of: date, providers: tuple[str, ...] = ()
 ) -> pl.DataFrame:
-    """Open exceptions by how many days old their date is, in buckets a reviewer uses."""
+    """Open exceptions by how many days old their date was on `as_of` (the period's end, or
+    today while the period is still running), in buckets a reviewer uses."""
     return store.query(
         f"""
         SELECT CASE WHEN age <= 7 THEN '0–7 days' WHEN age <= 30 THEN '8–30 days'
                     WHEN age <= 60 THEN '31–60 days' ELSE 'over 60 days' END AS age,
                result, count(*) AS count, sum(amount) AS amount
-        FROM (SELECT result, date_diff('day', anchor_date, $today) AS age,
+        FROM (SELECT result, date_diff('day', anchor_date, $as_of) AS age,
                      coalesce(ledger_amount, order_amount) AS amount, provider
               FROM ({RESULTS_SQL}) WHERE result IN {EXCEPTIONS} AND review_status = 'open'
                 AND (len($providers) = 0 OR list_contains($providers, provider)))
         GROUP BY ALL ORDER BY min(age), result
         """,
-        {"run": run_id, "today": today, "providers": list(providers)},
+        {"run": run_id, "as_of": as_of, "providers": list(providers)},
     )
 
 
