@@ -8,9 +8,9 @@ import plotly.express  # noqa: F401
 import polars  # noqa: F401
 import streamlit as st
 
-from pages._display import show_error
-from pages._period import period_picker
-from pages._workspace import PAGES, sandbox_banner, workspace
+from pages.ui.display import show_error
+from pages.ui.period import period_picker
+from pages.ui.workspace import PAGES, sandbox_banner, workspace
 from rekon.errors import RekonError
 
 st.set_page_config(page_title="Rekon", page_icon="⚖️", layout="wide")

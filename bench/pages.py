@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import ROOT, machine, peak_rss_mb, report_option, run_child, write_section
-from pages._workspace import PAGES as PAGE_LIST
+from pages.ui.workspace import PAGES as PAGE_LIST
 
 PAGES = [path for path, _, _ in PAGE_LIST]
 

@@ -4,9 +4,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from pages._display import count
-from pages._period import period, period_label, run_label
-from pages._workspace import query, workspace
+from pages.ui.display import count
+from pages.ui.period import period, period_label, run_label
+from pages.ui.workspace import query, workspace
 from rekon import results
 from rekon.reports import FORMATS, KINDS, XLSX_MAX_ROWS, export_bytes, export_name, export_rows
 

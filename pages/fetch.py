@@ -3,10 +3,10 @@
 import polars as pl
 import streamlit as st
 
-from pages._display import count, show_error, table
-from pages._period import period
-from pages._text import plain
-from pages._workspace import query, workspace
+from pages.ui.display import count, show_error, table
+from pages.ui.period import period
+from pages.ui.text import plain
+from pages.ui.workspace import query, workspace
 from rekon import fetch_log
 from rekon.errors import RekonError
 from rekon.fetching import fetch_orders
@@ -42,7 +42,7 @@ if submitted:
             total = f"/{p.pages_total}" if p.pages_total else ""
             bar.progress(
                 p.fraction or 0.0,
-                text=f"{p.provider.capitalize()}: page "
+                text=f"{provider_title(p.provider)}: page "
                 f"{p.pages_done}{total}, {count(p.orders_done)} orders read",
             )
 
@@ -75,6 +75,7 @@ else:
     names = pl.col("providers").str.split(",").list.eval(pl.element().replace(PROVIDER_TITLES))
     table(
         history.with_columns(names.list.join(", ")),
+        counts=("orders_seen", "orders_new", "orders_updated"),
         column_config={
             "id": "Run",
             "providers": "Providers",

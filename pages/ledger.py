@@ -3,10 +3,10 @@
 import polars as pl
 import streamlit as st
 
-from pages._display import LABELS, attempt, count, idr, ledger_labels, show_error, table
-from pages._ledgers import imported_ledgers
-from pages._text import plain
-from pages._workspace import query, workspace
+from pages.ui.display import LABELS, attempt, count, idr, ledger_labels, show_error, table
+from pages.ui.ledgers import imported_ledgers
+from pages.ui.text import plain
+from pages.ui.workspace import query, workspace
 from rekon import ledger
 from rekon.errors import RekonError
 from rekon.money import DecimalStyle

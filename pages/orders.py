@@ -4,7 +4,7 @@ import json
 
 import streamlit as st
 
-from pages._display import (
+from pages.ui.display import (
     LABELS,
     as_read,
     attempt,
@@ -14,8 +14,8 @@ from pages._display import (
     show_flash,
     table,
 )
-from pages._text import plain
-from pages._workspace import query, workspace
+from pages.ui.text import plain
+from pages.ui.workspace import query, workspace
 from rekon import order_lookup, results
 from rekon.ledger import list_ledgers
 from rekon.matching import ReconcileParams, reconcile, run_params

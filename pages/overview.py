@@ -3,9 +3,9 @@
 import polars as pl
 import streamlit as st
 
-from pages._display import count, idr, local_time, table
-from pages._period import latest_run_id, period, period_label, period_warnings
-from pages._workspace import query, workspace
+from pages.ui.display import count, idr, local_time, table
+from pages.ui.period import latest_run_id, period, period_label, period_warnings
+from pages.ui.workspace import query, workspace
 from rekon import fetch_log, reports
 from rekon.money import format_idr_short
 from rekon.providers.base import PROVIDER_TITLES, provider_title

@@ -5,11 +5,11 @@ from decimal import Decimal
 import polars as pl
 import streamlit as st
 
-from pages._display import as_read, attempt, count, ledger_labels, table
-from pages._item import decisions_made, work_one_item
-from pages._period import period, period_label, period_warnings, run_label
-from pages._run import run_summary
-from pages._workspace import query, workspace
+from pages.ui.display import as_read, attempt, count, ledger_labels, table
+from pages.ui.item import decisions_made, work_one_item
+from pages.ui.period import period, period_label, period_warnings, run_label
+from pages.ui.run import run_summary
+from pages.ui.workspace import query, workspace
 from rekon import results
 from rekon.ledger import list_ledgers
 from rekon.matching import EXCEPTIONS, RESULTS, ReconcileParams, class_name, reconcile

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages._text import plain
-from pages._workspace import PAGES as PAGE_LIST
+from pages.ui.text import plain
+from pages.ui.workspace import PAGES as PAGE_LIST
 from rekon import reviews
 from rekon.ledger import import_ledger, list_ledgers, load_mapping
 from rekon.matching import ReconcileParams, reconcile
@@ -458,8 +458,8 @@ def test_charts_page_draws_the_period_and_follows_the_provider_filter(tmp_path: 
     assert titles == [
         "Payment status by provider",
         "Paid amount per day",
-        "Result classes",
-        "Open exceptions by age",
+        "Exceptions by class",
+        "Open exceptions by age on 31 Oct 2026 (the period's end)",
         "Order amounts by status",
     ]
     assert orders_drawn(figures()[0]) == ({"Durianpay", "Xepeng"}, 10_006)

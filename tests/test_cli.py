@@ -171,7 +171,7 @@ def test_a_saved_mapping_imports_what_detection_alone_refuses(tmp_path: Path) ->
     assert len(refused.stderr.strip().splitlines()) == 1
     second = rekon("ledger", "import", str(december), "--mapping", "toko", "--db", db)
     assert second.returncode == 0, second.stderr
-    assert "2026-12-01..2026-12-01" in second.stdout and "total 2500.00" in second.stdout
+    assert "1 Dec 2026;" in second.stdout and "total 2500.00" in second.stdout
 
 
 def test_a_re_export_imports_with_a_warning_naming_the_earlier_ledger(tmp_path: Path) -> None:

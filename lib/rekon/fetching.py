@@ -14,6 +14,7 @@ import httpx
 from rekon.config import Settings
 from rekon.errors import RekonError
 from rekon.money import format_count
+from rekon.periods import day_range
 from rekon.providers.base import (
     MAX_PAGES,
     PROVIDER_TITLES,
@@ -73,7 +74,7 @@ class FetchSummary:
             for name, c in self.per_provider.items()
         ]
         return (
-            f"Fetched {self.start}..{self.end} — "
+            f"Fetched {day_range(self.start, self.end)} — "
             + "; ".join(parts)
             + f" in {self.seconds:.1f}s (run {self.run_id})"
         )

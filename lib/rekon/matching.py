@@ -28,6 +28,7 @@ from decimal import Decimal
 from rekon.errors import RekonError
 from rekon.migrations import RESULT_CLASSES
 from rekon.money import format_count
+from rekon.periods import day_range
 from rekon.providers.base import PROVIDER_TITLES
 from rekon.store import Store, utc_now
 
@@ -83,7 +84,7 @@ class RunSummary:
 
     def lines(self) -> list[str]:
         head = (
-            f"Reconciled {self.params.start}..{self.params.end} as run {self.run_id} "
+            f"Reconciled {day_range(self.params.start, self.params.end)} as run {self.run_id} "
             f"in {self.seconds:.2f}s: {format_count(self.exceptions)} exceptions"
         )
         counts = [format_count(self.counts.get(name, 0)) for name in RESULTS]

@@ -13,6 +13,7 @@ import polars as pl
 
 from rekon.errors import RekonError
 from rekon.money import DecimalStyle, format_count, format_plain
+from rekon.periods import day_range
 
 FIELDS = ("date", "amount", "debit", "credit", "reference", "description", "currency",
           "provider", "email")  # fmt: skip
@@ -246,7 +247,7 @@ class ImportResult:
         landed = (
             f"Imported ledger {self.ledger_id} ({self.name}): "
             f"{format_count(self.lines_imported)} lines, total {total}, "
-            f"{self.date_from}..{self.date_to}; {format_count(rejected)} rejected, "
+            f"{day_range(self.date_from, self.date_to)}; {format_count(rejected)} rejected, "
             f"{format_count(len(self.skipped))} skipped"
         )
         if self.cleaned:

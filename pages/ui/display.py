@@ -4,7 +4,7 @@ person can act on, and a word on what an action did."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import streamlit as st
 
-from pages._text import plain
-from pages._workspace import settings
+from pages.ui.text import plain
+from pages.ui.workspace import settings
 from rekon.errors import RekonError
 from rekon.matching import RULE_NAMES
 from rekon.money import format_count, format_idr
@@ -65,9 +65,12 @@ def with_idr(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
 def table(frame: pl.DataFrame, *money: str, **options: Any) -> Any:
     """A table as a reviewer reads it: amounts in rupiah, dates as '29 Sep 2026' (read one way
     by everyone, and without the midnight a DATE otherwise reaches the browser with), times on
-    the reviewer's clock (they are stored in UTC), missing text blank. A plain label in
-    `column_config` keeps these."""
+    the reviewer's clock (they are stored in UTC), missing text blank, and the columns named
+    in `counts` written as counts are everywhere (10.006). A plain label in `column_config`
+    keeps these."""
     config = dict(options.pop("column_config", {}))
+    counts = [c for c in options.pop("counts", ()) if c in frame.columns]
+    frame = frame.with_columns(count_text(pl.col(c)) for c in counts)
     zone = settings().timezone
     for c, t in frame.schema.items():
         label = config.get(c)
@@ -89,6 +92,14 @@ def table(frame: pl.DataFrame, *money: str, **options: Any) -> Any:
     return st.dataframe(with_idr(frame, *money), hide_index=True, column_config=config, **options)
 
 
+def count_text(col: pl.Expr) -> pl.Expr:
+    """A column of counts as `count` writes one (10.006), by the engine: dots every three
+    digits from the right."""
+    reversed_digits = col.cast(pl.String).str.reverse()
+    grouped = reversed_digits.str.replace_all(r"(\d{3})", "$1.").str.reverse()
+    return grouped.str.strip_chars_start(".").str.replace(r"^-\.", "-")
+
+
 def class_words(column: str) -> pl.Expr:
     """A column of result classes in words, as `matching.class_name` writes one."""
     return pl.col(column).cast(pl.String).str.replace_all("_", " ")
@@ -103,11 +114,6 @@ def as_read(frame: pl.DataFrame) -> pl.DataFrame:
         "provider": pl.col("provider").replace(PROVIDER_TITLES),
     }
     return frame.with_columns(v for c, v in words.items() if c in frame)
-
-
-def day(value: date) -> str:
-    """A date as the tables write it: '1 Oct 2026' (read one way by everyone)."""
-    return f"{value.day} {value:%b %Y}"
 
 
 def ledger_labels(ledgers: pl.DataFrame) -> dict[int, str]:

@@ -2,7 +2,8 @@
 the page list, and reads cached until the data changes.
 
 Not a page: app.py lists the pages explicitly (see `_run_through_app` for the one moment
-Streamlit still looks at the folder by itself).
+Streamlit still looks at the pages/ folder by itself, and docs/architecture.md for why the
+helpers live in this package).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from pages._text import plain
+from pages.ui.text import plain
 from rekon.config import Settings, load_settings
 from rekon.errors import RekonError
 from rekon.workspace import Workspace, open_workspace
@@ -32,7 +33,7 @@ PAGES = [
     ("pages/orders.py", "Orders", "🔎"),
 ]
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
 def _secrets() -> dict[str, Any]:

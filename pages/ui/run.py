@@ -4,8 +4,8 @@ reconciled before, how the results moved since."""
 import polars as pl
 import streamlit as st
 
-from pages._display import as_read, class_words, count, idr, table
-from pages._workspace import query
+from pages.ui.display import as_read, class_words, count, idr, table
+from pages.ui.workspace import query
 from rekon import results
 from rekon.matching import EXCEPTIONS, class_name
 from rekon.workspace import Workspace

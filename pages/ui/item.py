@@ -8,10 +8,11 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from pages._display import attempt, day, flash_and_rerun, idr, show_flash, table
-from pages._text import plain
+from pages.ui.display import attempt, flash_and_rerun, idr, show_flash, table
+from pages.ui.text import plain
 from rekon import reviews
 from rekon.matching import EXCEPTIONS, class_name
+from rekon.periods import day
 from rekon.providers.base import provider_title
 from rekon.results import result_detail
 from rekon.workspace import Workspace

@@ -3,8 +3,8 @@ deleting one."""
 
 import streamlit as st
 
-from pages._display import attempt, count, flash_and_rerun, ledger_labels, show_flash, table
-from pages._workspace import query
+from pages.ui.display import attempt, count, flash_and_rerun, ledger_labels, show_flash, table
+from pages.ui.workspace import query
 from rekon import ledger
 from rekon.workspace import Workspace
 

@@ -7,9 +7,9 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from pages._display import idr, local_time
-from pages._text import plain
-from pages._workspace import query
+from pages.ui.display import idr, local_time
+from pages.ui.text import plain
+from pages.ui.workspace import query
 from rekon import fetch_log, results
 from rekon.periods import is_whole_month, month_bounds
 from rekon.sandbox.data import GOLDEN_MONTH
