@@ -5,18 +5,18 @@ from decimal import Decimal
 import polars as pl
 import streamlit as st
 
-from pages.ui.display import as_read, attempt, count, ledger_labels, table
-from pages.ui.item import decisions_made, work_one_item
+from pages.ui.address import seed
+from pages.ui.display import attempt, count, ledger_labels
+from pages.ui.item import work_one_item
 from pages.ui.period import period, period_label, period_warnings, run_label
+from pages.ui.results_table import results_table
 from pages.ui.run import run_summary
 from pages.ui.workspace import query, workspace
 from rekon import results
 from rekon.ledger import list_ledgers
-from rekon.matching import EXCEPTIONS, RESULTS, ReconcileParams, class_name, reconcile
-from rekon.providers.base import PROVIDER_TITLES, provider_title
-from rekon.results import ResultFilter, results_page
+from rekon.matching import ReconcileParams, reconcile
+from rekon.periods import day_range
 
-PAGE_SIZE = 100
 ws = workspace()
 start, end = period()
 st.title(f"Reconcile · {period_label(start, end)}")
@@ -70,6 +70,12 @@ with (
             )
 
 runs = query(ws, results.runs_for_period, start, end)
+within = None
+if runs.is_empty():
+    # A range inside a reconciled period (15–20 Oct): that period's run, its results dated in
+    # the range.
+    runs = query(ws, results.covering_runs, start, end)
+    within = (start, end) if runs.height else None
 if runs.is_empty():
     st.info(
         "No reconciliation for this period yet."
@@ -77,68 +83,18 @@ if runs.is_empty():
     )
     st.stop()
 
-
-run_id = st.selectbox("Run", runs["id"].to_list(), format_func=lambda i: run_label(runs, i))
-
-run_summary(ws, runs, run_id)
-
-st.subheader("Results")
-# The classes get the whole width: in a narrow column their chips were cut unreadable.
-classes = st.multiselect("Result", RESULTS, default=list(EXCEPTIONS), format_func=class_name)
-f2, f3, f4 = st.columns([2, 2, 3])
-providers = f2.multiselect("Provider", list(PROVIDER_TITLES), format_func=provider_title)
-review = f3.multiselect("Review", ["open", "accepted", "resolved"])
-search = f4.text_input("Search id, reference, description, customer or amount")
-flt = ResultFilter(tuple(classes), tuple(providers), tuple(review), search)
-total = results_page(ws.store, run_id, flt, 0, 1)[1]  # the count decides the pages
-page_count = max(1, -(-total // PAGE_SIZE))
-page_no = st.number_input(f"Page (of {page_count}; {count(total)} results)", 1, page_count, 1)
-page, _ = results_page(ws.store, run_id, flt, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
-# What a reviewer decides on comes first, within 1024 px: the class, the review, which item
-# (an order, or a ledger line by its reference), and the amounts; the rest after.
-COLUMNS = {
-    "result": "Result",
-    "review_status": st.column_config.TextColumn("Review", width=96),  # fits "accepted"
-    "item": "Order or ledger line",
-    "order_amount": "Order amount",
-    "ledger_amount": "Ledger amount",
-    "difference": "Difference",
-    "order_date": "Order date",
-    "ledger_date": "Ledger date",
-    "merchant_ref": "Merchant ref",
-    "ledger_reference": "Ledger reference",
-    "rule": "Matched on",
-    "review_note": "Note",
-    "result_key": "Key",
-}
-if page.is_empty():
-    st.info("No result matches these filters.", icon=":material/filter_alt_off:")
-    st.stop()
-item = (
-    pl.when(pl.col("order_id").is_not_null())
-    .then(pl.format("{} {}", "provider", "order_id"))
-    .otherwise(
-        pl.format(
-            "Ledger {} line {} · {}",
-            "ledger_id",
-            "ledger_line",
-            pl.col("ledger_reference").fill_null("(no reference)"),
-        )
+run_ids = runs["id"].to_list()
+seed("f_run", "run", lambda r: int(r) if int(r) in run_ids else run_ids[0])
+run_id = st.selectbox("Run", run_ids, format_func=lambda i: run_label(runs, i), key="f_run")
+if within:
+    r = runs.filter(pl.col("id") == run_id).row(0, named=True)
+    st.info(
+        f"Run {run_id} reconciled {day_range(r['period_from'], r['period_to'])}: shown here "
+        f"are its results dated {day_range(start, end)}."
     )
-)
-grid = table(
-    as_read(page).with_columns(item.alias("item")).select(list(COLUMNS)),
-    "order_amount",
-    "ledger_amount",
-    "difference",
-    column_config=COLUMNS,
-    height=min(420, 38 + 35 * page.height),
-    # A key per view: a selection belongs to the rows it was made on, not to the next page.
-    key=f"results_{run_id}_{page_no}_{abs(hash(flt))}_{decisions_made()}",
-    on_select="rerun",
-    selection_mode="multi-row",
-)
-st.caption("Select rows to look at them and to decide on several at once.")
 
+run_summary(ws, runs, run_id, within)
+
+page, selected = results_table(ws, run_id, within)
 st.subheader("Item")
-work_one_item(ws, run_id, page, [page["result_key"][i] for i in grid.selection.rows])
+work_one_item(ws, run_id, page, selected)

@@ -17,7 +17,8 @@ from pages.ui.text import plain
 from pages.ui.workspace import PAGES as PAGE_LIST
 from rekon import reviews
 from rekon.ledger import import_ledger, list_ledgers, load_mapping
-from rekon.matching import ReconcileParams, reconcile
+from rekon.matching import EXCEPTIONS, ReconcileParams, reconcile
+from rekon.results import ResultFilter, results_page
 from rekon.sandbox.data import SAMPLE_LEDGER, generate
 from rekon.store import Store
 from tests.factories import add_ledger, add_orders, order
@@ -874,3 +875,51 @@ def test_exception_ages_run_to_the_period_end_once_it_is_over(tmp_path: Path) ->
     assert buckets <= {"0–7 days", "8–30 days", "31–60 days"}  # October, seen from its end
     assert "over 60 days" not in buckets
     assert any(c.value.startswith("Not exceptions: matched ") for c in at.caption)
+
+
+def test_a_reload_or_a_shared_link_shows_the_same_filtered_page(tmp_path: Path) -> None:
+    db = tmp_path / "address.duckdb"
+    at = app(db).switch_page("pages/reconcile.py").run()
+    next(m for m in at.multiselect if m.label == "Result").set_value(["missing_in_ledger"]).run()
+    next(m for m in at.multiselect if m.label == "Provider").set_value(["durianpay"]).run()
+    next(n for n in at.number_input if n.label.startswith("Page (of")).set_value(2).run()
+    assert_clean(at)
+    shown = at.dataframe[0].value["result_key"].tolist()
+    address = dict(at.query_params)
+    assert address == {
+        "month": "2026-10", "run": "1", "classes": "missing_in_ledger",
+        "providers": "durianpay", "page": "2",
+    }  # fmt: skip
+    # A new session opened on that address: another tab, a reload, a colleague's link.
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    again.secrets["REKON_DB"] = str(db)
+    again.query_params.update(address)
+    again.run().switch_page("pages/reconcile.py").run()
+    assert_clean(again)
+    assert next(m for m in again.multiselect if m.label == "Result").value == ["missing_in_ledger"]
+    assert next(n for n in again.number_input if n.label.startswith("Page (of")).value == 2
+    assert again.dataframe[0].value["result_key"].tolist() == shown
+
+
+def test_a_range_inside_a_reconciled_month_shows_that_month_s_results_for_it(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "inside.duckdb"
+    at = app(db)
+    at.sidebar.radio[0].set_value("Custom range").run()
+    at.sidebar.date_input[0].set_value((date(2026, 10, 15), date(2026, 10, 20))).run()
+    at.switch_page("pages/reconcile.py").run()
+    assert_clean(at)
+    assert not [i for i in at.info if i.value.startswith("No reconciliation")]
+    assert any(
+        i.value
+        == "Run 1 reconciled 1–31 Oct 2026: shown here are its results dated 15–20 Oct 2026."
+        for i in at.info
+    )
+    inside = (date(2026, 10, 15), date(2026, 10, 20))
+    expected, _ = results_page(Store(db), 1, ResultFilter(results=EXCEPTIONS, within=inside))
+    assert at.dataframe[0].value["result_key"].tolist() == expected["result_key"].to_list()
+    assert set(expected["anchor_date"]) <= {date(2026, 10, d) for d in range(15, 21)}
+    assert dict(at.query_params)["from"] == "2026-10-15"
+    total = sum(int(m.value.replace(".", "")) for m in at.metric)
+    assert 0 < total < 10_006  # the range's results, not the month's

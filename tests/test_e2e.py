@@ -182,7 +182,9 @@ def test_month_end_in_the_browser(page: Page, server: str) -> None:
         page.mouse.click(grid["x"] + 15, grid["y"] + 35 * row + 17)
         page.wait_for_timeout(1500)
     page.get_by_text("the 2 selected results").click()
+    page.wait_for_timeout(1500)
     page.get_by_text("accept", exact=True).click()
+    page.locator("textarea").first.fill("Both booked on the bank statement")
     page.get_by_role("button", name="Record decision").click()
     page.get_by_text("Recorded accepted for 2 item(s).").wait_for(timeout=30_000)
     shot(page, "5b-selected")
@@ -208,8 +210,8 @@ def test_month_end_in_the_browser(page: Page, server: str) -> None:
         page.locator(".st-key-dl_reviews_csv button").click()
     trail = pl.read_csv(io.BytesIO(Path(info.value.path()).read_bytes()), infer_schema=False)
     assert sorted(zip(trail["decision"], trail["reviewer"], trail["note"], strict=True)) == [
-        ("accepted", "budi@finance", None),
-        ("accepted", "budi@finance", None),
+        ("accepted", "budi@finance", "Both booked on the bank statement"),
+        ("accepted", "budi@finance", "Both booked on the bank statement"),
         ("resolved", "ana@finance", "Fee deducted by the gateway; booked net"),
     ]
 

@@ -643,3 +643,19 @@ def test_every_class_is_listed_even_when_empty(reconciled: tuple[Store, int]) ->
     totals = class_totals(store, run_id)
     assert totals["result"].to_list() == list(RESULTS)
     assert totals.filter(pl.col("result") == "ambiguous")["count"].item() == 0
+
+
+def test_a_range_inside_a_reconciled_month_reads_that_month_s_run(
+    reconciled: tuple[Store, int],
+) -> None:
+    from rekon.results import class_totals, covering_runs
+
+    store, run_id = reconciled
+    inside = (date(2026, 10, 6), date(2026, 10, 8))
+    assert covering_runs(store, *inside)["id"].to_list() == [run_id]
+    assert covering_runs(store, date(2026, 9, 30), date(2026, 10, 2)).is_empty()
+    page, total = results_page(store, run_id, ResultFilter(within=inside))
+    assert {d for d in page["anchor_date"]} <= {date(2026, 10, d) for d in (6, 7, 8)}
+    assert total == 3  # xo_fee (6th), xo_lost (7th), xo_exp (8th)
+    totals = class_totals(store, run_id, within=inside)
+    assert int(totals["count"].sum()) == 3

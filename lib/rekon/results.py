@@ -53,10 +53,16 @@ class ResultFilter:
     providers: tuple[str, ...] = ()
     review: tuple[str, ...] = ()  # open / accepted / resolved
     search: str = ""
+    # Results whose date (the order's business date, else the line's) is within these, when
+    # a range inside a reconciled period is looked at.
+    within: tuple[date, date] | None = None
 
     def sql(self) -> tuple[str, dict[str, Any]]:
         clauses: list[str] = ["TRUE"]
         params: dict[str, Any] = {}
+        if self.within:
+            clauses.append("anchor_date BETWEEN $within_from AND $within_to")
+            params |= {"within_from": self.within[0], "within_to": self.within[1]}
         if self.results:
             clauses.append("list_contains($results, result)")
             params["results"] = list(self.results)
@@ -141,10 +147,15 @@ def order_results(store: Store, provider: str, order_id: str, limit: int = 10) -
     )
 
 
-def class_totals(store: Store, run_id: int, providers: tuple[str, ...] = ()) -> pl.DataFrame:
+def class_totals(
+    store: Store,
+    run_id: int,
+    providers: tuple[str, ...] = (),
+    within: tuple[date, date] | None = None,
+) -> pl.DataFrame:
     """Per result class: count, order amount and ledger amount (every class, zeros kept), and
     for exceptions how many are still open (no decision, or reopened). With providers,
-    ledger-only results (no provider) are left out."""
+    ledger-only results (no provider) are left out; with `within`, only results dated in it."""
     return store.query(
         f"""
         WITH decided AS (SELECT result_key FROM ({LATEST_SQL}) WHERE review_status <> 'open')
@@ -158,9 +169,15 @@ def class_totals(store: Store, run_id: int, providers: tuple[str, ...] = ()) -> 
         FROM unnest({list(RESULTS)}) AS k(result)
         LEFT JOIN recon_results r ON r.result = k.result AND r.run_id = $run
              AND (len($providers) = 0 OR list_contains($providers, r.provider))
+             AND ($lo IS NULL OR r.anchor_date BETWEEN $lo AND $hi)
         GROUP BY k.result ORDER BY array_position({list(RESULTS)}, k.result)
         """,
-        {"run": run_id, "providers": list(providers)},
+        {
+            "run": run_id,
+            "providers": list(providers),
+            "lo": within[0] if within else None,
+            "hi": within[1] if within else None,
+        },
     )
 
 
@@ -179,6 +196,17 @@ def runs_for_period(store: Store, start: date, end: date) -> pl.DataFrame:
         "SELECT id, period_from, period_to, ledger_ids, amount_tolerance, date_window,"
         " finished_at, run_by FROM recon_runs WHERE finished_at IS NOT NULL"
         " AND period_from = ? AND period_to = ? ORDER BY id DESC",
+        [start, end],
+    )
+
+
+def covering_runs(store: Store, start: date, end: date) -> pl.DataFrame:
+    """Runs of a wider period that holds start..end (15–20 Oct inside October), newest
+    first, as `runs_for_period` lists them: their results dated in the range are the range's."""
+    return store.query(
+        "SELECT id, period_from, period_to, ledger_ids, amount_tolerance, date_window,"
+        " finished_at, run_by FROM recon_runs WHERE finished_at IS NOT NULL"
+        " AND period_from <= ? AND period_to >= ? ORDER BY period_to - period_from, id DESC",
         [start, end],
     )
 

@@ -7,6 +7,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
+from pages.ui.address import publish, seed
 from pages.ui.display import idr, local_time
 from pages.ui.text import plain
 from pages.ui.workspace import query
@@ -36,7 +37,17 @@ def period_picker(ws: Workspace) -> None:
         | set(_data_months(ws)),
         reverse=True,
     )
+    # A reload or a shared link opens the same period: ?month=2026-10 or ?from=…&to=….
+    seed("period_month", "month", lambda m: f"{month_bounds(m)[0]:%Y-%m}")
+    if "from" in st.query_params and "to" in st.query_params:
+        seed("period_mode", "from", lambda _: "Custom range")
+        seed(
+            "period_range", "from", lambda _: _range(st.query_params["from"], st.query_params["to"])
+        )
     st.session_state.setdefault("period_month", f"{default[0]:%Y-%m}")
+    st.session_state.setdefault("period_range", default)
+    if st.session_state["period_month"] not in months:  # an older month from a link
+        months = sorted([*months, st.session_state["period_month"]], reverse=True)
     mode = st.radio("Period", ["Month", "Custom range"], horizontal=True, key="period_mode")
     if mode == "Month":
         month = st.selectbox(
@@ -46,13 +57,22 @@ def period_picker(ws: Workspace) -> None:
             format_func=lambda m: f"{date.fromisoformat(m + '-01'):%B %Y}",
         )
         st.session_state["period"] = month_bounds(month)
+        publish(month=month, **{"from": None, "to": None})
     else:
-        picked = st.date_input("From – to", value=default, key="period_range", format="DD/MM/YYYY")
+        picked = st.date_input("From – to", key="period_range", format="DD/MM/YYYY")
         if isinstance(picked, tuple) and len(picked) == 2:
             st.session_state["period"] = (picked[0], picked[1])
+            publish(month=None, **{"from": picked[0].isoformat(), "to": picked[1].isoformat()})
         else:
             st.session_state.setdefault("period", default)
     st.caption(f"Dates are business dates in {ws.settings.timezone}.")
+
+
+def _range(start: str, end: str) -> tuple[date, date]:
+    lo, hi = date.fromisoformat(start), date.fromisoformat(end)
+    if hi < lo:
+        raise ValueError("the range ends before it starts")
+    return lo, hi
 
 
 def _recent_months(today: date) -> list[date]:

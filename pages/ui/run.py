@@ -1,6 +1,8 @@
 """The reconcile page's run summary: each class's count and amount, and, when the period was
 reconciled before, how the results moved since."""
 
+from datetime import date
+
 import polars as pl
 import streamlit as st
 
@@ -16,8 +18,12 @@ MOVED_COLUMNS = {"result_key": "Key", "provider": "Provider", "order_id": "Order
                  "ledger_amount": "Ledger amount"}  # fmt: skip
 
 
-def run_summary(ws: Workspace, runs: pl.DataFrame, run_id: int) -> None:
-    totals = query(ws, results.class_totals, run_id)
+def run_summary(
+    ws: Workspace, runs: pl.DataFrame, run_id: int, within: tuple[date, date] | None = None
+) -> None:
+    """Each class's count and amount (of the results dated `within`, when given), and what
+    moved since the previous run of the period."""
+    totals = query(ws, results.class_totals, run_id, (), within)
     cols = st.columns(4)
     for i, row in enumerate(totals.iter_rows(named=True)):
         # Review progress beside each exception class: how many still need a decision.
