@@ -10,7 +10,7 @@ import streamlit as st
 
 from pages.ui.display import show_error
 from pages.ui.period import period_picker
-from pages.ui.workspace import PAGES, sandbox_banner, workspace
+from pages.ui.workspace import PAGES, reviewer_box, sandbox_banner, workspace
 from rekon.errors import RekonError
 
 st.set_page_config(page_title="Rekon", page_icon="⚖️", layout="wide")
@@ -24,6 +24,7 @@ navigation = st.navigation(NAVIGATION)
 ws = workspace()
 with st.sidebar:
     period_picker(ws)
+    reviewer_box(ws)
 sandbox_banner(ws)
 try:
     navigation.run()

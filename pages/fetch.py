@@ -6,7 +6,7 @@ import streamlit as st
 from pages.ui.display import count, show_error, table
 from pages.ui.period import period
 from pages.ui.text import plain
-from pages.ui.workspace import query, workspace
+from pages.ui.workspace import actor, query, workspace
 from rekon import fetch_log
 from rekon.errors import RekonError
 from rekon.fetching import fetch_orders
@@ -51,7 +51,7 @@ if submitted:
             for name in providers:
                 clients.update(ws.clients(name))
             summary = fetch_orders(
-                ws.store, clients, picked[0], picked[1], show, requested_by="dashboard"
+                ws.store, clients, picked[0], picked[1], show, requested_by=actor(ws)
             )
         except RekonError as exc:
             bar.empty()

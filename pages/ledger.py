@@ -6,7 +6,7 @@ import streamlit as st
 from pages.ui.display import LABELS, attempt, count, idr, ledger_labels, show_error, table
 from pages.ui.ledgers import imported_ledgers
 from pages.ui.text import plain
-from pages.ui.workspace import query, workspace
+from pages.ui.workspace import actor, query, workspace
 from rekon import ledger
 from rekon.errors import RekonError
 from rekon.money import DecimalStyle
@@ -55,7 +55,7 @@ if upload is not None:
         mapping=dict(overrides),  # a copy: the remembered read below must not change with it
         date_format=date_format,
         decimal_style=style,
-        imported_by=ws.settings.reviewer,
+        imported_by=actor(ws),
     )
     parsed: ledger.Parsed | None = None
     columns: list[str] = []
@@ -135,7 +135,7 @@ if upload is not None:
             opts = ledger.ImportOptions(
                 name=upload.name,
                 replace=replace,
-                imported_by=ws.settings.reviewer,
+                imported_by=actor(ws),
                 corrects=corrects,
             )
             ready = parsed  # narrowed: the lambda below cannot see the check above

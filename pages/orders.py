@@ -2,6 +2,7 @@
 
 import json
 
+import polars as pl
 import streamlit as st
 
 from pages.ui.display import (
@@ -15,7 +16,7 @@ from pages.ui.display import (
     table,
 )
 from pages.ui.text import plain
-from pages.ui.workspace import query, workspace
+from pages.ui.workspace import actor, query, workspace
 from rekon import order_lookup, results
 from rekon.ledger import list_ledgers
 from rekon.matching import ReconcileParams, reconcile, run_params
@@ -35,7 +36,7 @@ found = query(ws, order_lookup.find_orders, text)
 if found.is_empty():
     st.warning(plain(f"No stored order matches {text!r}. Fetch its period first."))
     st.stop()
-table(found, "amount", column_config=LABELS)
+table(as_read(found), "amount", column_config=LABELS)
 choice = st.selectbox(
     "Order",
     found.rows(named=True),
@@ -85,8 +86,19 @@ try:
     if st.button("Fetch live from Xepeng"):
         live = attempt(lambda: client.get_order(order["order_id"]))
         if live:
-            st.json(json.loads(live.raw), expanded=True)
-    with st.form("correct"):
+            changed = order_lookup.differences(order, live)
+            if changed:
+                st.warning(
+                    f"Xepeng's copy differs from the stored order in {len(changed)} field(s):"
+                )
+                table(pl.DataFrame(changed, schema=["field", "stored", "at Xepeng"], orient="row"))
+                st.caption("Fetch the order's period again to store Xepeng's copy.")
+            else:
+                st.success("The stored order matches Xepeng's copy.")
+            with st.expander("As Xepeng sent it now"):
+                st.json(json.loads(live.raw))
+    # Cleared once sent: a confirmation left ticked would send the next edit unasked.
+    with st.form("correct", clear_on_submit=True):
         description = st.text_input("Description", value=order["description"] or "")
         order_ref = st.text_input(
             "Merchant reference (metadata.order_ref)", value=order["merchant_ref"] or ""
@@ -101,7 +113,7 @@ try:
                         ws.store,
                         client,
                         order["order_id"],
-                        ws.settings.reviewer,
+                        actor(ws),
                         description=description
                         if description != (order["description"] or "")
                         else None,
@@ -120,7 +132,15 @@ finally:
 trail = query(ws, order_lookup.audit_trail, f"xepeng:{order['order_id']}")
 if trail.height:
     st.subheader("Audit trail")
-    table(trail)
+    words = trail.with_columns(
+        pl.col("action").replace(order_lookup.ACTION_NAMES),
+        # A handful of rows: each detail put in words at the page's edge.
+        pl.col("detail").map_elements(order_lookup.describe_change, return_dtype=pl.String),
+    )
+    table(
+        words,
+        column_config={"logged_at": "When", "actor": "Who", "action": "What", "detail": "Change"},
+    )
 
 month = st.session_state.get("rerun_month")
 # With no ledger there is nothing to reconcile the corrected order against.
@@ -134,7 +154,7 @@ if (
     params = (
         run_params(ws.store, int(runs["id"][0])) if runs.height else ReconcileParams(start, end)
     )
-    summary = attempt(lambda: reconcile(ws.store, params, ws.settings.reviewer))
+    summary = attempt(lambda: reconcile(ws.store, params, actor(ws)))
     if summary:  # rerun so the order's results above include the new run
         st.session_state.pop("rerun_month", None)
         flash_and_rerun(f"Run {summary.run_id}: {count(summary.exceptions)} exceptions.")

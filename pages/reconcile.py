@@ -11,7 +11,7 @@ from pages.ui.item import work_one_item
 from pages.ui.period import period, period_label, period_warnings, run_label
 from pages.ui.results_table import results_table
 from pages.ui.run import run_summary
-from pages.ui.workspace import query, workspace
+from pages.ui.workspace import actor, query, workspace
 from rekon import results
 from rekon.ledger import list_ledgers
 from rekon.matching import ReconcileParams, reconcile
@@ -59,7 +59,7 @@ with (
         params = ReconcileParams(start, end, tuple(chosen), Decimal(int(tolerance)), int(window))
         summary = None
         if chosen or ledgers.is_empty():
-            summary = attempt(lambda: reconcile(ws.store, params, ws.settings.reviewer))
+            summary = attempt(lambda: reconcile(ws.store, params, actor(ws)))
         else:  # no ids means every ledger to the library: not what clearing the box says
             st.error("Choose at least one ledger to reconcile against.")
         if summary:

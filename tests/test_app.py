@@ -837,6 +837,17 @@ def test_orders_page_corrects_a_xepeng_order_live_and_audits_it(tmp_path: Path) 
         assert_clean(at)
         next(b for b in at.button if b.label == "Fetch live from Xepeng").click().run()
         assert any(j.value and target.order_id in j.value for j in at.json)
+        assert "The stored order matches Xepeng's copy." in [s.value for s in at.success]
+        assert "Xepeng" in at.dataframe[0].value["provider"].tolist()  # not the code
+        sandbox.state.set_status(target.order_id, "refunded")  # Xepeng's record moves on
+        next(b for b in at.button if b.label == "Fetch live from Xepeng").click().run()
+        assert at.warning[0].value.startswith("Xepeng's copy differs from the stored order")
+        differs = next(df.value for df in at.dataframe if "at Xepeng" in df.value.columns)
+        assert ("status", "paid", "refunded") in [
+            tuple(r) for r in differs[["field", "stored", "at Xepeng"]].values
+        ]
+        # One reviewer name for the session, recorded on whatever this session does.
+        next(t for t in at.sidebar.text_input if t.label == "Reviewer").input("budi@finance")
 
         next(t for t in at.text_input if t.label == "Description").input("Kopi Gayo 250g")
         next(b for b in at.button if b.label == "Send correction to Xepeng").click().run()
@@ -851,8 +862,14 @@ def test_orders_page_corrects_a_xepeng_order_live_and_audits_it(tmp_path: Path) 
         assert sandbox.state.by_id[target.order_id].description == "Kopi Gayo 250g"
         assert '"Kopi Gayo 250g"' in at.json[0].value  # the stored order now says so too
         trail = at.dataframe[-1].value
-        assert trail["action"].tolist() == ["xepeng.update_order"]
-        assert "Kopi Gayo 250g" in trail["detail"][0]
+        assert trail["action"].tolist() == ["Correction sent to Xepeng"]
+        assert trail["actor"].tolist() == ["budi@finance"]
+        assert trail["detail"][0].endswith("→ 'Kopi Gayo 250g'")
+        assert trail["detail"][0].startswith("description: ")
+        # The sent form starts afresh in the browser: the confirmation does not stay ticked.
+        # (AppTest keeps a submitted form's values, so the form's own setting is checked.)
+        forms = {f.proto.form.form_id: f.proto.form.clear_on_submit for f in at.get("form")}
+        assert forms["correct"] is True
 
         next(b for b in at.button if b.label.startswith("Re-run the reconciliation")).click().run()
         assert_clean(at)

@@ -559,12 +559,14 @@ def test_the_reviews_export_is_the_audit_trail_of_every_decision(
         ("O:xepeng:xo_lost", "1", "accepted", None, "ana"),
     ]
     assert set(trail["result"]) == {"amount_mismatch", "missing_in_ledger"}
-    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", t) for t in trail["reviewed_at"])
+    assert all(
+        re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", t) for t in trail["reviewed_at_utc"]
+    )
     assert export_rows(store, run_id, "reviews") == 4
     book = openpyxl.load_workbook(io.BytesIO(export_bytes(store, run_id, "reviews", "xlsx")))
     sheet = book["reviews"]
     assert [c.value for c in sheet[1]] == list(REVIEW_COLUMNS)
-    assert isinstance(sheet.cell(2, REVIEW_COLUMNS.index("reviewed_at") + 1).value, datetime)
+    assert isinstance(sheet.cell(2, REVIEW_COLUMNS.index("reviewed_at_utc") + 1).value, datetime)
 
 
 def test_xlsx_has_a_sheet_per_kind_with_typed_numbers(reconciled: tuple[Store, int]) -> None:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 import polars as pl
 
+from rekon.providers.base import Order
 from rekon.store import Store
 
 
@@ -35,3 +40,43 @@ def audit_trail(store: Store, subject: str, limit: int = 50) -> pl.DataFrame:
         f" ORDER BY logged_at DESC LIMIT {int(limit)}",
         [subject],
     )
+
+
+# What each audited action is called on a page.
+ACTION_NAMES = {"xepeng.update_order": "Correction sent to Xepeng"}
+# The fields a person compares between the stored order and the provider's live copy.
+COMPARED = ("amount", "currency", "status", "provider_status", "merchant_ref", "payment_id",
+            "description", "customer_name", "customer_email", "updated_at", "paid_at")  # fmt: skip
+
+
+def describe_change(detail: str | None) -> str:
+    """An audit row's detail ({"field": [before, after]}) in words:
+    "description: 'Kopi' → 'Kopi Gayo 250g'"."""
+    try:
+        changes = json.loads(detail or "{}")
+    except ValueError:
+        return detail or ""
+    if not isinstance(changes, dict):
+        return str(changes)
+    parts = [
+        f"{field.replace('_', ' ')}: {pair[0]!r} → {pair[1]!r}"
+        for field, pair in changes.items()
+        if isinstance(pair, list) and len(pair) == 2 and pair[0] != pair[1]
+    ]
+    return "; ".join(parts) or "no change"
+
+
+def differences(stored: Mapping[str, Any], live: Order) -> list[tuple[str, str, str]]:
+    """Where the provider's live copy differs from the stored order: (field, stored, live)."""
+    out = []
+    for field in COMPARED:
+        was, now = stored.get(field), getattr(live, field)
+        if was != now and not (was in (None, "") and now in (None, "")):
+            out.append(
+                (
+                    field.replace("_", " "),
+                    "" if was is None else str(was),
+                    "" if now is None else str(now),
+                )
+            )
+    return out

@@ -38,11 +38,12 @@ TEXT_COLUMNS = ("order_id", "merchant_ref", "payment_id", "currency", "ledger_re
 MONEY_COLUMNS = ("order_amount", "ledger_amount", "difference")
 # The audit trail of a run: every decision ever recorded on its results, oldest first per item.
 REVIEW_COLUMNS = ("result_key", "result", "provider", "order_id", "ledger_id", "ledger_line",
-                  "seq", "decision", "note", "reviewer", "reviewed_at",
+                  "seq", "decision", "note", "reviewer", "reviewed_at_utc",
                   "decided_in_run")  # fmt: skip
 REVIEWS_SQL = """
     SELECT r.result_key, r.result, r.provider, r.order_id, r.ledger_id,
-           r.line_no AS ledger_line, v.seq, v.decision, v.note, v.reviewer, v.reviewed_at,
+           r.line_no AS ledger_line, v.seq, v.decision, v.note, v.reviewer,
+           v.reviewed_at AS reviewed_at_utc,  -- the header says the zone a reader must assume
            v.run_id AS decided_in_run
     FROM recon_results r JOIN reviews v USING (result_key)
     WHERE r.run_id = $run
@@ -124,8 +125,8 @@ def _reviews_sql(typed: bool) -> str:
     # Notes and names are typed by people: neutralised like every other text cell.
     cols = [_neutralise(c) if c in ("order_id", "note", "reviewer") else c for c in REVIEW_COLUMNS]
     if not typed:  # ISO 8601 in UTC, as stored
-        cols[REVIEW_COLUMNS.index("reviewed_at")] = (
-            "strftime(reviewed_at, '%Y-%m-%dT%H:%M:%SZ') AS reviewed_at"
+        cols[REVIEW_COLUMNS.index("reviewed_at_utc")] = (
+            "strftime(reviewed_at_utc, '%Y-%m-%dT%H:%M:%SZ') AS reviewed_at_utc"
         )
     return f"SELECT {', '.join(cols)} FROM ({REVIEWS_SQL}) ORDER BY result_key, seq"
 
@@ -274,7 +275,7 @@ def _write_xlsx(store: Store, run_id: int, kind: str, out: Path) -> int:
                 frame = store.query(export_sql(sheet, typed=True), {"run": run_id})
             formats: dict[str, Any] = {c: money for c in MONEY_COLUMNS if c in frame.columns}
             formats |= {c: day for c in ("order_date", "ledger_date") if c in frame.columns}
-            formats |= {c: moment for c in ("reviewed_at",) if c in frame.columns}
+            formats |= {c: moment for c in ("reviewed_at_utc",) if c in frame.columns}
             # Excel stores numbers as doubles: exact for every IDR amount below 10^13.
             frame = frame.with_columns(
                 pl.col(c).cast(pl.Float64) for c in MONEY_COLUMNS if c in frame.columns

@@ -10,6 +10,7 @@ import streamlit as st
 
 from pages.ui.display import attempt, flash_and_rerun, idr, show_flash, table
 from pages.ui.text import plain
+from pages.ui.workspace import actor
 from rekon import reviews
 from rekon.matching import EXCEPTIONS, class_name
 from rekon.periods import day
@@ -112,8 +113,7 @@ def review_form(
     now = dict(zip(keys, page["review_seq"], strict=True))
     drawn = st.session_state.get("reviews_drawn", {}) | {}
     st.session_state["reviews_drawn"] = now
-    # Outside the form, which clears on submit: the name holds for the whole session.
-    reviewer = st.text_input("Reviewer", value=ws.settings.reviewer, key="reviewer")
+    reviewer = actor(ws)  # the sidebar's name, the same on every page of this session
     # The scope sits outside the form, so the form knows how many items it decides on; it
     # starts again at "this result" after each decision.
     scopes = {"this result": [key]}

@@ -4,7 +4,7 @@ deleting one."""
 import streamlit as st
 
 from pages.ui.display import attempt, count, flash_and_rerun, ledger_labels, show_flash, table
-from pages.ui.workspace import query
+from pages.ui.workspace import actor, query
 from rekon import ledger
 from rekon.workspace import Workspace
 
@@ -36,8 +36,8 @@ def imported_ledgers(ws: Workspace) -> None:
         target = st.selectbox("Ledger", list(names), format_func=names.__getitem__)
         sure = st.checkbox("Yes, delete this ledger and its lines")
         if st.button("Delete", disabled=not sure):
-            actor = ws.settings.reviewer
-            gone = attempt(lambda: ledger.delete_ledger(ws.store, int(target), actor))
+            who = actor(ws)
+            gone = attempt(lambda: ledger.delete_ledger(ws.store, int(target), who))
             if gone is not None:  # a refusal stays on screen
                 flash_and_rerun(f"Deleted ledger {target} and its {count(gone)} lines.")
 
@@ -56,7 +56,7 @@ def corrected_export(ws: Workspace, names: dict[int, str]) -> None:
             "carry over to the corrected export; the replaced ledger and its lines are deleted."
         )
         if st.button("Replace"):
-            actor = ws.settings.reviewer
-            done = attempt(lambda: ledger.correct_ledger(ws.store, int(old), int(new), actor))
+            who = actor(ws)
+            done = attempt(lambda: ledger.correct_ledger(ws.store, int(old), int(new), who))
             if done is not None:
                 flash_and_rerun(f"{done.line()}.")

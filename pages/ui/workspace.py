@@ -111,3 +111,15 @@ def sandbox_banner(ws: Workspace) -> None:
             "`.streamlit/secrets.toml` to use your real accounts.",
             icon=":material/science:",
         )
+
+
+def actor(ws: Workspace) -> str:
+    """Who is acting in this session: the name in the sidebar's Reviewer box (one name per
+    session, on every page, until sign-in replaces it), else REKON_REVIEWER."""
+    return str(st.session_state.get("reviewer") or "").strip() or ws.settings.reviewer
+
+
+def reviewer_box(ws: Workspace) -> None:
+    """The sidebar's one Reviewer name, recorded on every action this session takes."""
+    st.session_state.setdefault("reviewer", ws.settings.reviewer)
+    st.text_input("Reviewer", key="reviewer", help="Recorded on every decision, import and run")
