@@ -18,7 +18,8 @@ ABOUT = {
     "all": "Every result, one row each.",
     "exceptions": "Only what needs a reviewer: mismatches, missing, duplicates, ambiguous.",
     "matched": "Orders matched to exactly one ledger line.",
-    "summary": "Counts and amounts per provider × result and per business day.",
+    "summary": "Counts, amounts and review progress: per class in total, per provider and "
+    "per business day.",
     "reviews": "Every decision on these results: what, by whom, when, with the note.",
 }
 
@@ -51,7 +52,7 @@ for kind in KINDS:
         col.download_button(
             fmt.upper(),
             data=maker(kind, fmt),
-            file_name=export_name(start, end, kind, fmt),
+            file_name=export_name(start, end, kind, fmt, int(run_id)),
             mime=MIME[fmt],
             key=f"dl_{kind}_{fmt}",
             on_click="ignore",

@@ -775,7 +775,7 @@ def test_exports_page_downloads_return_the_expected_bytes(tmp_path: Path, media:
         f"· {sum(planned[k] for k in EXCEPTIONS):,} rows".replace(",", ".")
     )
     name, data = download(at, media, "dl_exceptions_csv")
-    assert name == "rekon-2026-10-exceptions.csv"
+    assert name == "rekon-2026-10-run1-exceptions.csv"
     rows = pl.read_csv(io.BytesIO(data), infer_schema=False)
     assert tuple(rows.columns) == EXPORT_COLUMNS
     assert rows.height == sum(planned[k] for k in EXCEPTIONS)

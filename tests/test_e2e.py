@@ -200,7 +200,7 @@ def test_month_end_in_the_browser(page: Page, server: str) -> None:
     with page.expect_download(timeout=60_000) as info:
         page.locator(".st-key-dl_exceptions_csv button").click()
     download = info.value
-    assert download.suggested_filename == "rekon-2026-10-exceptions.csv"
+    assert download.suggested_filename == "rekon-2026-10-run1-exceptions.csv"
     rows = pl.read_csv(io.BytesIO(Path(download.path()).read_bytes()), infer_schema=False)
     assert rows.height == sum(planned[k] for k in EXCEPTIONS)
     resolved = rows.filter(pl.col("review_status") == "resolved")

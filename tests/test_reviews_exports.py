@@ -536,9 +536,34 @@ def test_summary_totals_equal_the_results(reconciled: tuple[Store, int]) -> None
     summary = csv_rows(export_bytes(store, run_id, "summary"))
     by_provider = summary.filter(pl.col("section") == "provider")
     by_day = summary.filter(pl.col("section") == "day")
-    for part in (by_provider, by_day):
+    per_class = summary.filter((pl.col("section") == "total") & (pl.col("result") != "all"))
+    for part in (by_provider, by_day, per_class):
         assert sum(int(c) for c in part["count"]) == 8
         assert sum(Decimal(v) for v in part["ledger_amount"].drop_nulls()) == Decimal("399845.00")
+    # The sections come in order: totals first, ending with everything in one row.
+    assert summary["section"].unique(maintain_order=True).to_list() == ["total", "provider", "day"]
+    grand = summary.filter(pl.col("result") == "all").row(0, named=True)
+    assert (grand["count"], grand["ledger_amount"], grand["open"]) == ("8", "399845.00", "5")
+
+
+def test_the_summary_counts_open_and_decided_exceptions(reconciled: tuple[Store, int]) -> None:
+    store, run_id = reconciled
+    reviews.record(store, ["O:xepeng:xo_fee"], "resolved", "ana", "MDR booked net", run_id)
+    summary = csv_rows(export_bytes(store, run_id, "summary"))
+    mismatch = summary.filter(
+        (pl.col("section") == "total") & (pl.col("result") == "amount_mismatch")
+    ).row(0, named=True)
+    assert (mismatch["open"], mismatch["decided"]) == ("0", "1")
+    grand = summary.filter(pl.col("result") == "all").row(0, named=True)
+    assert (grand["open"], grand["decided"]) == ("4", "1")
+
+
+def test_export_names_carry_the_run() -> None:
+    from rekon.reports import export_name
+
+    oct_ = (date(2026, 10, 1), date(2026, 10, 31))
+    assert export_name(*oct_, "exceptions", "csv", 3) == "rekon-2026-10-run3-exceptions.csv"
+    assert export_name(*oct_, "all", "xlsx", 2) != export_name(*oct_, "all", "xlsx", 3)
 
 
 def test_the_reviews_export_is_the_audit_trail_of_every_decision(
@@ -573,6 +598,11 @@ def test_xlsx_has_a_sheet_per_kind_with_typed_numbers(reconciled: tuple[Store, i
     store, run_id = reconciled
     book = openpyxl.load_workbook(io.BytesIO(export_bytes(store, run_id, "all", "xlsx")))
     assert book.sheetnames == ["all", "exceptions", "matched", "summary", "reviews", "run"]
+    # Every data sheet keeps its header in view and offers a filter on each column.
+    for name in ("all", "exceptions", "summary"):
+        assert book[name].freeze_panes == "A2", name
+        (data,) = book[name].tables.values()  # polars writes each sheet as an Excel table
+        assert data.ref.startswith("A1:") and data.autoFilter is not None, name
     # Whoever receives the workbook can tell what produced it: the run and the ledger file.
     about = {row[0].value: row[1].value for row in book["run"].iter_rows(min_row=2)}
     (ledger,) = list_ledgers(store).iter_rows(named=True)

@@ -54,28 +54,43 @@ class ExportError(RekonError):
     """An export could not be written."""
 
 
+# Per group of results: how many, their amounts, and for exceptions how many are still open
+# and how many were decided. `{key}` is the grouping expression, or NULL for the grand totals.
+_SUMMARY_SQL = f"""
+    WITH decided AS (SELECT result_key FROM ({LATEST_SQL}) WHERE review_status <> 'open')
+    SELECT {{key}} AS key, result, count(*) AS count,
+           sum(order_amount) AS order_amount, sum(ledger_amount) AS ledger_amount,
+           sum(difference) AS difference,
+           count(*) FILTER (WHERE result IN {EXCEPTIONS}
+                            AND result_key NOT IN (SELECT result_key FROM decided)) AS open,
+           count(*) FILTER (WHERE result IN {EXCEPTIONS}
+                            AND result_key IN (SELECT result_key FROM decided)) AS decided
+    FROM recon_results WHERE run_id = $run GROUP BY ALL ORDER BY ALL
+"""
+
+
 def summary_by_provider(store: Store, run_id: int) -> pl.DataFrame:
-    return store.query(
-        """
-        SELECT coalesce(provider, '(ledger only)') AS provider, result, count(*) AS count,
-               sum(order_amount) AS order_amount, sum(ledger_amount) AS ledger_amount,
-               sum(difference) AS difference
-        FROM recon_results WHERE run_id = $run GROUP BY ALL ORDER BY ALL
-        """,
-        {"run": run_id},
+    frame = store.query(
+        _SUMMARY_SQL.format(key="coalesce(provider, '(ledger only)')"), {"run": run_id}
     )
+    return frame.rename({"key": "provider"})
 
 
 def summary_by_day(store: Store, run_id: int) -> pl.DataFrame:
-    return store.query(
-        """
-        SELECT anchor_date AS business_date, result, count(*) AS count,
-               sum(order_amount) AS order_amount, sum(ledger_amount) AS ledger_amount,
-               sum(difference) AS difference
-        FROM recon_results WHERE run_id = $run GROUP BY ALL ORDER BY ALL
-        """,
-        {"run": run_id},
+    return store.query(_SUMMARY_SQL.format(key="anchor_date"), {"run": run_id}).rename(
+        {"key": "business_date"}
     )
+
+
+def summary_totals(store: Store, run_id: int) -> pl.DataFrame:
+    """Per result class over the whole run, then one row for everything (result 'all')."""
+    per_class = store.query(_SUMMARY_SQL.format(key="'all'"), {"run": run_id})
+    grand = per_class.select(
+        pl.lit("all").alias("key"),
+        pl.lit("all").alias("result"),
+        *(pl.col(c).sum() for c in per_class.columns if c not in ("key", "result")),
+    )
+    return pl.concat([per_class, grand.cast(per_class.schema)])
 
 
 # ---------------------------------------------------------------- exports
@@ -132,15 +147,21 @@ def _reviews_sql(typed: bool) -> str:
 
 
 def summary_frame(store: Store, run_id: int) -> pl.DataFrame:
-    """Both summaries in one table: section 'provider' or 'day', then the key."""
+    """The summaries in one table, by section: 'total' (per class over the run, then 'all'),
+    'provider' (provider × class) and 'day' (business day × class), each row with how many
+    of its exceptions are still open and how many were decided."""
     by_provider = summary_by_provider(store, run_id).rename({"provider": "key"})
     by_day = summary_by_day(store, run_id).rename({"business_date": "key"})
+    columns = ("section", "key", "result", "count", "order_amount", "ledger_amount",
+               "difference", "open", "decided")  # fmt: skip
     return pl.concat(
         [
+            summary_totals(store, run_id).with_columns(pl.lit("total").alias("section")),
             by_provider.with_columns(pl.lit("provider").alias("section")),
             by_day.with_columns(pl.col("key").cast(pl.String), pl.lit("day").alias("section")),
-        ]
-    ).select("section", "key", "result", "count", "order_amount", "ledger_amount", "difference")
+        ],
+        how="diagonal_relaxed",
+    ).select(columns)
 
 
 def write_export(store: Store, run_id: int, kind: str, out: Path, fmt: str = "csv") -> int:
@@ -205,10 +226,12 @@ def export_bytes(store: Store, run_id: int, kind: str, fmt: str = "csv") -> byte
         return path.read_bytes()
 
 
-def export_name(start: date, end: date, kind: str, fmt: str) -> str:
-    """'rekon-2026-10-exceptions.csv' for a calendar month, else the exact range."""
+def export_name(start: date, end: date, kind: str, fmt: str, run_id: int | None = None) -> str:
+    """'rekon-2026-10-run3-exceptions.csv' for a calendar month, else the exact range: two
+    runs of one month download under two names."""
     period = f"{start:%Y-%m}" if is_whole_month(start, end) else f"{start}_{end}"
-    return f"rekon-{period}-{kind}.{fmt}"
+    run = f"-run{run_id}" if run_id is not None else ""
+    return f"rekon-{period}{run}-{kind}.{fmt}"
 
 
 def run_sheet(store: Store, run_id: int) -> pl.DataFrame:
@@ -286,6 +309,8 @@ def _write_xlsx(store: Store, run_id: int, kind: str, out: Path) -> int:
                 column_formats=formats,  # type: ignore[arg-type]
                 autofit=frame.height < 5_000,
                 dtype_formats=None,
+                autofilter=True,
+                freeze_panes=(1, 0),  # the header stays in view, with a filter on each column
             )
             if sheet == kind:
                 rows = frame.height
