@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from bench._common import ROOT, machine, peak_rss_mb, report_option, run_child, write_section
+from rekon.sandbox.data import sandbox_settings
 from rekon.sandbox.server import wait_for_http
 from rekon.staging import STAGING_MEMORY_LIMIT
 
@@ -31,7 +32,7 @@ def child(args: argparse.Namespace) -> None:
     from rekon.fetching import ClientOptions, fetch_orders, make_clients
     from rekon.store import Store
 
-    settings = Settings(db_path=Path(args.db)).with_sandbox(args.url)
+    settings = sandbox_settings(Settings(db_path=Path(args.db)), args.url)
     clients = make_clients(settings, "all", ClientOptions(concurrency=args.concurrency))
     if args.no_store:  # the same pipeline, orders counted instead of stored
         began = time.perf_counter()

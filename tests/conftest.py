@@ -16,7 +16,7 @@ from rekon.providers.base import RetryPolicy
 from rekon.providers.durianpay import DurianpayClient
 from rekon.providers.xepeng import XepengClient
 from rekon.sandbox.app import Faults
-from rekon.sandbox.data import DataConfig
+from rekon.sandbox.data import DataConfig, sandbox_settings
 from rekon.sandbox.server import RunningSandbox, make_state, start_in_thread
 from rekon.store import Store
 
@@ -51,7 +51,7 @@ def sandbox() -> Iterator[RunningSandbox]:
 
 @pytest.fixture
 def settings(tmp_path: Path, sandbox: RunningSandbox) -> Settings:
-    return Settings(db_path=tmp_path / "rekon.duckdb").with_sandbox(sandbox.url)
+    return sandbox_settings(Settings(db_path=tmp_path / "rekon.duckdb"), sandbox.url)
 
 
 @pytest.fixture

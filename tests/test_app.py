@@ -19,7 +19,7 @@ from rekon import reviews
 from rekon.ledger import import_ledger, list_ledgers, load_mapping
 from rekon.matching import EXCEPTIONS, ReconcileParams, reconcile
 from rekon.results import ResultFilter, results_page
-from rekon.sandbox.data import SAMPLE_LEDGER, generate
+from rekon.sandbox.data import SAMPLE_LEDGER, generate, sandbox_settings
 from rekon.store import Store
 from tests.factories import add_ledger, add_orders, order
 
@@ -816,7 +816,7 @@ def test_orders_page_corrects_a_xepeng_order_live_and_audits_it(tmp_path: Path) 
         store = Store(db)
         fetch_orders(
             store,
-            make_clients(Settings(db_path=db).with_sandbox(sandbox.url)),
+            make_clients(sandbox_settings(Settings(db_path=db), sandbox.url)),
             date(2026, 10, 1),
             date(2026, 10, 31),
         )

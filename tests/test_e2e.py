@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -168,6 +169,9 @@ def test_month_end_in_the_browser(page: Page, server: str) -> None:
     shot(page, "5-review")
     # The form starts afresh: that note must not ride along with the next decision.
     assert page.locator("textarea").first.input_value() == ""
+    # The panel moved on to the next open item: this decision lands on row 2, not row 1.
+    page.get_by_role("button", name="Record decision").click()
+    page.get_by_text("Recorded accepted for 1 item(s).").wait_for(timeout=30_000)
 
     # Two rows ticked in the results table (its first column; rows are 35 px under a 35 px
     # header), then one decision on both.
@@ -178,7 +182,7 @@ def test_month_end_in_the_browser(page: Page, server: str) -> None:
     results.scroll_into_view_if_needed()
     grid = results.bounding_box()
     assert grid is not None  # shown on screen, so it can be clicked
-    for row in (2, 4):
+    for row in (3, 5):
         page.mouse.click(grid["x"] + 15, grid["y"] + 35 * row + 17)
         page.wait_for_timeout(1500)
     page.get_by_text("the 2 selected results").click()
@@ -190,6 +194,41 @@ def test_month_end_in_the_browser(page: Page, server: str) -> None:
     shot(page, "5b-selected")
     assert page.get_by_role("radio", name="this result").is_checked()  # not the 2 again
     assert page.get_by_label("Reviewer").input_value() == "budi@finance"  # the name stays
+
+    # The whole page at once: the resolved and accepted rows keep their decisions.
+    page.get_by_text("all 100 results on this page").click()
+    page.wait_for_timeout(1500)
+    page.get_by_text("accept", exact=True).click()
+    page.locator("textarea").first.fill("Month-end sweep")
+    page.get_by_text("Yes, record this decision for all 100 items").click()
+    page.get_by_role("button", name="Record decision").click()
+    page.get_by_text(
+        "Recorded accepted for 96 item(s). 4 already decided item(s) left as they were."
+    ).wait_for(timeout=30_000)
+    shot(page, "5c-bulk")
+
+    # A filtered view survives a reload: the search is in the address.
+    search = page.get_by_label("Search id, reference, description, customer or amount")
+    search.fill("INV-202610")
+    search.press("Enter")
+    page.wait_for_timeout(2000)
+    assert "q=INV-202610" in page.url
+    counted = page.get_by_text(re.compile(r"^Page \(of \d+; [\d.]+ results\)")).first.inner_text()
+    page.reload()
+    page.get_by_role("heading", name="Reconcile · October 2026").wait_for(timeout=60_000)
+    page.wait_for_timeout(2000)
+    assert search.input_value() == "INV-202610"
+    assert page.get_by_text(counted).first.is_visible()
+    shot(page, "5d-reloaded")
+
+    # Another month's run form starts from that month: no October ledger carried over.
+    page.goto(f"{server}/reconcile?month=2026-09")
+    page.get_by_role("heading", name="Reconcile · September 2026").wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    form = page.locator('[data-testid="stForm"]').first
+    assert "ledger-2026-10.csv" not in form.inner_text()
+    assert "the default tolerance and window" in form.inner_text()
+    shot(page, "5e-september")
 
     open_page(page, server, "charts", "Charts · October 2026")
     page.locator(".js-plotly-plot").nth(4).wait_for(timeout=60_000)
@@ -209,11 +248,19 @@ def test_month_end_in_the_browser(page: Page, server: str) -> None:
     with page.expect_download(timeout=60_000) as info:
         page.locator(".st-key-dl_reviews_csv button").click()
     trail = pl.read_csv(io.BytesIO(Path(info.value.path()).read_bytes()), infer_schema=False)
-    assert sorted(zip(trail["decision"], trail["reviewer"], trail["note"], strict=True)) == [
-        ("accepted", "budi@finance", "Both booked on the bank statement"),
-        ("accepted", "budi@finance", "Both booked on the bank statement"),
-        ("resolved", "ana@finance", "Fee deducted by the gateway; booked net"),
+    # Row by row of the page as it was listed (the exceptions export keeps its order): which
+    # result got which decision.
+    listed = rows["result_key"].to_list()
+    decided = {k: list(zip(g["decision"], g["reviewer"], g["note"], strict=True))
+               for (k,), g in trail.group_by("result_key")}  # fmt: skip
+    assert decided[listed[0]] == [
+        ("resolved", "ana@finance", "Fee deducted by the gateway; booked net")
     ]
+    assert decided[listed[1]] == [("accepted", "ana@finance", None)]
+    for k in (listed[2], listed[4]):
+        assert decided[k] == [("accepted", "budi@finance", "Both booked on the bank statement")]
+    assert decided[listed[3]] == [("accepted", "budi@finance", "Month-end sweep")]
+    assert len(decided) == 100
 
     for path, title in (("orders", "Orders"),):
         open_page(page, server, path, title)

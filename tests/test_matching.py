@@ -16,7 +16,13 @@ from rekon.config import Settings
 from rekon.fetching import fetch_orders, make_clients
 from rekon.ledger import import_ledger
 from rekon.matching import RESULTS, ReconcileError, ReconcileParams, RunSummary, reconcile
-from rekon.sandbox.data import SAMPLE_EXPECTED, SAMPLE_LEDGER, generate, ledger_csv
+from rekon.sandbox.data import (
+    SAMPLE_EXPECTED,
+    SAMPLE_LEDGER,
+    generate,
+    ledger_csv,
+    sandbox_settings,
+)
 from rekon.sandbox.server import RunningSandbox
 from rekon.store import Store
 from tests.conftest import OCTOBER
@@ -31,7 +37,7 @@ def test_golden_month_gives_the_counts_the_generator_planned(
 ) -> None:
     planned = generate().expected  # from how the data was built, not from the engine
     store = Store(tmp_path / "golden.duckdb")
-    settings_ = Settings(db_path=tmp_path / "golden.duckdb").with_sandbox(golden_sandbox.url)
+    settings_ = sandbox_settings(Settings(db_path=tmp_path / "golden.duckdb"), golden_sandbox.url)
     fetch_orders(store, make_clients(settings_), *OCTOBER)
     import_ledger(store, ROOT / SAMPLE_LEDGER)
     run = reconcile(store, OCT)

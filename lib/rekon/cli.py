@@ -1,4 +1,4 @@
-"""`rekon`: every step of month-end without the browser (see DESIGN.md, CLI contract)."""
+"""`rekon`: every step of month-end without the browser (docs/architecture.md, the CLI)."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from rekon import cli_recon
 
-    cli_recon.add_parsers(sub, _db, _period)
+    COMMANDS.update(cli_recon.add_parsers(sub, _db, _period))
     return parser
 
 
@@ -200,10 +200,11 @@ class ProgressLine:
 @command("fetch")
 def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     from rekon.fetching import ClientOptions, fetch_orders, make_clients
+    from rekon.sandbox.data import sandbox_settings
     from rekon.store import Store
 
     if args.sandbox_url:
-        settings = settings.with_sandbox(args.sandbox_url)
+        settings = sandbox_settings(settings, args.sandbox_url)
     if settings.sandbox:
         return _fail(
             "no provider is configured: set XEPENG_API_KEY / DURIANPAY_SERVER_KEY "

@@ -15,12 +15,16 @@ from rekon.reports import KINDS
 from rekon.store import Store
 from rekon.terminal import safe
 
+Handler = Callable[[argparse.Namespace, Settings], int]
+
 
 def add_parsers(
     sub: Any,
     db: Callable[[argparse.ArgumentParser], None],
     period: Callable[[argparse.ArgumentParser], None],
-) -> None:
+) -> dict[str, Handler]:
+    """Add these commands' parsers to `sub`; return their handlers by command name (for
+    `rekon.cli` to dispatch, so that this module never imports it back)."""
     ledger = sub.add_parser("ledger", help="import, list or delete ledger CSV files")
     lsub = ledger.add_subparsers(dest="ledger_command", required=True)
     imp = lsub.add_parser("import", help="import a ledger CSV")
@@ -136,13 +140,13 @@ def add_parsers(
     exp.add_argument("--force", action="store_true", help="write over an existing file")
     db(exp)
 
-    from rekon.cli import command
-
-    command("ledger")(_ledger)
-    command("reconcile")(_reconcile)
-    command("runs")(_runs)
-    command("review")(_review)
-    command("export")(_export)
+    return {
+        "ledger": _ledger,
+        "reconcile": _reconcile,
+        "runs": _runs,
+        "review": _review,
+        "export": _export,
+    }
 
 
 def _store(settings: Settings) -> Store:

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rekon.errors import RekonError
-from rekon.providers.base import PROVIDER_TITLES
+from rekon.names import PROVIDER_TITLES
 
 DEFAULT_DB = Path("data/rekon.duckdb")
 DEFAULT_TIMEZONE = "Asia/Jakarta"
@@ -103,21 +103,6 @@ class Settings:
     def sandbox(self) -> bool:
         """True when no provider is configured: the app then serves its built-in sandbox."""
         return self.xepeng is None and self.durianpay is None
-
-    def with_sandbox(self, base_url: str) -> Settings:
-        """These settings pointed at a running sandbox (which accepts its own test keys)."""
-        from rekon.sandbox.data import DURIANPAY_TEST_KEY, XEPENG_TEST_KEY
-
-        return Settings(
-            db_path=self.db_path,
-            timezone=self.timezone,
-            xepeng=ProviderSettings(base_url, Secret(XEPENG_TEST_KEY)),
-            durianpay=ProviderSettings(base_url, Secret(DURIANPAY_TEST_KEY)),
-            max_upload_mb=self.max_upload_mb,
-            memory_limit=self.memory_limit,
-            bootstrap=self.bootstrap,
-            reviewer=self.reviewer,
-        )
 
 
 def check_base_url(name: str, url: str | None) -> None:

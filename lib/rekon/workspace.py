@@ -23,7 +23,7 @@ from rekon.fetching import (
 from rekon.ledger import DuplicateLedger, import_ledger
 from rekon.matching import ReconcileParams, reconcile
 from rekon.periods import month_bounds
-from rekon.sandbox.data import GOLDEN_MONTH, SAMPLE_LEDGER
+from rekon.sandbox.data import GOLDEN_MONTH, SAMPLE_LEDGER, sandbox_settings
 from rekon.sandbox.server import RunningSandbox, make_state, start_in_thread
 from rekon.store import Store
 
@@ -64,7 +64,7 @@ def open_workspace(settings: Settings, root: Path = Path(".")) -> Workspace:
         return Workspace(settings, store)
     db_path = root / SANDBOX_DB if settings.db_path == DEFAULT_DB else settings.db_path
     sandbox = start_in_thread(make_state())
-    sandboxed = replace(settings.with_sandbox(sandbox.url), db_path=db_path)
+    sandboxed = replace(sandbox_settings(settings, sandbox.url), db_path=db_path)
     store = Store(db_path, settings.timezone, settings.memory_limit)
     workspace = Workspace(sandboxed, store, sandbox)
     if settings.bootstrap and store.scalar("SELECT count(*) FROM recon_runs") == 0:

@@ -17,6 +17,7 @@ from pages.ui.workspace import settings
 from rekon.errors import RekonError
 from rekon.matching import RULE_NAMES
 from rekon.money import format_count, format_idr
+from rekon.names import KEY_SETTINGS
 from rekon.providers.base import PROVIDER_TITLES, AuthError, ProviderError, provider_title
 
 # Labels for columns that appear on several pages; a page adds its own.
@@ -40,8 +41,6 @@ LABELS = {
     "value": "Value",
     "reason": "Why",
 }
-
-KEY_NAMES = {"xepeng": "XEPENG_API_KEY", "durianpay": "DURIANPAY_SERVER_KEY"}
 
 
 def count(n: int) -> str:
@@ -138,7 +137,7 @@ def explain(exc: Exception) -> str:
     if isinstance(exc, AuthError):
         name = provider_title(exc.provider)
         return (
-            f"{name} refused the API key — set {KEY_NAMES.get(exc.provider, 'the key')} in "
+            f"{name} refused the API key — set {KEY_SETTINGS.get(exc.provider, 'the key')} in "
             f".streamlit/secrets.toml (or the environment) and try again. ({exc})"
         )
     if isinstance(exc, ProviderError):

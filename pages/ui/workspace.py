@@ -122,4 +122,5 @@ def actor(ws: Workspace) -> str:
 def reviewer_box(ws: Workspace) -> None:
     """The sidebar's one Reviewer name, recorded on every action this session takes."""
     st.session_state.setdefault("reviewer", ws.settings.reviewer)
-    st.text_input("Reviewer", key="reviewer", help="Recorded on every decision, import and run")
+    st.text_input("Reviewer", key="reviewer")
+    st.caption("Recorded on every decision, import, run and fetch of this session.")

@@ -29,12 +29,14 @@ import httpx
 
 from rekon.errors import RekonError
 from rekon.money import format_count
+from rekon.names import BASE_URL_SETTINGS, PROVIDER_TITLES, provider_title
 from rekon.redaction import redact
 
 if TYPE_CHECKING:
     from rekon.config import ProviderSettings
 
 log = logging.getLogger(__name__)
+__all__ = ["PROVIDER_TITLES", "provider_title"]  # the names, for callers that import them here
 
 STATUSES = ("paid", "pending", "expired", "failed", "cancelled", "refunded", "unknown")
 PAID = "paid"
@@ -126,16 +128,6 @@ class ProviderMisbehaved(ProviderError):
 
 class Unreachable(ProviderError):
     """The configured address cannot work: no scheme, an unknown host, TLS on a plain port."""
-
-
-# Every provider Rekon fetches from, by its code, with the name people know it by.
-PROVIDER_TITLES = {"xepeng": "Xepeng", "durianpay": "Durianpay"}
-# The setting that holds each provider's address, for messages that say what to check.
-BASE_URL_SETTINGS = {"xepeng": "XEPENG_BASE_URL", "durianpay": "DURIANPAY_BASE_URL"}
-
-
-def provider_title(provider: str) -> str:
-    return PROVIDER_TITLES.get(provider, provider)
 
 
 # ---------------------------------------------------------------- retry

@@ -13,12 +13,13 @@ import io
 import json
 import random
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from rekon.config import ProviderSettings, Secret, Settings
 from rekon.periods import month_bounds
 
 XEPENG_TEST_KEY = "xp_test_sandbox_key"
@@ -414,3 +415,12 @@ def write_samples(root: Path = Path(".")) -> None:
 
 if __name__ == "__main__":
     write_samples()
+
+
+def sandbox_settings(settings: Settings, base_url: str) -> Settings:
+    """These settings pointed at a running sandbox, which accepts its own test keys."""
+    return replace(
+        settings,
+        xepeng=ProviderSettings(base_url, Secret(XEPENG_TEST_KEY)),
+        durianpay=ProviderSettings(base_url, Secret(DURIANPAY_TEST_KEY)),
+    )
