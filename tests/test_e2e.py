@@ -221,14 +221,15 @@ def test_month_end_in_the_browser(page: Page, server: str) -> None:
     assert page.get_by_text(counted).first.is_visible()
     shot(page, "5d-reloaded")
 
-    # Another month's run form starts from that month: no October ledger carried over.
-    page.goto(f"{server}/reconcile?month=2026-09")
-    page.get_by_role("heading", name="Reconcile · September 2026").wait_for(timeout=60_000)
+    # Another month's run form starts from that month: the October ledger (29 Sep – 2 Nov)
+    # is not carried over to August.
+    page.goto(f"{server}/reconcile?month=2026-08")
+    page.get_by_role("heading", name="Reconcile · August 2026").wait_for(timeout=60_000)
     page.wait_for_timeout(1500)
     form = page.locator('[data-testid="stForm"]').first
     assert "ledger-2026-10.csv" not in form.inner_text()
     assert "the default tolerance and window" in form.inner_text()
-    shot(page, "5e-september")
+    shot(page, "5e-august")
 
     open_page(page, server, "charts", "Charts · October 2026")
     page.locator(".js-plotly-plot").nth(4).wait_for(timeout=60_000)
@@ -250,7 +251,17 @@ def test_month_end_in_the_browser(page: Page, server: str) -> None:
     trail = pl.read_csv(io.BytesIO(Path(info.value.path()).read_bytes()), infer_schema=False)
     # Row by row of the page as it was listed (the exceptions export keeps its order): which
     # result got which decision.
-    listed = rows["result_key"].to_list()
+    listed = (
+        rows.select(
+            pl.when(pl.col("result") == "duplicate_in_ledger")
+            .then(pl.format("D:{}:{}", "ledger_id", "ledger_line"))
+            .when(pl.col("order_id").is_not_null())
+            .then(pl.format("O:{}:{}", "provider", "order_id"))
+            .otherwise(pl.format("L:{}:{}", "ledger_id", "ledger_line"))
+        )
+        .to_series()
+        .to_list()
+    )
     decided = {k: list(zip(g["decision"], g["reviewer"], g["note"], strict=True))
                for (k,), g in trail.group_by("result_key")}  # fmt: skip
     assert decided[listed[0]] == [
