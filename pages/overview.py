@@ -57,24 +57,28 @@ else:
     )
     st.subheader("By provider")
     names = {**PROVIDER_TITLES, "ledger_only": "Ledger only", "total": "All providers"}
+    pct = pl.col("matched_pct")
     rows = kpis.with_columns(
         pl.col("provider").replace_strict(names, default=pl.col("provider")),
-        pl.col("matched_pct").round(1),
-    )
+        # As the headline writes it (91,2 %); blank where there is nothing to match.
+        pl.when(pct.is_not_null())
+        .then(pct.round(1).cast(pl.String).str.replace(r"\.", ",") + " %")
+        .otherwise(pl.lit(""))
+        .alias("matched_pct"),
+    ).select("provider", "orders", "paid_amount", "matched_pct", "exceptions",
+             "open_exceptions", "exception_amount")  # fmt: skip
     if not reconciled:
-        rows = rows.drop("matched", "matched_pct", "exceptions", "open_exceptions",
-                         "exception_amount")  # fmt: skip
+        rows = rows.drop("matched_pct", "exceptions", "open_exceptions", "exception_amount")
     table(
         rows,
         "paid_amount",
         "exception_amount",
+        counts=("orders", "exceptions", "open_exceptions"),
         column_config={
             "provider": "",
             "orders": "Orders",
-            "paid": "Paid orders",
             "paid_amount": "Paid amount",
-            "matched": "Matched",
-            "matched_pct": st.column_config.NumberColumn("Matched %", format="%.1f %%"),
+            "matched_pct": "Matched",
             "exceptions": "Exceptions",
             "open_exceptions": "Still open",
             "exception_amount": "Exception amount",

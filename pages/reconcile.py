@@ -63,6 +63,7 @@ with (
         else:  # no ids means every ledger to the library: not what clearing the box says
             st.error("Choose at least one ledger to reconcile against.")
         if summary:
+            st.session_state["f_run"] = summary.run_id  # show the run just made
             st.success(
                 f"Run {summary.run_id}: {count(summary.exceptions)} exceptions "
                 f"({summary.seconds:.1f} s)",

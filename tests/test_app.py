@@ -44,6 +44,17 @@ def app(db: Path, **secrets: str) -> AppTest:
     return at.run()
 
 
+def grid(at: AppTest) -> Any:
+    """The reconcile page's results table (the one with a key per row)."""
+    return next(df for df in at.dataframe if "result_key" in df.value.columns)
+
+
+def classes(at: AppTest) -> dict[str, dict[str, str]]:
+    """The reconcile page's summary, one row per class, as shown."""
+    table = next(df.value for df in at.dataframe if "still_open" in df.value.columns)
+    return {r["result"]: dict(r) for r in table.fillna("").to_dict("records")}
+
+
 def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
@@ -110,8 +121,10 @@ def test_every_page_renders_on_the_sandbox_month(tmp_path: Path) -> None:
         "Ledger only",
         "All providers",
     ]
-    assert by_provider["exceptions"].tolist() == [544, 523, 45, 1112]
-    assert by_provider["orders"].tolist()[-1] == 10006
+    assert by_provider["exceptions"].tolist() == ["544", "523", "45", "1.112"]
+    assert by_provider["orders"].tolist()[-1] == "10.006"
+    assert re.fullmatch(r"\d\d,\d %", by_provider["matched_pct"].tolist()[-1])
+    assert by_provider["matched_pct"].tolist()[2] == ""  # ledger lines have no paid orders
     link = at.get("page_link")[0].proto  # and the way to them
     assert (link.page, link.label) == ("reconcile", "Work the 1.112 open exceptions")
     # Headline amounts in words a reader of either language takes the same way.
@@ -127,11 +140,13 @@ def test_every_page_renders_on_the_sandbox_month(tmp_path: Path) -> None:
 def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
     at = app(tmp_path / "seeded.duckdb").switch_page("pages/reconcile.py").run()
     assert_clean(at)
-    shown = {m.label: int(m.value.replace(".", "")) for m in at.metric}
+    shown = classes(at)
     planned = generate().expected
-    assert shown == {name.replace("_", " "): planned[name] for name in planned}
-    # Each class's amount is shown under its count, as an amount: no up/down arrow.
-    assert all(m.delta.startswith("Rp") and m.proto.direction == 2 for m in at.metric)
+    assert {k: int(v["count"].replace(".", "")) for k, v in shown.items()} == {
+        name.replace("_", " "): planned[name] for name in planned
+    }
+    # Each class's amount beside its count.
+    assert all(v["amount"].startswith("Rp") for v in shown.values())
     run = next(s for s in at.selectbox if s.label == "Run")
     assert re.fullmatch(
         r"Run 1 · \d\d \w{3} \d\d:\d\d WIB · sandbox start · ledgers all"
@@ -141,15 +156,15 @@ def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
     search = next(t for t in at.text_input if t.label.startswith("Search"))
     search.input("no-such-thing").run()
     assert "No result matches these filters." in [i.value for i in at.info]
-    assert not at.dataframe
+    assert not [df for df in at.dataframe if "result_key" in df.value.columns]
     search.input("").run()
     # Dates read as dates, not midnight timestamps; the item names its order before the JSON.
-    columns = json.loads(at.dataframe[0].proto.columns)
+    columns = json.loads(grid(at).proto.columns)
     day = {"type": "date", "format": "D MMM YYYY"}  # 29 Sep 2026: read one way by everyone
     assert columns["order_date"] == {"label": "Order date", "type_config": day}
     # What a reviewer decides on comes first, under words rather than column names.
     # The amounts come before anything that could push them off a 1024 px screen.
-    assert list(at.dataframe[0].value.columns[:6]) == [
+    assert list(grid(at).value.columns[:6]) == [
         "result",
         "review_status",
         "item",
@@ -159,17 +174,18 @@ def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
     ]
     assert columns["review_status"]["label"] == "Review"
     # Classes and providers in words, as the summary above names them; exports keep the codes.
-    shown = at.dataframe[0].value
+    shown = grid(at).value
     assert set(shown["result"]) == {"amount mismatch"}  # the first page of exceptions
     assert all(i.startswith(("Xepeng ", "Durianpay ")) for i in shown["item"])
     # Each exception class says how many still need a decision.
-    ambiguous = next(m for m in at.metric if m.label == "ambiguous")
-    assert ambiguous.delta.endswith(" · 5 open") and ambiguous.help == "0 decided, 5 still open"
+    ambiguous = classes(at)["ambiguous"]
+    assert (ambiguous["still_open"], ambiguous["decided"]) == ("5", "0")
+    assert classes(at)["matched"]["still_open"] == ""  # matched results take no decision
     # A ledger-only row names its line and reference where the order would stand.
     next(m for m in at.multiselect if m.label == "Result").set_value(["missing_in_provider"]).run()
-    items = at.dataframe[0].value["item"]
+    items = grid(at).value["item"]
     assert all(re.fullmatch(r"Ledger 1 line \d+ · \S.*", i) for i in items), items[:3]
-    assert "None" not in at.dataframe[0].value.to_string()  # no ledger line shows "None"
+    assert "None" not in grid(at).value.to_string()  # no ledger line shows "None"
     next(m for m in at.multiselect if m.label == "Result").set_value(["amount_mismatch"]).run()
     assert "order id" in set(shown["rule"])
     assert (
@@ -210,10 +226,10 @@ def test_a_run_before_any_ledger_is_refused_with_the_reason(tmp_path: Path) -> N
 
 def test_a_second_run_shows_what_moved_since_the_first(tmp_path: Path) -> None:
     at = app(tmp_path / "rerun.duckdb").switch_page("pages/reconcile.py").run()
-    before = {m.label: int(m.value.replace(".", "")) for m in at.metric}
+    before = {k: int(v["count"].replace(".", "")) for k, v in classes(at).items()}
     next(n for n in at.number_input if n.label == "Amount tolerance (Rp)").set_value(2500)
     next(b for b in at.button if b.label == "Run reconciliation").click().run()
-    after = {m.label: int(m.value.replace(".", "")) for m in at.metric}
+    after = {k: int(v["count"].replace(".", "")) for k, v in classes(at).items()}
     assert after["amount mismatch"] < before["amount mismatch"]  # fees within Rp 2.500 match
     next(t for t in at.toggle if t.label == "What changed since run 1").set_value(True).run()
     assert_clean(at)
@@ -481,15 +497,13 @@ def test_a_review_recorded_on_the_page_persists(tmp_path: Path) -> None:
 
     def shown() -> tuple[list[list[str]], list[str]]:
         notes = [df.value["note"].tolist() for df in at.dataframe if "note" in df.value.columns]
-        results = at.dataframe[0].value
+        results = grid(at).value
         return notes, results.loc[results["result_key"] == key, "review_status"].tolist()
 
     # The panel moved on to the next open item: the next decision cannot land on this one.
     look_at = next(s for s in at.selectbox if s.label == "Look at")
     assert look_at.value != key
-    assert at.dataframe[0].value.set_index("result_key").loc[look_at.value, "review_status"] == (
-        "open"
-    )
+    assert grid(at).value.set_index("result_key").loc[look_at.value, "review_status"] == ("open")
     # At once, in the table above the form and in the item's history, not only on a later visit.
     look_at.set_value(key).run()
     assert shown() == ([["Fee booked net by finance"]], ["resolved"])
@@ -523,7 +537,7 @@ def test_a_review_recorded_on_the_page_persists(tmp_path: Path) -> None:
     assert "Recorded accepted for 99 item(s). 1 already decided item(s) left as they were." in [
         s.value for s in at.success
     ]
-    statuses = at.dataframe[0].value.set_index("result_key")["review_status"]
+    statuses = grid(at).value.set_index("result_key")["review_status"]
     assert statuses[key] == "resolved"
     assert set(statuses.drop(key)) == {"accepted"}
     next(s for s in at.selectbox if s.label == "Look at").set_value(key).run()
@@ -581,10 +595,10 @@ def test_a_decision_from_a_stale_tab_is_refused_naming_who_changed_the_item(
 
 def test_rows_selected_in_the_table_are_looked_at_and_decided_on_together(tmp_path: Path) -> None:
     at = app(tmp_path / "select.duckdb").switch_page("pages/reconcile.py").run()
-    grid = at.dataframe[0]
-    keys = grid.value["result_key"].tolist()
+    results = grid(at)
+    keys = results.value["result_key"].tolist()
     # What a click on rows 3 and 6 sends: the table's selection, under the table's own key.
-    at.session_state[grid.proto.id.rsplit("-", 1)[1]] = {
+    at.session_state[results.proto.id.rsplit("-", 1)[1]] = {
         "selection": {"rows": [3, 6], "columns": [], "cells": []}
     }
     at.run()
@@ -598,7 +612,7 @@ def test_rows_selected_in_the_table_are_looked_at_and_decided_on_together(tmp_pa
     at.text_area[0].input("Both booked on the 5th")
     next(b for b in at.button if b.label == "Record decision").click().run()
     assert "Recorded accepted for 2 item(s)." in [s.value for s in at.success]
-    shown = at.dataframe[0].value.set_index("result_key")["review_status"]
+    shown = grid(at).value.set_index("result_key")["review_status"]
     assert sorted(k for k, status in shown.items() if status == "accepted") == sorted(
         [keys[3], keys[6]]
     )
@@ -622,7 +636,7 @@ def test_a_decision_on_a_page_skips_results_that_need_none(tmp_path: Path) -> No
     assert [s.value for s in at.success] == [
         "Recorded accepted for 5 item(s). 95 matched or unpaid result(s) need no decision."
     ]
-    statuses = at.dataframe[0].value.groupby("result")["review_status"].unique()
+    statuses = grid(at).value.groupby("result")["review_status"].unique()
     assert statuses.to_dict() == {"ambiguous": ["accepted"], "unpaid": [""]}
 
 
@@ -781,7 +795,7 @@ def test_exports_page_downloads_return_the_expected_bytes(tmp_path: Path, media:
     assert rows.height == sum(planned[k] for k in EXCEPTIONS)
     assert dict(rows["result"].value_counts().rows()) == {k: planned[k] for k in EXCEPTIONS}
     name, data = download(at, media, "dl_all_xlsx")
-    assert name == "rekon-2026-10-all.xlsx"
+    assert name == "rekon-2026-10-run1-all.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
     assert book.sheetnames == ["all", "exceptions", "matched", "summary", "reviews", "run"]
 
@@ -901,7 +915,7 @@ def test_a_reload_or_a_shared_link_shows_the_same_filtered_page(tmp_path: Path) 
     next(m for m in at.multiselect if m.label == "Provider").set_value(["durianpay"]).run()
     next(n for n in at.number_input if n.label.startswith("Page (of")).set_value(2).run()
     assert_clean(at)
-    shown = at.dataframe[0].value["result_key"].tolist()
+    shown = grid(at).value["result_key"].tolist()
     address = dict(at.query_params)
     assert address == {
         "month": "2026-10", "run": "1", "classes": "missing_in_ledger",
@@ -915,7 +929,7 @@ def test_a_reload_or_a_shared_link_shows_the_same_filtered_page(tmp_path: Path) 
     assert_clean(again)
     assert next(m for m in again.multiselect if m.label == "Result").value == ["missing_in_ledger"]
     assert next(n for n in again.number_input if n.label.startswith("Page (of")).value == 2
-    assert again.dataframe[0].value["result_key"].tolist() == shown
+    assert grid(again).value["result_key"].tolist() == shown
 
 
 def test_a_range_inside_a_reconciled_month_shows_that_month_s_results_for_it(
@@ -935,8 +949,8 @@ def test_a_range_inside_a_reconciled_month_shows_that_month_s_results_for_it(
     )
     inside = (date(2026, 10, 15), date(2026, 10, 20))
     expected, _ = results_page(Store(db), 1, ResultFilter(results=EXCEPTIONS, within=inside))
-    assert at.dataframe[0].value["result_key"].tolist() == expected["result_key"].to_list()
+    assert grid(at).value["result_key"].tolist() == expected["result_key"].to_list()
     assert set(expected["anchor_date"]) <= {date(2026, 10, d) for d in range(15, 21)}
     assert dict(at.query_params)["from"] == "2026-10-15"
-    total = sum(int(m.value.replace(".", "")) for m in at.metric)
+    total = sum(int(v["count"].replace(".", "")) for v in classes(at).values())
     assert 0 < total < 10_006  # the range's results, not the month's

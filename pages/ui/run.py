@@ -6,10 +6,10 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from pages.ui.display import as_read, class_words, count, idr, table
+from pages.ui.display import as_read, class_words, count, table
 from pages.ui.workspace import query
 from rekon import results
-from rekon.matching import EXCEPTIONS, class_name
+from rekon.matching import EXCEPTIONS
 from rekon.workspace import Workspace
 
 MOVED_SHOWN = 100
@@ -24,27 +24,29 @@ def run_summary(
     """Each class's count and amount (of the results dated `within`, when given), and what
     moved since the previous run of the period."""
     totals = query(ws, results.class_totals, run_id, (), within)
-    cols = st.columns(4)
-    for i, row in enumerate(totals.iter_rows(named=True)):
-        # Review progress beside each exception class: how many still need a decision.
-        progress = (
-            f" · {count(row['still_open'])} open"
-            if row["result"] in EXCEPTIONS and row["count"]
-            else ""
-        )
-        cols[i % 4].metric(
-            class_name(row["result"]),
-            count(row["count"]),
-            delta=idr(row["amount"]) + progress,  # the class's amount, not a change: no arrow
-            delta_color="off",
-            delta_arrow="off",
-            help=(
-                f"{count(row['count'] - row['still_open'])} decided, "
-                f"{count(row['still_open'])} still open"
-                if progress
-                else None
-            ),
-        )
+    # A table rather than tiles: at 1024 px a tile cut its amount and review progress short.
+    is_exception = pl.col("result").is_in(EXCEPTIONS)
+    summary = totals.select(
+        class_words("result"),
+        "count",
+        "amount",
+        # Review progress of the exceptions; other classes take no decision.
+        pl.when(is_exception).then(pl.col("still_open")).alias("still_open"),
+        pl.when(is_exception).then(pl.col("count") - pl.col("still_open")).alias("decided"),
+    )
+    table(
+        summary,
+        "amount",
+        counts=("count", "still_open", "decided"),
+        column_config={
+            "result": "Result",
+            "count": "Results",
+            "amount": "Amount",
+            "still_open": "Still open",
+            "decided": "Decided",
+        },
+        key=f"classes_{run_id}",
+    )
     earlier = [i for i in runs["id"].to_list() if i < run_id]
     # On demand: comparing two runs joins a million keys with a million at month-end scale.
     if earlier and st.toggle(f"What changed since run {earlier[0]}"):
