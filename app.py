@@ -15,10 +15,7 @@ from rekon.errors import RekonError
 
 st.set_page_config(page_title="Rekon", page_icon="⚖️", layout="wide")
 
-NAVIGATION = [
-    st.Page(path, title=title, icon=icon, default=i == 0)
-    for i, (path, title, icon) in enumerate(PAGES)
-]
+NAVIGATION = [st.Page(path, title=title, default=i == 0) for i, (path, title) in enumerate(PAGES)]
 
 navigation = st.navigation(NAVIGATION)
 ws = workspace()

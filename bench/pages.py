@@ -22,7 +22,7 @@ from typing import Any
 from bench._common import ROOT, machine, peak_rss_mb, report_option, run_child, write_section
 from pages.ui.workspace import PAGES as PAGE_LIST
 
-PAGES = [path for path, _, _ in PAGE_LIST]
+PAGES = [path for path, _ in PAGE_LIST]
 
 
 def child(folder: Path, runs: int) -> dict[str, Any]:

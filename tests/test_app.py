@@ -24,7 +24,7 @@ from rekon.store import Store
 from tests.factories import add_ledger, add_orders, order
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = [path for path, _, _ in PAGE_LIST]
+PAGES = [path for path, _ in PAGE_LIST]
 
 
 @pytest.fixture(autouse=True)

@@ -21,16 +21,18 @@ from rekon.config import Settings, load_settings
 from rekon.errors import RekonError
 from rekon.workspace import Workspace, open_workspace
 
-# Every page, in navigation order: (file, title, icon). app.py, the AppTest suite and the page
-# benchmark all read this list, so a page cannot be added to one and forgotten in another.
+# Every page, in navigation order: (file, title). app.py, the AppTest suite and the page
+# benchmark all read this list, so a page cannot be added to one and forgotten in another. No
+# icons: a Material icon makes the browser fetch it from Google's CDN (the app must load nothing
+# from outside), and an emoji shows as an empty box where no emoji font is installed.
 PAGES = [
-    ("pages/overview.py", "Overview", "📊"),
-    ("pages/fetch.py", "Fetch", "📥"),
-    ("pages/ledger.py", "Ledger", "📒"),
-    ("pages/reconcile.py", "Reconcile", "🧮"),
-    ("pages/charts.py", "Charts", "📈"),
-    ("pages/exports.py", "Exports", "📤"),
-    ("pages/orders.py", "Orders", "🔎"),
+    ("pages/overview.py", "Overview"),
+    ("pages/fetch.py", "Fetch"),
+    ("pages/ledger.py", "Ledger"),
+    ("pages/reconcile.py", "Reconcile"),
+    ("pages/charts.py", "Charts"),
+    ("pages/exports.py", "Exports"),
+    ("pages/orders.py", "Orders"),
 ]
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
