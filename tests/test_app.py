@@ -166,11 +166,11 @@ def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
     # The amounts come before anything that could push them off a 1024 px screen.
     assert list(grid(at).value.columns[:6]) == [
         "result",
-        "review_status",
-        "item",
         "order_amount",
         "ledger_amount",
         "difference",
+        "review_status",
+        "item",
     ]
     assert columns["review_status"]["label"] == "Review"
     # Classes and providers in words, as the summary above names them; exports keep the codes.

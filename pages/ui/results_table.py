@@ -16,15 +16,16 @@ from rekon.workspace import Workspace
 
 PAGE_SIZE = 100
 REVIEW_STATES = ("open", "accepted", "resolved")
-# What a reviewer decides on comes first, within 1024 px: the class, the review, which item
-# (an order, or a ledger line by its reference), and the amounts; the rest after.
+# What a reviewer decides on comes first, so that it fits beside the sidebar at 1024 px: the
+# class and the amounts on both sides; then the review and which item (an order, or a ledger
+# line by its reference); the rest after.
 COLUMNS = {
-    "result": "Result",
-    "review_status": st.column_config.TextColumn("Review", width=96),  # fits "accepted"
+    "result": st.column_config.TextColumn("Result", width=130),
+    "order_amount": st.column_config.TextColumn("Order amount", width=105),
+    "ledger_amount": st.column_config.TextColumn("Ledger amount", width=105),
+    "difference": st.column_config.TextColumn("Difference", width=95),
+    "review_status": st.column_config.TextColumn("Review", width=80),  # fits "accepted"
     "item": "Order or ledger line",
-    "order_amount": "Order amount",
-    "ledger_amount": "Ledger amount",
-    "difference": "Difference",
     "order_date": "Order date",
     "ledger_date": "Ledger date",
     "merchant_ref": "Merchant ref",
