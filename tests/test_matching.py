@@ -178,13 +178,33 @@ def test_two_equal_candidates_leave_the_line_ambiguous_and_both_orders_unbooked(
     add_orders(
         store, order("xo_1", 50_000, date(2026, 10, 5)), order("xo_2", 50_000, date(2026, 10, 6))
     )
-    add_ledger(store, (date(2026, 10, 6), "transfer", 50_000))
+    add_ledger(store, (date(2026, 10, 6), "", 50_000))
     run = reconcile(store, OCT)
     assert by_order(store, run.run_id) == {
         "xo_1": ("missing_in_ledger", None),
         "xo_2": ("missing_in_ledger", None),
     }
     assert run.counts["ambiguous"] == 1 and run.counts["missing_in_provider"] == 0
+
+
+def test_a_line_whose_reference_names_no_order_is_never_matched_on_amount_alone(
+    store: Store,
+) -> None:
+    # The line's own reference contradicts the order's: amount and date are weak evidence
+    # against it, so it is left for a person instead of being booked against that order.
+    add_orders(
+        store,
+        order("do_1", 1_500_000, date(2026, 10, 5), merchant_ref="INV-202609-D006762",
+              provider="durianpay"),
+    )  # fmt: skip
+    add_ledger(store, (date(2026, 10, 5), "INV-202609-Z099999", 1_500_000))
+    run = reconcile(store, OCT)
+    assert by_order(store, run.run_id) == {"do_1": ("missing_in_ledger", None)}
+    assert run.counts["missing_in_provider"] == 1 and run.counts["matched"] == 0
+    # The same line without a reference is paired by amount and date, as before.
+    add_ledger(store, (date(2026, 10, 5), "", 1_500_000))
+    rerun = reconcile(store, OCT)
+    assert by_order(store, rerun.run_id) == {"do_1": ("matched", "amount_date")}
 
 
 def test_one_order_two_unreferenced_lines_is_ambiguous_too(store: Store) -> None:

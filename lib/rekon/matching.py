@@ -4,10 +4,12 @@ Candidates are orders and ledger lines dated within [from − window, to + windo
 claim pairs, each at most once per ledger line:
   1. the line's reference is an order's `order_id` or `payment_id`;
   2. the line's reference is an order's `merchant_ref` (trimmed, case-insensitive);
-  3. lines with no or an unknown reference: the same amount (within tolerance) on a paid,
-     still unclaimed order within the date window, when exactly one candidate exists on each
-     side among the closest in amount: an exact amount is a better candidate than one within
-     the tolerance, and only equally good candidates make a line ambiguous.
+  3. lines with no reference at all: the same amount (within tolerance) on a paid, still
+     unclaimed order within the date window, when exactly one candidate exists on each side
+     among the closest in amount: an exact amount is a better candidate than one within the
+     tolerance, and only equally good candidates make a line ambiguous. A line whose
+     reference names no order is never matched on amount and date alone: its own reference
+     contradicts the order's, so it is left for a person (missing in provider).
 A line whose provider column names a provider ("Durianpay") says where it was paid: where its
 reference names orders at both providers, that provider's order is the one it claims (tier 2
 still prefers a paid order first), and tier 3 pairs it only with that provider's orders.
@@ -217,13 +219,14 @@ STEPS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "tier 3 looks at the lines still unclaimed and the paid orders still unclaimed: same "
-        "amount within tolerance, dates within the window, and the line's provider when it "
-        "names one",
+        "tier 3 looks at the lines still unclaimed that carry no reference, and the paid orders "
+        "still unclaimed: same amount within tolerance, dates within the window, and the "
+        "line's provider when it names one",
         """
         CREATE OR REPLACE TEMP TABLE t3 AS
         WITH unclaimed_lines AS (
             SELECT lid, amount, entry_date, named FROM free_lines ANTI JOIN ambiguous USING (lid)
+            WHERE coalesce(ref, '') = ''
         ), paid_orders AS (
             SELECT oid, provider, amount, business_date FROM free_orders WHERE paid
         )
