@@ -178,7 +178,7 @@ def test_month_end_in_the_browser(page: Page, server: str) -> None:
     page.get_by_label("Reviewer").fill("budi@finance")  # someone else takes over
     page.get_by_label("Reviewer").press("Enter")
     page.wait_for_timeout(1500)
-    results = page.locator('[data-testid="stDataFrame"]').first
+    results = page.locator('[class*="st-key-results_"] [data-testid="stDataFrame"]').first
     results.scroll_into_view_if_needed()
     grid = results.bounding_box()
     assert grid is not None  # shown on screen, so it can be clicked
