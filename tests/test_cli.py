@@ -341,3 +341,36 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
     assert piped.stdout == "1.000 open exceptions in run 1\n"
     assert piped.stderr == ""
     assert piped.returncode == 141
+
+
+def test_manual_matches_from_the_command_line(tmp_path: Path) -> None:
+    db = tmp_path / "m.duckdb"
+    store = Store(db)
+    add_orders(store, order("xo_1", 100_000, date(2026, 10, 5)),
+               order("xo_2", 50_000, date(2026, 10, 5)))  # fmt: skip
+    ledger = add_ledger(store, (date(2026, 10, 6), "SETOR", 149_000))
+    store.close()
+    args = ("--order", "O:xepeng:xo_1", "--order", "O:xepeng:xo_2", "--line", f"L:{ledger}:2")
+    refused = rekon("match", "add", *args, "--db", str(db))
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        "rekon: the lines and orders differ by -1000.00: give a reason (fee, rounding, "
+        "partial_payment, write_off, other)\n"
+    )
+    made = rekon("match", "add", *args, "--reason", "fee", "--db", str(db))
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("Matched by hand as 1: ")
+    listed = rekon("match", "list", "--db", str(db))
+    assert listed.stdout.startswith("    1  match  orders O:xepeng:xo_1, O:xepeng:xo_2  lines ")
+    assert "difference -1000.00 fee" in listed.stdout
+    run = rekon("reconcile", "--from", "2026-10-01", "--to", "2026-10-31", "--db", str(db))
+    assert "amount_mismatch              3" in run.stdout  # two orders and the line, one group
+    nm = rekon("match", "add", "--order", "O:xepeng:xo_1", "--order", "O:xepeng:xo_2",
+               "--line", f"L:{ledger}:2", "--line", f"L:{ledger}:2", "--reason", "fee",
+               "--db", str(db))  # fmt: skip
+    assert nm.returncode == 1 and "already in manual match 1" in nm.stderr
+    removed = rekon("match", "remove", "1", "--note", "wrong deposit", "--db", str(db))
+    assert removed.stdout == "Removed manual match 1; its history stays.\n"
+    assert "(removed)" in rekon("match", "list", "--db", str(db)).stdout
+    stale = rekon("match", "list", "--stale", "--db", str(db))
+    assert stale.stdout == "No stale manual matches.\n"

@@ -65,9 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     fe.add_argument("--sandbox-url", help="use a running `rekon sandbox` and its test keys")
     _db(fe)
 
-    from rekon import cli_recon
+    from rekon import cli_match, cli_recon
 
     COMMANDS.update(cli_recon.add_parsers(sub, _db, _period))
+    COMMANDS.update(cli_match.add_parsers(sub, _db, _period))
     return parser
 
 

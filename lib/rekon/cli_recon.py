@@ -225,6 +225,7 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
 def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
     from rekon.fetch_log import fetch_gaps, foreign_orders
     from rekon.matching import ReconcileParams, reconcile
+    from rekon.pairing import stale_matches
 
     try:  # read as amounts are everywhere else: "1.000" is a thousand rupiah, not one
         tolerance = parse_amount(args.amount_tolerance)
@@ -243,6 +244,8 @@ def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
         print(f"warning: {gap.describe()}", file=sys.stderr)
     for foreign in foreign_orders(store, params.start, params.end):
         print(f"warning: {foreign.describe()}", file=sys.stderr)
+    for stale in stale_matches(store, params.start, params.end):
+        print(f"warning: {stale}", file=sys.stderr)
     return 0
 
 

@@ -34,12 +34,18 @@ from rekon.periods import day_range
 from rekon.providers.base import PROVIDER_TITLES
 from rekon.store import Store, utc_now
 
+# The reviewers' matches and breaks still in force (see pairing.py).
+ACTIVE_SQL = """
+    SELECT m.* FROM manual_matches m ANTI JOIN manual_match_removals r ON r.match_id = m.id
+"""
+
 RESULTS = RESULT_CLASSES
 EXCEPTIONS = ("amount_mismatch", "status_mismatch", "missing_in_ledger", "missing_in_provider",
               "duplicate_in_ledger", "ambiguous")  # fmt: skip
 # The tiers' rules as people name them ("Matched on"); classes read as their words.
 RULE_NAMES = {"order_id": "order id", "payment_id": "payment id",
-              "merchant_ref": "merchant ref", "amount_date": "amount and date"}  # fmt: skip
+              "merchant_ref": "merchant ref", "amount_date": "amount and date",
+              "manual": "by hand"}  # fmt: skip
 
 
 def class_name(result: str) -> str:
@@ -101,6 +107,64 @@ class RunSummary:
 # rows, not millions. A claim carries its order and line, so writing the results joins nothing.
 STEPS: list[tuple[str, str]] = [
     (
+        "rule manual: the reviewers' active matches whose every order and line is a candidate "
+        "of this run, each row with its group",
+        """
+        CREATE OR REPLACE TEMP TABLE manual_orders AS
+        SELECT m.id, o.oid, o.provider, o.order_id, o.amount, o.paid, o.business_date
+        FROM ({active_manual}) m, unnest(m.order_keys) k(key)
+        JOIN ({all_candidate_orders}) o ON k.key = 'O:' || o.provider || ':' || o.order_id
+        WHERE m.kind = 'match'
+        """,
+    ),
+    (
+        "",
+        """
+        CREATE OR REPLACE TEMP TABLE manual_lines AS
+        SELECT m.id, l.lid, l.ledger_id, l.line_no, l.entry_date, l.amount
+        FROM ({active_manual}) m, unnest(m.line_keys) k(key)
+        LEFT JOIN ledger_line_moves mv ON mv.ledger_id = split_part(k.key, ':', 2)::BIGINT
+             AND mv.line_no = split_part(k.key, ':', 3)::BIGINT
+        JOIN ({all_candidate_lines}) l
+          ON l.ledger_id = coalesce(mv.to_ledger, split_part(k.key, ':', 2)::BIGINT)
+         AND l.line_no = coalesce(mv.to_line, split_part(k.key, ':', 3)::BIGINT)
+        WHERE m.kind = 'match'
+        """,
+    ),
+    (
+        "a match applies only whole: one with a row outside this run's candidates (another "
+        "period, a ledger not chosen) or gone is left out of it",
+        """
+        CREATE OR REPLACE TEMP TABLE manual_groups AS
+        SELECT m.id, m.reason, o.n_orders, o.order_sum, o.all_paid, o.anchor,
+               l.n_lines, l.line_sum
+        FROM ({active_manual}) m
+        JOIN (SELECT id, count(*) AS n_orders, sum(amount) AS order_sum,
+                     bool_and(paid) AS all_paid, min(business_date) AS anchor
+              FROM manual_orders GROUP BY id) o USING (id)
+        JOIN (SELECT id, count(*) AS n_lines, sum(amount) AS line_sum
+              FROM manual_lines GROUP BY id) l USING (id)
+        WHERE o.n_orders = len(m.order_keys) AND l.n_lines = len(m.line_keys)
+        """,
+    ),
+    ("", "DELETE FROM manual_orders WHERE id NOT IN (SELECT id FROM manual_groups)"),
+    ("", "DELETE FROM manual_lines WHERE id NOT IN (SELECT id FROM manual_groups)"),
+    (
+        "the reviewers' breaks: pairs of a candidate order and line no tier may make",
+        """
+        CREATE OR REPLACE TEMP TABLE broken AS
+        SELECT o.oid, l.lid
+        FROM ({active_manual}) m
+        JOIN ({all_candidate_orders}) o ON m.order_keys[1] = 'O:' || o.provider || ':' || o.order_id
+        LEFT JOIN ledger_line_moves mv ON mv.ledger_id = split_part(m.line_keys[1], ':', 2)::BIGINT
+             AND mv.line_no = split_part(m.line_keys[1], ':', 3)::BIGINT
+        JOIN ({all_candidate_lines}) l
+          ON l.ledger_id = coalesce(mv.to_ledger, split_part(m.line_keys[1], ':', 2)::BIGINT)
+         AND l.line_no = coalesce(mv.to_line, split_part(m.line_keys[1], ':', 3)::BIGINT)
+        WHERE m.kind = 'break'
+        """,
+    ),
+    (
         "tier 1: candidate lines against candidate orders on the order id, as one full join "
         "that also yields the lines and orders it left",
         """
@@ -113,16 +177,24 @@ STEPS: list[tuple[str, str]] = [
         "",
         """
         CREATE OR REPLACE TEMP TABLE claims AS
-        SELECT * EXCLUDE (ref) FROM tier1 WHERE lid IS NOT NULL AND oid IS NOT NULL
+        SELECT * EXCLUDE (ref) FROM tier1
+        ANTI JOIN broken USING (lid, oid)
+        WHERE lid IS NOT NULL AND oid IS NOT NULL
         """,
     ),
     (
-        "",
+        "the lines and orders tier 1 left, and those of a pair a reviewer broke (unless "
+        "another claim holds them)",
         """
         CREATE OR REPLACE TEMP TABLE free_lines AS
         SELECT lid, ledger_id, line_no, entry_date, ref, ledger_amount AS amount,
                {named} AS named
-        FROM tier1 LEFT JOIN ({line_providers}) USING (lid) WHERE oid IS NULL
+        FROM (
+            SELECT * FROM tier1 WHERE oid IS NULL
+            UNION ALL
+            SELECT t.* FROM tier1 t SEMI JOIN broken USING (lid, oid)
+            WHERE t.lid NOT IN (SELECT lid FROM claims)
+        ) LEFT JOIN ({line_providers}) USING (lid)
         """,
     ),
     (
@@ -131,6 +203,10 @@ STEPS: list[tuple[str, str]] = [
         CREATE OR REPLACE TEMP TABLE free_orders AS
         SELECT oid, provider, order_id, order_amount AS amount, paid, business_date
         FROM tier1 WHERE lid IS NULL
+        UNION ALL
+        SELECT DISTINCT t.oid, t.provider, t.order_id, t.order_amount, t.paid, t.business_date
+        FROM tier1 t SEMI JOIN broken USING (lid, oid)
+        WHERE t.oid NOT IN (SELECT oid FROM claims)
         """,
     ),
     ("", "DROP TABLE tier1"),
@@ -141,6 +217,7 @@ STEPS: list[tuple[str, str]] = [
         INSERT INTO claims
         SELECT l.lid, o.oid, 'payment_id', {pair_columns}
         FROM free_lines l JOIN ({candidate_orders}) o ON l.ref = o.payment_id
+        ANTI JOIN broken b ON b.lid = l.lid AND b.oid = o.oid
         """,
     ),
     (
@@ -184,6 +261,7 @@ STEPS: list[tuple[str, str]] = [
                        AS rank
             FROM free_lines l JOIN ({candidate_orders}) o
               ON upper(l.ref) = upper(trim(o.merchant_ref))
+            ANTI JOIN broken b ON b.lid = l.lid AND b.oid = o.oid
             WHERE l.ref <> ''
         )
         SELECT *, count(*) OVER (PARTITION BY lid, rank) AS n_rank,
@@ -233,6 +311,7 @@ STEPS: list[tuple[str, str]] = [
         SELECT l.lid, o.oid, abs(l.amount - o.amount) AS diff
         FROM unclaimed_lines l JOIN {pairing}
          AND (l.named IS NULL OR l.named = o.provider)
+        ANTI JOIN broken b ON b.lid = l.lid AND b.oid = o.oid
         """,
     ),
     (
@@ -310,17 +389,49 @@ STEPS: list[tuple[str, str]] = [
         WHERE l.entry_date BETWEEN $start AND $end
         """,
     ),
+    (
+        "the manual groups: a pair is one row; a group is a row per order and per line, tied "
+        "by the group, classed by its sums (an order not paid makes it a status mismatch), "
+        "and kept in the period of its first order",
+        """
+        INSERT INTO recon_results (run_id, result, rule, provider, order_id, ledger_id,
+                                   line_no, order_amount, ledger_amount, business_date,
+                                   ledger_date, group_id, reason)
+        WITH classed AS (
+            SELECT id, reason, n_orders, n_lines, anchor,
+                   CASE WHEN NOT all_paid THEN 'status_mismatch'
+                        WHEN abs(line_sum - order_sum) <= $tol THEN 'matched'
+                        ELSE 'amount_mismatch' END AS result
+            FROM manual_groups WHERE anchor BETWEEN $start AND $end
+        )
+        SELECT $run, g.result, 'manual', o.provider, o.order_id, l.ledger_id, l.line_no,
+               o.amount, l.amount, o.business_date, l.entry_date, g.id, g.reason
+        FROM classed g JOIN manual_orders o USING (id) JOIN manual_lines l USING (id)
+        WHERE g.n_orders = 1 AND g.n_lines = 1
+        UNION ALL
+        SELECT $run, g.result, 'manual', o.provider, o.order_id, NULL, NULL, o.amount, NULL,
+               o.business_date, NULL, g.id, g.reason
+        FROM classed g JOIN manual_orders o USING (id) WHERE g.n_orders + g.n_lines > 2
+        UNION ALL
+        SELECT $run, g.result, 'manual', NULL, NULL, l.ledger_id, l.line_no, NULL, l.amount,
+               NULL, l.entry_date, g.id, g.reason
+        FROM classed g JOIN manual_lines l USING (id) WHERE g.n_orders + g.n_lines > 2
+        """,
+    ),
 ]
-# The candidates: orders and ledger lines dated within the period and its window.
-CANDIDATE_ORDERS = """
+# The candidates: orders and ledger lines dated within the period and its window; the tiers
+# see those no manual match holds.
+ALL_CANDIDATE_ORDERS = """
     SELECT rowid AS oid, provider, order_id, payment_id, merchant_ref, amount,
            status = 'paid' AS paid, business_date
     FROM orders WHERE business_date BETWEEN $lo AND $hi"""
-CANDIDATE_LINES = """
+ALL_CANDIDATE_LINES = """
     SELECT rowid AS lid, ledger_id, line_no, entry_date, trim(reference) AS ref, amount
     FROM ledger_lines
     WHERE entry_date BETWEEN $lo AND $hi
       AND (len($ledgers) = 0 OR list_contains($ledgers, ledger_id))"""
+CANDIDATE_ORDERS = ALL_CANDIDATE_ORDERS + " AND rowid NOT IN (SELECT oid FROM manual_orders)"
+CANDIDATE_LINES = ALL_CANDIDATE_LINES + " AND rowid NOT IN (SELECT lid FROM manual_lines)"
 # The provider a ledger line names, when its provider column names one Rekon knows
 # ("Durianpay", "durian pay"); anything else names none. Looked up by row id for the few
 # lines that need it (those tier 1 left, or whose reference names several orders), never
@@ -337,13 +448,17 @@ NAMED_PROVIDER = (
 PAIR_COLUMNS = """o.provider, o.order_id, o.amount AS order_amount, o.paid, o.business_date,
                   l.ledger_id, l.line_no, l.amount AS ledger_amount, l.entry_date"""
 TEMP_TABLES = ("claims", "free_lines", "free_orders", "passed_over", "t2", "ambiguous", "t3",
-               "t3_claims", "duplicates")  # fmt: skip
+               "t3_claims", "duplicates", "manual_orders", "manual_lines", "manual_groups",
+               "broken")  # fmt: skip
 
 
 def render(template: str, tolerance: Decimal) -> str:
     """A step's SQL with its shared fragments in place."""
     return (
-        template.replace("{candidate_orders}", CANDIDATE_ORDERS)
+        template.replace("{all_candidate_orders}", ALL_CANDIDATE_ORDERS)
+        .replace("{all_candidate_lines}", ALL_CANDIDATE_LINES)
+        .replace("{active_manual}", ACTIVE_SQL)
+        .replace("{candidate_orders}", CANDIDATE_ORDERS)
         .replace("{candidate_lines}", CANDIDATE_LINES)
         .replace("{pair_columns}", PAIR_COLUMNS)
         .replace("{pairing}", tier3_pairing(tolerance))

@@ -194,4 +194,34 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "manual matches and breaks",
+        # A reviewer's pairs and breaks, kept by result keys; a removal is a row of its own, so
+        # nothing is updated or deleted. Results gain the group a row belongs to and the
+        # reason a group's difference has; the rule becomes text ('manual', later a saved
+        # rule's name).
+        """
+        CREATE SEQUENCE manual_match_id;
+        CREATE TABLE manual_matches (
+            id BIGINT PRIMARY KEY DEFAULT nextval('manual_match_id'),
+            kind VARCHAR NOT NULL,            -- match | break
+            order_keys VARCHAR[] NOT NULL,    -- O:provider:order_id
+            line_keys VARCHAR[] NOT NULL,     -- L:ledger:line, as keyed when made
+            reason VARCHAR,                   -- fee, rounding, partial_payment, write_off, other
+            note VARCHAR,
+            difference DECIMAL(18, 2),        -- lines − orders, when made
+            made_by VARCHAR NOT NULL,
+            made_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE manual_match_removals (
+            match_id BIGINT PRIMARY KEY,
+            removed_by VARCHAR NOT NULL,
+            removed_at TIMESTAMP NOT NULL,
+            note VARCHAR NOT NULL
+        );
+        ALTER TABLE recon_results ALTER COLUMN rule TYPE VARCHAR;
+        ALTER TABLE recon_results ADD COLUMN group_id BIGINT;
+        ALTER TABLE recon_results ADD COLUMN reason VARCHAR;
+        """,
+    ),
 ]

@@ -30,7 +30,7 @@ EXPORT_COLUMNS = (
     "result", "rule", "provider", "order_id", "merchant_ref", "payment_id", "order_status",
     "order_date", "order_amount", "currency", "ledger_id", "ledger_line", "ledger_date",
     "ledger_reference", "ledger_amount", "difference", "description", "review_status",
-    "review_note",
+    "review_note", "group_id", "reason",
 )  # fmt: skip
 # Text that came from outside (a provider, a ledger file, a reviewer): neutralised on export.
 TEXT_COLUMNS = ("order_id", "merchant_ref", "payment_id", "currency", "ledger_reference",

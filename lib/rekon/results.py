@@ -35,7 +35,7 @@ RESULTS_SQL = f"""
            r.ledger_amount, r.difference, coalesce(l.description, o.description) AS description,
            {REVIEW_STATUS} AS review_status,
            v.review_note, coalesce(v.review_seq, 0) AS review_seq, o.customer_name,
-           o.customer_email, r.anchor_date
+           o.customer_email, r.anchor_date, r.group_id, r.reason
     FROM recon_results r
     LEFT JOIN orders o USING (provider, order_id)
     LEFT JOIN ledger_lines l USING (ledger_id, line_no)

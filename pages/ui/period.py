@@ -11,7 +11,7 @@ from pages.ui.address import publish, seed
 from pages.ui.display import idr, local_time
 from pages.ui.text import plain
 from pages.ui.workspace import query
-from rekon import fetch_log, results
+from rekon import fetch_log, pairing, results
 from rekon.periods import is_whole_month, month_bounds
 from rekon.sandbox.data import GOLDEN_MONTH
 from rekon.workspace import Workspace, default_period
@@ -114,3 +114,5 @@ def period_warnings(ws: Workspace, start: date, end: date) -> None:
         )
     for foreign in query(ws, fetch_log.foreign_orders, start, end):
         st.warning(plain(f"{foreign.describe()}."), icon=":material/currency_exchange:")
+    for stale in query(ws, pairing.stale_matches, start, end):
+        st.warning(plain(f"{stale[0].upper()}{stale[1:]}."), icon=":material/link_off:")

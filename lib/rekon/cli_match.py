@@ -1,0 +1,100 @@
+"""`rekon match add|break|list|remove`: manual matches and breaks from the command line."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from rekon.config import Settings
+from rekon.store import Store
+from rekon.terminal import safe
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def add_parsers(
+    sub: Any,
+    db: Callable[[argparse.ArgumentParser], None],
+    period: Callable[[argparse.ArgumentParser], None],
+) -> dict[str, Handler]:
+    """The `match` command's parsers; returns its handler for `rekon.cli` to dispatch."""
+    from rekon.pairing import REASONS
+
+    match = sub.add_parser("match", help="pair leftovers by hand, or break a wrong pair")
+    msub = match.add_subparsers(dest="match_command", required=True)
+    add = msub.add_parser("add", help="pair orders with lines: 1↔1, N orders↔1 line, 1↔N lines")
+    add.add_argument(
+        "--order",
+        action="append",
+        required=True,
+        metavar="KEY",
+        help="an order's key, O:provider:order_id (repeat for several)",
+    )
+    add.add_argument(
+        "--line",
+        action="append",
+        required=True,
+        metavar="KEY",
+        help="a ledger line's key, L:ledger:line (repeat for several)",
+    )
+    add.add_argument(
+        "--reason", choices=REASONS, help="why the sums differ (required when they do)"
+    )
+    add.add_argument("--note", help="what a reader should know (required with --reason other)")
+    db(add)
+    brk = msub.add_parser("break", help="say a line is not an order: no run pairs them again")
+    brk.add_argument("--order", required=True, metavar="KEY")
+    brk.add_argument("--line", required=True, metavar="KEY")
+    brk.add_argument("--note", required=True, help="why the line is not the order")
+    db(brk)
+    lst = msub.add_parser("list", help="manual matches and breaks, one a line, the id first")
+    lst.add_argument("--from", dest="start", type=_day, metavar="YYYY-MM-DD")
+    lst.add_argument("--to", dest="end", type=_day, metavar="YYYY-MM-DD")
+    lst.add_argument(
+        "--stale",
+        action="store_true",
+        help="only those that can no longer apply (a ledger deleted, a key gone)",
+    )
+    db(lst)
+    rem = msub.add_parser("remove", help="take a match or break back (recorded, not deleted)")
+    rem.add_argument("id", type=int, help="its id, from `rekon match list`")
+    rem.add_argument("--note", required=True, help="why")
+    db(rem)
+    return {"match": _match}
+
+
+def _day(text: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from exc
+
+
+def _match(args: argparse.Namespace, settings: Settings) -> int:
+    from rekon import pairing
+
+    store = Store(settings.db_path, settings.timezone, settings.memory_limit)
+    if args.match_command == "add":
+        made = pairing.add_match(
+            store, args.order, args.line, settings.reviewer, args.reason, args.note,
+            tolerance=pairing.run_tolerance(store, args.order),
+        )  # fmt: skip
+        print(safe(f"Matched by hand as {made.id}: {made.line().strip()}"))
+    elif args.match_command == "break":
+        made = pairing.add_break(store, args.order, args.line, settings.reviewer, args.note)
+        print(safe(f"Broken apart as {made.id}: later runs never pair them."))
+    elif args.match_command == "remove":
+        gone = pairing.remove(store, args.id, settings.reviewer, args.note)
+        print(safe(f"Removed manual match {gone.id}; its history stays."))
+    else:
+        if (args.start is None) != (args.end is None):
+            raise pairing.PairingError("give both --from and --to, or neither")
+        found = pairing.list_matches(store, args.start, args.end, stale=args.stale)
+        if not found:
+            print("No stale manual matches." if args.stale else "No manual matches yet.")
+        for made in found:
+            print(safe(made.line()))
+    return 0
