@@ -954,3 +954,51 @@ def test_a_range_inside_a_reconciled_month_shows_that_month_s_results_for_it(
     assert dict(at.query_params)["from"] == "2026-10-15"
     total = sum(int(v["count"].replace(".", "")) for v in classes(at).values())
     assert 0 < total < 10_006  # the range's results, not the month's
+
+
+def test_leftovers_ticked_on_different_pages_are_matched_by_hand(tmp_path: Path) -> None:
+    db = tmp_path / "basket.duckdb"
+    at = app(db).switch_page("pages/reconcile.py").run()
+
+    def tick_first(result: str) -> str:
+        next(m for m in at.multiselect if m.label == "Result").set_value([result]).run()
+        table = grid(at)
+        at.session_state[table.proto.id.rsplit("-", 1)[1]] = {
+            "selection": {"rows": [0], "columns": [], "cells": []}
+        }
+        at.run()
+        next(b for b in at.button if b.label.startswith("Add the 1 ticked")).click().run()
+        return str(table.value["result_key"][0])
+
+    order_key = tick_first("missing_in_ledger")
+    line_key = tick_first("missing_in_provider")  # another filter: the basket keeps the order
+    shown = next(m.value for m in at.markdown if m.value.startswith("In the match: "))
+    assert shown.startswith("In the match: 1 order(s) Rp ") and "1 line(s) Rp " in shown
+    next(s for s in at.selectbox if s.label.startswith("Reason")).set_value("other")
+    next(t for t in at.text_input if t.label.startswith("Note (required")).input("Paid by transfer")
+    next(b for b in at.button if b.label == "Match selected").click().run()
+    assert_clean(at)
+    assert "Matched by hand as 1; the next run of the period applies it." in [
+        s.value for s in at.success
+    ]
+    next(b for b in at.button if b.label == "Run reconciliation").click().run()
+    store = Store(db)
+    manual = store.query(
+        "SELECT result_key, rule, group_id, reason FROM recon_results"
+        " WHERE run_id = 2 AND rule = 'manual'"
+    ).rows()
+    store.close()
+    assert manual == [(order_key, "manual", 1, "other")]
+    assert line_key.startswith("L:")
+    # The result's panel says it was matched by hand, with its history and Remove.
+    next(m for m in at.multiselect if m.label == "Result").set_value(
+        ["matched", "amount_mismatch"]
+    ).run()
+    next(t for t in at.text_input if t.label.startswith("Search")).input(
+        order_key.split(":")[2]
+    ).run()
+    assert_clean(at)
+    assert any(i.value.startswith("Matched by hand as 1 by ana@finance · other") for i in at.info)
+    next(t for t in at.text_input if t.label == "Why remove it").input("wrong transfer")
+    next(b for b in at.button if b.label == "Remove").click().run()
+    assert "Removed manual match 1; its history stays." in [s.value for s in at.success]

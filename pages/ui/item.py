@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from pages.ui.display import attempt, flash_and_rerun, idr, show_flash, table
+from pages.ui.pairing_panel import manual_panel
 from pages.ui.text import plain
 from pages.ui.workspace import actor
 from rekon import reviews
@@ -76,6 +77,7 @@ def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame, selected: list
             st.caption(plain(line["description"] or ""))
         else:
             st.caption("No ledger line.")
+    manual_panel(ws, detail["result"])
     history = reviews.history(ws.store, key)
     if history.height:
         table(
