@@ -195,7 +195,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "manual matches and breaks",
+        "manual matches, breaks and declined suggestions",
         # A reviewer's pairs and breaks, kept by result keys; a removal is a row of its own, so
         # nothing is updated or deleted. Results gain the group a row belongs to and the
         # reason a group's difference has; the rule becomes text ('manual', later a saved
@@ -218,6 +218,13 @@ MIGRATIONS: list[tuple[str, str]] = [
             removed_by VARCHAR NOT NULL,
             removed_at TIMESTAMP NOT NULL,
             note VARCHAR NOT NULL
+        );
+        CREATE TABLE suggestion_declines (  -- a declined suggestion is never made again
+            order_keys VARCHAR[] NOT NULL,    -- sorted
+            line_keys VARCHAR[] NOT NULL,
+            declined_by VARCHAR NOT NULL,
+            declined_at TIMESTAMP NOT NULL,
+            note VARCHAR
         );
         ALTER TABLE recon_results ALTER COLUMN rule TYPE VARCHAR;
         ALTER TABLE recon_results ADD COLUMN group_id BIGINT;

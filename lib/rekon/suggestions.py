@@ -1,0 +1,269 @@
+"""Suggested matches for a run's leftovers, each with a score (0–100) and the evidence behind
+it, field by field. A suggestion changes nothing until a reviewer accepts it (it then becomes
+a manual match) or declines it (it is never suggested again).
+
+Two shapes are proposed:
+- a pair: a leftover line and a leftover paid order within the run's date window whose
+  amounts are equal, within the tolerance, or within 1 % (a fee);
+- a daily deposit: a line whose amount equals the sum of one provider's leftover paid orders
+  of one business day, booked within the window after it.
+Scores add up what agrees (see SCORE_SQL); a line that names another provider is never paired.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import polars as pl
+
+from rekon import pairing
+from rekon.errors import RekonError
+from rekon.matching import run_params
+from rekon.names import PROVIDER_TITLES
+from rekon.store import Store, utc_now
+
+LEFTOVER_ORDERS = ("missing_in_ledger",)
+LEFTOVER_LINES = ("missing_in_provider", "ambiguous")
+# Bulk acceptance needs every field to agree: the amount exact, the reference at least this
+# alike, the dates within the window. Never the amount alone.
+AGREEING_REFERENCE = 0.95
+
+
+class SuggestionError(RekonError):
+    """A suggestion could not be accepted or declined as asked."""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    score: int
+    orders: tuple[str, ...]
+    lines: tuple[str, ...]
+    evidence: str
+    difference: Decimal
+    agrees: bool  # every field agrees: a bulk accept may take it
+
+    def line(self) -> str:
+        """One line for `rekon suggest`: the score, the keys, the evidence in words."""
+        return (
+            f"{self.score:>3}  {', '.join(self.orders)} ↔ {', '.join(self.lines)}  {self.evidence}"
+        )
+
+
+# The run's leftovers, with what the evidence compares. A line's reference and an order's
+# merchant reference (else its id) are compared as upper-case letters and digits only.
+_LEFTOVERS_SQL = f"""
+    CREATE OR REPLACE TEMP TABLE s_orders AS
+    SELECT 'O:' || r.provider || ':' || r.order_id AS key, r.provider, o.amount,
+           r.business_date AS day,
+           regexp_replace(upper(coalesce(o.merchant_ref, o.order_id)), '[^A-Z0-9]', '', 'g')
+               AS ref,
+           lower(coalesce(o.customer_name, '')) AS name
+    FROM recon_results r JOIN orders o USING (provider, order_id)
+    WHERE r.run_id = $run AND r.result IN {LEFTOVER_ORDERS};
+    CREATE OR REPLACE TEMP TABLE s_lines AS
+    SELECT 'L:' || r.ledger_id || ':' || r.line_no AS key, l.amount, l.entry_date AS day,
+           regexp_replace(upper(coalesce(l.reference, '')), '[^A-Z0-9]', '', 'g') AS ref,
+           lower(coalesce(l.description, '')) AS description,
+           CASE WHEN replace(lower(coalesce(l.provider, '')), ' ', '') IN
+                     ({", ".join(f"'{p}'" for p in PROVIDER_TITLES)})
+                THEN replace(lower(l.provider), ' ', '') END AS named
+    FROM recon_results r JOIN ledger_lines l USING (ledger_id, line_no)
+    WHERE r.run_id = $run AND r.result IN {LEFTOVER_LINES};
+"""
+# Pairs: one hash join on the day (each order stands on every day of its window), then the
+# amount band; every field scored. Points: amount 40 exact / 30 within the tolerance / 15
+# within 1 %; date 20 on the day, 3 fewer a day apart; reference up to 25 by similarity
+# (nothing when the line has none); name in the description up to 10; 5 when the line names
+# the order's provider.
+_PAIRS_SQL = """
+    WITH widened AS (
+        SELECT o.*, o.day + d::INTEGER AS on_day FROM s_orders o, range(0, $window + 1) w(d)
+        UNION ALL
+        SELECT o.*, o.day - d::INTEGER FROM s_orders o, range(1, $window + 1) w(d)
+    ), pairs AS (
+        SELECT l.key AS line_key, o.key AS order_key, l.amount - o.amount AS difference,
+               abs(date_diff('day', o.day, l.day)) AS days,
+               CASE WHEN l.ref = '' THEN NULL
+                    ELSE jaro_winkler_similarity(l.ref, o.ref) END AS ref_alike,
+               CASE WHEN o.name = '' OR l.description = '' THEN NULL
+                    ELSE jaro_winkler_similarity(o.name, l.description) END AS name_alike,
+               l.named = o.provider AS provider_named, o.provider
+        FROM s_lines l JOIN widened o ON l.day = o.on_day
+        WHERE abs(l.amount - o.amount) <= greatest($tol, abs(o.amount) / 100)
+          AND (l.named IS NULL OR l.named = o.provider)
+    )
+    SELECT *, least(100,
+               CASE WHEN difference = 0 THEN 40 WHEN abs(difference) <= $tol THEN 30 ELSE 15 END
+               + greatest(0, 20 - 3 * days)
+               + coalesce(round(25 * ref_alike), 0)
+               + coalesce(round(10 * name_alike), 0)
+               + CASE WHEN provider_named THEN 5 ELSE 0 END)::INTEGER AS score
+    FROM pairs
+"""
+# Daily deposits: the sum of one provider's leftover paid orders of one day, equal to a line
+# booked that day or within the window after it.
+_DEPOSITS_SQL = """
+    WITH days AS (
+        SELECT provider, day, sum(amount) AS amount, list(key ORDER BY key) AS keys,
+               count(*) AS n
+        FROM s_orders GROUP BY provider, day HAVING count(*) > 1
+    )
+    SELECT l.key AS line_key, d.keys AS order_keys, date_diff('day', d.day, l.day) AS days,
+           l.named = d.provider AS provider_named, d.provider, d.n,
+           least(100, 35 + greatest(0, 20 - 3 * date_diff('day', d.day, l.day))
+                 + CASE WHEN l.named = d.provider THEN 5 ELSE 0 END)::INTEGER AS score
+    FROM s_lines l JOIN days d ON l.amount = d.amount
+     AND l.day BETWEEN d.day AND d.day + $window::INTEGER
+     AND (l.named IS NULL OR l.named = d.provider)
+"""
+
+
+def suggest(store: Store, run_id: int, min_score: int = 0, limit: int = 100) -> list[Suggestion]:
+    """The run's suggestions, best first: each line's best candidates, none declined before."""
+    params = run_params(store, run_id)
+    values = {"run": run_id, "tol": params.amount_tolerance, "window": params.date_window}
+    with store.write() as cur:  # temp tables of this connection; nothing stored
+        for statement in _LEFTOVERS_SQL.split(";"):
+            if statement.strip():
+                cur.execute(statement, {"run": run_id})
+        pairs = cur.sql(_PAIRS_SQL, params=_used(_PAIRS_SQL, values)).pl()
+        deposits = cur.sql(_DEPOSITS_SQL, params=_used(_DEPOSITS_SQL, values)).pl()
+        declined = {
+            (tuple(o), tuple(line))
+            for o, line in cur.execute(
+                "SELECT order_keys, line_keys FROM suggestion_declines"
+            ).fetchall()
+        }
+        cur.execute("DROP TABLE s_orders")
+        cur.execute("DROP TABLE s_lines")
+    found = [_pair(r, params.amount_tolerance) for r in pairs.iter_rows(named=True)]
+    found += [_deposit(r) for r in deposits.iter_rows(named=True)]
+    found = [
+        s
+        for s in found
+        if s.score >= min_score and (tuple(sorted(s.orders)), s.lines) not in declined
+    ]
+    found.sort(key=lambda s: (-s.score, s.lines, s.orders))
+    return found[: max(0, limit)]
+
+
+def _used(sql: str, values: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in values.items() if f"${k}" in sql}
+
+
+def _pair(r: dict[str, object], tolerance: Decimal) -> Suggestion:
+    difference = Decimal(str(r["difference"]))
+    amount = (
+        "amount equal"
+        if difference == 0
+        else f"amount {'within the tolerance' if abs(difference) <= tolerance else 'within 1 %'}"
+        f" ({difference:+f})"
+    )
+    days = int(r["days"])  # type: ignore[call-overload]
+    words = [amount, "same day" if days == 0 else f"{days} day{'s' * (days > 1)} apart"]
+    ref_alike = r["ref_alike"]
+    if ref_alike is None:
+        words.append("line has no reference")
+    else:
+        words.append(f"reference {round(100 * float(ref_alike))} % alike")  # type: ignore[arg-type]
+    if r["name_alike"] is not None and float(r["name_alike"]) >= 0.8:  # type: ignore[arg-type]
+        words.append(f"customer name {round(100 * float(r['name_alike']))} % alike")  # type: ignore[arg-type]
+    if r["provider_named"]:
+        words.append(f"{PROVIDER_TITLES.get(str(r['provider']), r['provider'])} as the line says")
+    agrees = (
+        difference == 0 and ref_alike is not None and float(ref_alike) >= AGREEING_REFERENCE  # type: ignore[arg-type]
+    )
+    return Suggestion(
+        int(r["score"]),  # type: ignore[call-overload]
+        (str(r["order_key"]),),
+        (str(r["line_key"]),),
+        " · ".join(words),
+        difference,
+        agrees,
+    )
+
+
+def _deposit(r: dict[str, object]) -> Suggestion:
+    days = int(r["days"])  # type: ignore[call-overload]
+    provider = PROVIDER_TITLES.get(str(r["provider"]), str(r["provider"]))
+    words = [
+        f"amount equal to the sum of {r['n']} {provider} orders of one day",
+        "booked the same day" if days == 0 else f"booked {days} day{'s' * (days > 1)} after",
+    ]
+    if r["provider_named"]:
+        words.append(f"{provider} as the line says")
+    return Suggestion(
+        int(r["score"]),  # type: ignore[call-overload]
+        tuple(r["order_keys"]),  # type: ignore[arg-type]
+        (str(r["line_key"]),),
+        " · ".join(words),
+        Decimal(0),
+        False,  # a group is a person's call
+    )
+
+
+def accept(
+    store: Store,
+    suggestion: Suggestion,
+    accepted_by: str,
+    reason: str | None = None,
+    note: str | None = None,
+    tolerance: Decimal = Decimal(0),
+) -> pairing.ManualMatch:
+    """Make the suggestion a manual match (a reason is needed where its sums differ)."""
+    made = pairing.add_match(
+        store, suggestion.orders, suggestion.lines, accepted_by, reason,
+        note or f"suggestion accepted ({suggestion.evidence})", tolerance,
+    )  # fmt: skip
+    detail = json.dumps({"score": suggestion.score, "evidence": suggestion.evidence})
+    with store.write() as cur:
+        store.audit(cur, accepted_by, "suggestion.accept", f"match:{made.id}", detail)
+    return made
+
+
+def accept_at_or_above(
+    store: Store, suggestions: Sequence[Suggestion], score: int, accepted_by: str
+) -> tuple[list[pairing.ManualMatch], int]:
+    """Accept every suggestion at or above `score` where every field agrees (never on amount
+    alone); returns the matches made and how many at that score were left for a person."""
+    made, left = [], 0
+    taken: set[str] = set()
+    for s in suggestions:
+        if s.score < score:
+            continue
+        if not s.agrees or taken & {*s.orders, *s.lines}:
+            left += 1
+            continue
+        made.append(accept(store, s, accepted_by))
+        taken |= {*s.orders, *s.lines}
+    return made, left
+
+
+def decline(
+    store: Store, suggestion: Suggestion, declined_by: str, note: str | None = None
+) -> None:
+    """Never suggest this pair (or group) again."""
+    with store.write() as cur:
+        cur.execute(
+            "INSERT INTO suggestion_declines VALUES (?, ?, ?, ?, ?)",
+            [sorted(suggestion.orders), list(suggestion.lines), declined_by, utc_now(), note],
+        )
+        store.audit(cur, declined_by, "suggestion.decline",
+                    f"{','.join(suggestion.orders)}|{','.join(suggestion.lines)}",
+                    json.dumps({"evidence": suggestion.evidence, "note": note}))  # fmt: skip
+
+
+def frame(suggestions: Sequence[Suggestion]) -> pl.DataFrame:
+    """Suggestions as a table for a page."""
+    return pl.DataFrame(
+        {
+            "score": [s.score for s in suggestions],
+            "orders": [", ".join(s.orders) for s in suggestions],
+            "lines": [", ".join(s.lines) for s in suggestions],
+            "evidence": [s.evidence for s in suggestions],
+        },
+        schema={"score": pl.Int64, "orders": pl.String, "lines": pl.String, "evidence": pl.String},
+    )
