@@ -8,7 +8,7 @@ import streamlit as st
 from pages.ui.address import seed
 from pages.ui.display import attempt, count, ledger_labels
 from pages.ui.item import work_one_item
-from pages.ui.pairing_panel import basket
+from pages.ui.pairing_panel import basket, suggestions_tab
 from pages.ui.period import period, period_label, period_warnings, run_label
 from pages.ui.results_table import results_table
 from pages.ui.run import run_summary
@@ -97,7 +97,11 @@ if within:
 
 run_summary(ws, runs, run_id, within)
 
-page, selected = results_table(ws, run_id, within)
-basket(ws, page, selected)
+results_tab, suggestions_tab_ = st.tabs(["Results", "Suggestions"])
+with suggestions_tab_:  # drawn first: an empty filter below stops the page
+    suggestions_tab(ws, run_id)
+with results_tab:
+    page, selected = results_table(ws, run_id, within)
+    basket(ws, page, selected)
 st.subheader("Item")
 work_one_item(ws, run_id, page, selected)

@@ -1002,3 +1002,21 @@ def test_leftovers_ticked_on_different_pages_are_matched_by_hand(tmp_path: Path)
     next(t for t in at.text_input if t.label == "Why remove it").input("wrong transfer")
     next(b for b in at.button if b.label == "Remove").click().run()
     assert "Removed manual match 1; its history stays." in [s.value for s in at.success]
+
+
+def test_suggestions_are_listed_with_their_evidence_and_accepted_from_the_page(
+    tmp_path: Path,
+) -> None:
+    at = app(tmp_path / "suggest.duckdb").switch_page("pages/reconcile.py").run()
+    next(t for t in at.toggle if t.label.startswith("Find suggested matches")).set_value(True).run()
+    assert_clean(at)
+    evidence = [c.value for c in at.caption if "apart" in c.value or "same day" in c.value]
+    assert evidence and all(" · " in e for e in evidence)
+    first = next(b for b in at.button if b.label == "Accept")
+    first.click().run()
+    assert_clean(at)
+    assert [s.value for s in at.success if s.value.startswith("Accepted as manual match")] == [
+        "Accepted as manual match 1."
+    ]
+    next(b for b in at.button if b.label == "Decline").click().run()
+    assert "Declined: it will not be suggested again." in [s.value for s in at.success]

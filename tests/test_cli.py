@@ -374,3 +374,29 @@ def test_manual_matches_from_the_command_line(tmp_path: Path) -> None:
     assert "(removed)" in rekon("match", "list", "--db", str(db)).stdout
     stale = rekon("match", "list", "--stale", "--db", str(db))
     assert stale.stdout == "No stale manual matches.\n"
+
+
+def test_suggestions_from_the_command_line(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    store = Store(db)
+    add_orders(store, order("xo_1", 100_000, date(2026, 10, 5), merchant_ref="INV-A1"),
+               order("xo_2", 55_000, date(2026, 10, 5)))  # fmt: skip
+    ledger = add_ledger(store, (date(2026, 10, 5), "INV A1", 100_000),
+                        (date(2026, 10, 5), "", 54_800))  # fmt: skip
+    store.close()
+    assert (
+        rekon("reconcile", "--from", "2026-10-01", "--to", "2026-10-31", "--db", str(db)).returncode
+        == 0
+    )
+    listed = rekon("suggest", "--db", str(db))
+    assert listed.stdout.splitlines() == [
+        f" 85  O:xepeng:xo_1 ↔ L:{ledger}:2  amount equal · same day · reference 100 % alike",
+        f" 35  O:xepeng:xo_2 ↔ L:{ledger}:3  amount within 1 % (-200.00) · same day · line has no "
+        "reference",
+    ]
+    bulk = rekon("suggest", "--accept-at-or-above", "30", "--db", str(db))
+    assert bulk.stdout.splitlines()[0] == (
+        "Accepted 1 suggestion(s) as manual matches; 1 at that score wait for a person "
+        "(not every field agrees)."
+    )
+    assert "O:xepeng:xo_1" in rekon("match", "list", "--db", str(db)).stdout

@@ -61,7 +61,41 @@ def add_parsers(
     rem.add_argument("id", type=int, help="its id, from `rekon match list`")
     rem.add_argument("--note", required=True, help="why")
     db(rem)
-    return {"match": _match}
+    sug = sub.add_parser("suggest", help="suggested matches for a run's leftovers, best first")
+    sug.add_argument("--run", default="latest", help="run id or latest (default)")
+    sug.add_argument("--min-score", type=int, default=0, metavar="N", help="0–100 (default 0)")
+    sug.add_argument("--limit", type=int, default=50, metavar="N", help="at most (default 50)")
+    sug.add_argument(
+        "--accept-at-or-above", type=int, metavar="N",
+        help="accept every suggestion scoring N or more where every field agrees "
+        "(never on amount alone); the rest are listed",
+    )  # fmt: skip
+    db(sug)
+    return {"match": _match, "suggest": _suggest}
+
+
+def _suggest(args: argparse.Namespace, settings: Settings) -> int:
+    from rekon import suggestions
+    from rekon.matching import resolve_run
+
+    store = Store(settings.db_path, settings.timezone, settings.memory_limit)
+    run_id = resolve_run(store, args.run)
+    found = suggestions.suggest(store, run_id, args.min_score, args.limit)
+    if args.accept_at_or_above is not None:
+        made, left = suggestions.accept_at_or_above(
+            store, found, args.accept_at_or_above, settings.reviewer
+        )
+        print(
+            f"Accepted {len(made)} suggestion(s) as manual matches; {left} at that score "
+            "wait for a person (not every field agrees)."
+        )
+        taken = {k for m in made for k in (*m.orders, *m.lines)}
+        found = [s for s in found if not taken & {*s.orders, *s.lines}]
+    if not found:
+        print(f"No suggestions for run {run_id}.")
+    for suggestion in found:
+        print(safe(suggestion.line()))
+    return 0
 
 
 def _day(text: str) -> Any:

@@ -5,6 +5,7 @@ automatic pair, Break pair."""
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -12,10 +13,11 @@ import streamlit as st
 
 from pages.ui.display import attempt, flash_and_rerun, idr, table
 from pages.ui.text import plain
-from pages.ui.workspace import actor
-from rekon import pairing
+from pages.ui.workspace import actor, query
+from rekon import pairing, suggestions
 from rekon.workspace import Workspace
 
+SUGGESTIONS_SHOWN = 50
 # Results a reviewer may pair by hand: orders no line paid, and lines no order explains.
 LEFTOVER_ORDERS = ("missing_in_ledger", "status_mismatch", "unpaid")
 LEFTOVER_LINES = ("missing_in_provider", "ambiguous", "duplicate_in_ledger")
@@ -110,3 +112,41 @@ def manual_panel(ws: Workspace, result: dict[str, Any]) -> None:
                     flash_and_rerun(
                         f"Broken apart as {made.id}; the next run leaves both as leftovers."
                     )
+
+
+def suggestions_tab(ws: Workspace, run_id: int) -> None:
+    """The run's suggested matches, with their evidence in words: Accept or Decline each, or
+    accept every one at or above a score where every field agrees."""
+    # On demand: the search joins every leftover line with the orders of its window.
+    if not st.toggle("Find suggested matches for the leftovers", key=f"suggest_{run_id}"):
+        return
+    found: list[suggestions.Suggestion] = query(
+        ws, suggestions.suggest, run_id, 0, SUGGESTIONS_SHOWN
+    )
+    if not found:
+        st.caption("No suggestions: no leftover line and order look like each other.")
+        return
+    threshold = st.slider("Accept all at or above", 0, 100, 80, key=f"bulk_score_{run_id}")
+    if st.button(f"Accept every suggestion scoring {threshold} or more where every field agrees"):
+        made, waiting = suggestions.accept_at_or_above(ws.store, found, threshold, actor(ws))
+        flash_and_rerun(
+            f"Accepted {len(made)} suggestion(s) as manual matches; {waiting} at that score wait "
+            "for a person. The next run of the period applies them."
+        )
+    for i, s in enumerate(found):
+        text, accept_col, decline_col = st.columns([6, 1, 1])
+        text.write(f"**{s.score}** · " + plain(f"{', '.join(s.orders)} ↔ {', '.join(s.lines)}"))
+        text.caption(plain(s.evidence))
+        if accept_col.button("Accept", key=f"accept_{run_id}_{i}"):
+            made = attempt(partial(_accept, ws, s))
+            if made:
+                flash_and_rerun(f"Accepted as manual match {made.id}.")
+        if decline_col.button("Decline", key=f"decline_{run_id}_{i}"):
+            suggestions.decline(ws.store, s, actor(ws))
+            flash_and_rerun("Declined: it will not be suggested again.")
+
+
+def _accept(ws: Workspace, suggestion: suggestions.Suggestion) -> pairing.ManualMatch:
+    # A difference the reviewer accepts as it stands is booked as "other", with the evidence.
+    reason = None if suggestion.difference == 0 else "other"
+    return suggestions.accept(ws.store, suggestion, actor(ws), reason)
