@@ -152,10 +152,12 @@ def fetch_orders(
             for client in clients.values():
                 staging.append(client.iter_orders(start, end, progress))
             staging.settle()
+            # The budget outside the transaction: the commit, which builds the orders' index,
+            # runs under it too.
             with (
                 store.attached(staging.release()) as staged,
-                store.write() as cur,
                 store.memory_budget(STAGING_MEMORY_LIMIT),
+                store.write() as cur,
             ):
                 for name in clients:
                     results[name] = store.land_staged_orders(cur, staged, name, run_id)
