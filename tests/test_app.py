@@ -317,16 +317,16 @@ def test_ledger_page_imports_the_sample_through_the_uploader(tmp_path: Path) -> 
     assert at.session_state["ledger_read"][1] is read
     next(b for b in at.button if b.label == "Import ledger").click().run()
     assert_clean(at)
-    assert "7.926 lines" in at.success[0].value
+    assert "7.932 lines" in at.success[0].value
     at.switch_page("pages/ledger.py").run()
     listed = at.dataframe[-1].value
     assert listed["name"].tolist() == ["ledger-2026-10.csv"]
-    assert listed["lines_imported"].tolist() == [7926]
+    assert listed["lines_imported"].tolist() == [7932]
     next(c for c in at.checkbox if c.label.startswith("Yes, delete")).check().run()
     next(b for b in at.button if b.label == "Delete").click().run()
     assert_clean(at)
     assert "None yet." in [c.value for c in at.caption]
-    assert "Deleted ledger 1 and its 7.926 lines." in [s.value for s in at.success]
+    assert "Deleted ledger 1 and its 7.932 lines." in [s.value for s in at.success]
 
 
 def test_ledger_page_lists_a_bad_line_by_number_before_anything_lands(tmp_path: Path) -> None:

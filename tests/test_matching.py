@@ -494,3 +494,33 @@ def test_the_run_summary_groups_counts_as_the_pages_do() -> None:
     assert head.endswith("in 0.17s: 1.008 exceptions")
     assert matched == "  matched                  7.475"
     assert "  ambiguous                1.008" in rest
+
+
+def test_a_refund_booked_both_ways_nets_to_one_refunded_group(store: Store) -> None:
+    add_orders(
+        store,
+        order("xo_r", 250_000, date(2026, 10, 5), "refunded"),
+        order("xo_s", 90_000, date(2026, 10, 6), "refunded"),
+    )
+    ledger = add_ledger(
+        store,
+        (date(2026, 10, 5), "xo_r", 250_000),
+        (date(2026, 10, 8), "xo_r", -250_000),  # the reversal
+        (date(2026, 10, 6), "xo_s", 90_000),  # sold and refunded, the refund never booked
+    )
+    run = reconcile(store, OCT)
+    rows = store.query(
+        "SELECT result::VARCHAR AS result, result_key, group_id, reason FROM recon_results"
+        " WHERE run_id = ? ORDER BY result_key",
+        [run.run_id],
+    ).rows()
+    group = rows[0][2]
+    assert group is not None and group < 0
+    assert rows == [
+        ("refunded", f"L:{ledger}:3", group, "refund"),
+        ("refunded", "O:xepeng:xo_r", group, "refund"),
+        ("status_mismatch", "O:xepeng:xo_s", None, "refund not booked"),
+    ]
+    assert run.counts["refunded"] == 2 and run.counts["duplicate_in_ledger"] == 0
+    assert run.exceptions == 1  # refunded is information, like unpaid
+    check_invariant(store, run.run_id)

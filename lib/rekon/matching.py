@@ -28,7 +28,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from rekon.errors import RekonError
-from rekon.migrations import RESULT_CLASSES
+from rekon.migrations import RESULT_CLASSES_V2
 from rekon.money import format_count
 from rekon.periods import day_range
 from rekon.providers.base import PROVIDER_TITLES
@@ -39,7 +39,7 @@ ACTIVE_SQL = """
     SELECT m.* FROM manual_matches m ANTI JOIN manual_match_removals r ON r.match_id = m.id
 """
 
-RESULTS = RESULT_CLASSES
+RESULTS = RESULT_CLASSES_V2
 EXCEPTIONS = ("amount_mismatch", "status_mismatch", "missing_in_ledger", "missing_in_provider",
               "duplicate_in_ledger", "ambiguous")  # fmt: skip
 # The tiers' rules as people name them ("Matched on"); classes read as their words.
@@ -364,27 +364,52 @@ STEPS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "every result, classified; kept when its anchor date falls in the period",
+        "a refunded order whose sale and reversal are both booked (its claims net to zero "
+        "within the tolerance) is one group, information rather than exceptions",
+        """
+        CREATE OR REPLACE TEMP TABLE refunds AS
+        SELECT c.oid FROM claims c
+        SEMI JOIN (SELECT rowid AS oid FROM orders WHERE status = 'refunded') USING (oid)
+        GROUP BY c.oid
+        HAVING bool_or(c.ledger_amount > 0) AND bool_or(c.ledger_amount < 0)
+           AND abs(sum(c.ledger_amount)) <= $tol
+        """,
+    ),
+    (
+        "every result, classified; kept when its anchor date falls in the period. A refund's "
+        "further lines stand alone in its group; a refunded order booked without its "
+        "reversal says so",
         """
         INSERT INTO recon_results (run_id, result, rule, provider, order_id, ledger_id,
                                    line_no, order_amount, ledger_amount, business_date,
-                                   ledger_date)
-        SELECT $run, CASE WHEN d.lid IS NOT NULL THEN 'duplicate_in_ledger'
+                                   ledger_date, group_id, reason)
+        SELECT $run, CASE WHEN f.oid IS NOT NULL THEN 'refunded'
+                          WHEN d.lid IS NOT NULL THEN 'duplicate_in_ledger'
                           WHEN NOT c.paid THEN 'status_mismatch'
                           WHEN abs(c.ledger_amount - c.order_amount) <= $tol THEN 'matched'
                           ELSE 'amount_mismatch' END,
-               c.rule, c.provider, c.order_id, c.ledger_id, c.line_no, c.order_amount,
-               c.ledger_amount, c.business_date, c.entry_date
-        FROM claims c LEFT JOIN duplicates d USING (lid)
+               c.rule,
+               CASE WHEN f.oid IS NULL OR d.lid IS NULL THEN c.provider END,
+               CASE WHEN f.oid IS NULL OR d.lid IS NULL THEN c.order_id END,
+               c.ledger_id, c.line_no,
+               CASE WHEN f.oid IS NULL OR d.lid IS NULL THEN c.order_amount END,
+               c.ledger_amount, c.business_date, c.entry_date,
+               CASE WHEN f.oid IS NOT NULL THEN -1 - c.oid END,
+               CASE WHEN f.oid IS NOT NULL THEN 'refund'
+                    WHEN r.oid IS NOT NULL AND d.lid IS NULL THEN 'refund not booked' END
+        FROM claims c LEFT JOIN duplicates d USING (lid) LEFT JOIN refunds f USING (oid)
+        LEFT JOIN (SELECT rowid AS oid FROM orders WHERE status = 'refunded') r USING (oid)
         WHERE c.business_date BETWEEN $start AND $end
         UNION ALL
         SELECT $run, CASE WHEN o.paid THEN 'missing_in_ledger' ELSE 'unpaid' END, NULL,
-               o.provider, o.order_id, NULL, NULL, o.amount, NULL, o.business_date, NULL
+               o.provider, o.order_id, NULL, NULL, o.amount, NULL, o.business_date, NULL,
+               NULL, NULL
         FROM free_orders o ANTI JOIN t3_claims USING (oid)
         WHERE o.business_date BETWEEN $start AND $end
         UNION ALL
         SELECT $run, CASE WHEN a.lid IS NULL THEN 'missing_in_provider' ELSE 'ambiguous' END,
-               NULL, NULL, NULL, l.ledger_id, l.line_no, NULL, l.amount, NULL, l.entry_date
+               NULL, NULL, NULL, l.ledger_id, l.line_no, NULL, l.amount, NULL, l.entry_date,
+               NULL, NULL
         FROM free_lines l ANTI JOIN t3_claims USING (lid) LEFT JOIN ambiguous a USING (lid)
         WHERE l.entry_date BETWEEN $start AND $end
         """,
@@ -449,7 +474,7 @@ PAIR_COLUMNS = """o.provider, o.order_id, o.amount AS order_amount, o.paid, o.bu
                   l.ledger_id, l.line_no, l.amount AS ledger_amount, l.entry_date"""
 TEMP_TABLES = ("claims", "free_lines", "free_orders", "passed_over", "t2", "ambiguous", "t3",
                "t3_claims", "duplicates", "manual_orders", "manual_lines", "manual_groups",
-               "broken")  # fmt: skip
+               "broken", "refunds")  # fmt: skip
 
 
 def render(template: str, tolerance: Decimal) -> str:

@@ -6,6 +6,10 @@ once released, is never edited: a change is a new migration at the end.
 # The result classes of DESIGN.md, in the order reports list them.
 RESULT_CLASSES = ("matched", "amount_mismatch", "status_mismatch", "missing_in_ledger",
                   "missing_in_provider", "duplicate_in_ledger", "ambiguous", "unpaid")  # fmt: skip
+# The classes since round 2: a refund netted to zero, and a line a saved rule excludes (both
+# information, like unpaid). The schema's own enum (result_class_v2) is written out in its
+# migration, which never changes.
+RESULT_CLASSES_V2 = (*RESULT_CLASSES, "refunded")
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -197,9 +201,9 @@ MIGRATIONS: list[tuple[str, str]] = [
     (
         "manual matches, breaks and declined suggestions",
         # A reviewer's pairs and breaks, kept by result keys; a removal is a row of its own, so
-        # nothing is updated or deleted. Results gain the group a row belongs to and the
-        # reason a group's difference has; the rule becomes text ('manual', later a saved
-        # rule's name).
+        # nothing is updated or deleted. Results are rebuilt (a generated key column blocks
+        # altering them): the group a row belongs to, the reason a group's difference has,
+        # two new classes, and the rule as text ('manual', later a saved rule's name).
         """
         CREATE SEQUENCE manual_match_id;
         CREATE TABLE manual_matches (
@@ -226,9 +230,38 @@ MIGRATIONS: list[tuple[str, str]] = [
             declined_at TIMESTAMP NOT NULL,
             note VARCHAR
         );
-        ALTER TABLE recon_results ALTER COLUMN rule TYPE VARCHAR;
-        ALTER TABLE recon_results ADD COLUMN group_id BIGINT;
-        ALTER TABLE recon_results ADD COLUMN reason VARCHAR;
+        CREATE TYPE result_class_v2 AS ENUM ('matched', 'amount_mismatch', 'status_mismatch',
+            'missing_in_ledger', 'missing_in_provider', 'duplicate_in_ledger', 'ambiguous',
+            'unpaid', 'refunded', 'excluded');
+        CREATE TABLE recon_results_v4 (
+            run_id BIGINT NOT NULL,
+            result result_class_v2 NOT NULL,
+            rule VARCHAR,                     -- a tier, 'manual', or a saved rule's name
+            provider VARCHAR,
+            order_id VARCHAR,
+            ledger_id BIGINT,
+            line_no BIGINT,
+            order_amount DECIMAL(18, 2),
+            ledger_amount DECIMAL(18, 2),
+            business_date DATE,
+            ledger_date DATE,
+            group_id BIGINT,                  -- a manual match's id; below 0, a refund's
+            reason VARCHAR,                   -- why a group's sums differ
+            difference DECIMAL(18, 2) AS (ledger_amount - order_amount),
+            anchor_date DATE AS (coalesce(business_date, ledger_date)),
+            result_key VARCHAR AS (
+                CASE WHEN result = 'duplicate_in_ledger'
+                         THEN 'D:' || ledger_id || ':' || line_no
+                     WHEN order_id IS NOT NULL THEN 'O:' || provider || ':' || order_id
+                     ELSE 'L:' || ledger_id || ':' || line_no END)
+        );
+        INSERT INTO recon_results_v4 (run_id, result, rule, provider, order_id, ledger_id,
+            line_no, order_amount, ledger_amount, business_date, ledger_date)
+        SELECT run_id, result::VARCHAR, rule::VARCHAR, provider, order_id, ledger_id, line_no,
+               order_amount, ledger_amount, business_date, ledger_date
+        FROM recon_results ORDER BY run_id;
+        DROP TABLE recon_results;
+        ALTER TABLE recon_results_v4 RENAME TO recon_results;
         """,
     ),
 ]

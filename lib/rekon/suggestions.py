@@ -73,81 +73,102 @@ _LEFTOVERS_SQL = f"""
     FROM recon_results r JOIN ledger_lines l USING (ledger_id, line_no)
     WHERE r.run_id = $run AND r.result IN {LEFTOVER_LINES};
 """
-# Pairs: one hash join on the day (each order stands on every day of its window), then the
-# amount band; every field scored. Points: amount 40 exact / 30 within the tolerance / 15
-# within 1 %; date 20 on the day, 3 fewer a day apart; reference up to 25 by similarity
-# (nothing when the line has none); name in the description up to 10; 5 when the line names
-# the order's provider.
+# Pairs: hash joins on (day, amount bucket) — each leftover order stands on every day of its
+# window and on its bucket's neighbours — so a line meets only orders of about its amount,
+# never every order of its day. One bucketing is absolute (the tolerance wide), one relative
+# (1 % wide); the exact band is checked afterwards. Points: amount 40 exact / 30 within the
+# tolerance / 15 within 1 %; date 20 on the day, 3 fewer a day apart; reference up to 25 by
+# similarity (nothing when the line has none); the customer's name in the description up to
+# 10; 5 when the line names the order's provider. Each line keeps its best three.
 _PAIRS_SQL = """
-    WITH widened AS (
-        SELECT o.*, o.day + d::INTEGER AS on_day FROM s_orders o, range(0, $window + 1) w(d)
-        UNION ALL
-        SELECT o.*, o.day - d::INTEGER FROM s_orders o, range(1, $window + 1) w(d)
+    CREATE OR REPLACE TEMP TABLE s_pairs AS
+    WITH sized AS (
+        SELECT *, floor(amount / $width)::BIGINT AS ab, floor(ln(amount) / ln(1.01))::BIGINT AS rb
+        FROM s_orders WHERE amount > 0
+    ), widened AS (
+        SELECT o.*, o.day + d::INTEGER AS on_day, o.ab + b AS on_ab, o.rb + b AS on_rb
+        FROM sized o, range(-$window, $window + 1) w(d), range(-1, 2) k(b)
+    ), lines AS (
+        SELECT *, floor(amount / $width)::BIGINT AS ab, floor(ln(amount) / ln(1.01))::BIGINT AS rb
+        FROM s_lines WHERE amount > 0
+    ), met AS (
+        SELECT l.key AS line_key, o.key AS order_key FROM lines l
+        JOIN widened o ON l.day = o.on_day AND l.ab = o.on_ab
+        UNION
+        SELECT l.key, o.key FROM lines l
+        JOIN widened o ON l.day = o.on_day AND l.rb = o.on_rb
     ), pairs AS (
-        SELECT l.key AS line_key, o.key AS order_key, l.amount - o.amount AS difference,
+        SELECT m.line_key, [m.order_key] AS order_keys, l.amount - o.amount AS difference,
                abs(date_diff('day', o.day, l.day)) AS days,
                CASE WHEN l.ref = '' THEN NULL
                     ELSE jaro_winkler_similarity(l.ref, o.ref) END AS ref_alike,
                CASE WHEN o.name = '' OR l.description = '' THEN NULL
                     ELSE jaro_winkler_similarity(o.name, l.description) END AS name_alike,
-               l.named = o.provider AS provider_named, o.provider
-        FROM s_lines l JOIN widened o ON l.day = o.on_day
+               coalesce(l.named = o.provider, false) AS provider_named, o.provider
+        FROM met m JOIN s_lines l ON l.key = m.line_key JOIN s_orders o ON o.key = m.order_key
         WHERE abs(l.amount - o.amount) <= greatest($tol, abs(o.amount) / 100)
           AND (l.named IS NULL OR l.named = o.provider)
     )
-    SELECT *, least(100,
+    SELECT 'pair' AS kind, *, 1 AS n, least(100,
                CASE WHEN difference = 0 THEN 40 WHEN abs(difference) <= $tol THEN 30 ELSE 15 END
                + greatest(0, 20 - 3 * days)
                + coalesce(round(25 * ref_alike), 0)
                + coalesce(round(10 * name_alike), 0)
                + CASE WHEN provider_named THEN 5 ELSE 0 END)::INTEGER AS score
     FROM pairs
+    QUALIFY row_number() OVER (PARTITION BY line_key ORDER BY score DESC, order_keys) <= 3
 """
 # Daily deposits: the sum of one provider's leftover paid orders of one day, equal to a line
 # booked that day or within the window after it.
 _DEPOSITS_SQL = """
+    INSERT INTO s_pairs
     WITH days AS (
         SELECT provider, day, sum(amount) AS amount, list(key ORDER BY key) AS keys,
                count(*) AS n
         FROM s_orders GROUP BY provider, day HAVING count(*) > 1
     )
-    SELECT l.key AS line_key, d.keys AS order_keys, date_diff('day', d.day, l.day) AS days,
-           l.named = d.provider AS provider_named, d.provider, d.n,
+    SELECT 'deposit', l.key, d.keys, 0, date_diff('day', d.day, l.day), NULL, NULL,
+           coalesce(l.named = d.provider, false), d.provider, d.n,
            least(100, 35 + greatest(0, 20 - 3 * date_diff('day', d.day, l.day))
-                 + CASE WHEN l.named = d.provider THEN 5 ELSE 0 END)::INTEGER AS score
+                 + CASE WHEN l.named = d.provider THEN 5 ELSE 0 END)::INTEGER
     FROM s_lines l JOIN days d ON l.amount = d.amount
      AND l.day BETWEEN d.day AND d.day + $window::INTEGER
      AND (l.named IS NULL OR l.named = d.provider)
 """
+# The best of them, never one a reviewer declined.
+_BEST_SQL = """
+    SELECT p.* FROM s_pairs p
+    ANTI JOIN suggestion_declines x
+      ON x.order_keys = list_sort(p.order_keys) AND x.line_keys = [p.line_key]
+    WHERE p.score >= $min_score
+    ORDER BY p.score DESC, p.line_key, p.order_keys
+    LIMIT $limit
+"""
 
 
 def suggest(store: Store, run_id: int, min_score: int = 0, limit: int = 100) -> list[Suggestion]:
-    """The run's suggestions, best first: each line's best candidates, none declined before."""
+    """The run's suggestions, best first (each line's best three pairs, and its daily
+    deposits), none declined before. Only the rows kept reach Python."""
     params = run_params(store, run_id)
-    values = {"run": run_id, "tol": params.amount_tolerance, "window": params.date_window}
+    values = {
+        "run": run_id,
+        "tol": params.amount_tolerance,
+        "width": max(params.amount_tolerance, Decimal(1)),
+        "window": params.date_window,
+        "min_score": min_score,
+        "limit": max(0, limit),
+    }
     with store.write() as cur:  # temp tables of this connection; nothing stored
-        for statement in _LEFTOVERS_SQL.split(";"):
+        for statement in (*_LEFTOVERS_SQL.split(";"), _PAIRS_SQL, _DEPOSITS_SQL):
             if statement.strip():
-                cur.execute(statement, {"run": run_id})
-        pairs = cur.sql(_PAIRS_SQL, params=_used(_PAIRS_SQL, values)).pl()
-        deposits = cur.sql(_DEPOSITS_SQL, params=_used(_DEPOSITS_SQL, values)).pl()
-        declined = {
-            (tuple(o), tuple(line))
-            for o, line in cur.execute(
-                "SELECT order_keys, line_keys FROM suggestion_declines"
-            ).fetchall()
-        }
-        cur.execute("DROP TABLE s_orders")
-        cur.execute("DROP TABLE s_lines")
-    found = [_pair(r, params.amount_tolerance) for r in pairs.iter_rows(named=True)]
-    found += [_deposit(r) for r in deposits.iter_rows(named=True)]
-    found = [
-        s
-        for s in found
-        if s.score >= min_score and (tuple(sorted(s.orders)), s.lines) not in declined
+                cur.execute(statement, _used(statement, values))
+        best = cur.sql(_BEST_SQL, params=_used(_BEST_SQL, values)).pl()
+        for table in ("s_orders", "s_lines", "s_pairs"):
+            cur.execute(f"DROP TABLE {table}")
+    return [
+        _pair(r, params.amount_tolerance) if r["kind"] == "pair" else _deposit(r)
+        for r in best.iter_rows(named=True)
     ]
-    found.sort(key=lambda s: (-s.score, s.lines, s.orders))
-    return found[: max(0, limit)]
 
 
 def _used(sql: str, values: dict[str, object]) -> dict[str, object]:
@@ -178,7 +199,7 @@ def _pair(r: dict[str, object], tolerance: Decimal) -> Suggestion:
     )
     return Suggestion(
         int(r["score"]),  # type: ignore[call-overload]
-        (str(r["order_key"]),),
+        tuple(r["order_keys"]),  # type: ignore[arg-type]
         (str(r["line_key"]),),
         " · ".join(words),
         difference,

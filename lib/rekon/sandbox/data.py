@@ -54,6 +54,7 @@ PAID_FATES = {
 UNPAID_BOOKED_SHARE = 0.10
 MISSING_IN_PROVIDER_LINES = 40
 AMBIGUOUS_CASES = 5
+REFUND_CASES = 6  # refunded orders whose reversal is booked too: netted as `refunded`
 
 FIRST_NAMES = [
     "Budi",
@@ -318,6 +319,27 @@ def _plan_ledger(dataset: Dataset, rng: random.Random, tz: ZoneInfo, month: str)
             expected["duplicate_in_ledger"] += 1
         else:
             expected["missing_in_ledger"] += 1
+
+    # Refunds booked both ways: the sale (already booked above) and its reversal three days
+    # later, a negative line with the same reference. Chosen without the random generator, so
+    # the rest of the data set is the same with or without them.
+    refunds = sorted(
+        (o for o in in_month if o.status == "refunded" and o.fate == "status_mismatch"),
+        key=lambda o: o.order_id,
+    )[:REFUND_CASES]
+    for o in refunds:
+        lines.append(
+            LedgerRow(
+                date=o.business_date(tz) + timedelta(days=3),
+                reference=o.order_id,
+                description=f"Refund {o.description} - {o.customer_name}",
+                amount=-o.amount,
+                provider=o.provider,
+            )
+        )
+        o.fate = "refunded"
+        expected["status_mismatch"] -= 1
+        expected["refunded"] += 2  # the order with its sale, and the reversal line
 
     # Ambiguous: two paid, unbooked orders of one day share an amount; one line without a
     # reference or a provider could be either, so it stays ambiguous and both orders stay
