@@ -21,6 +21,8 @@ ABOUT = {
     "summary": "Counts, amounts and review progress: per class in total, per provider and "
     "per business day.",
     "reviews": "Every decision on these results: what, by whom, when, with the note.",
+    "adjustments": "A journal line per difference booked as a fee, rounding or write-off (by a "
+    "manual match or a saved rule), for the ledger.",
 }
 
 ws = workspace()
@@ -39,7 +41,7 @@ st.caption(
 
 
 def maker(kind: str, fmt: str) -> Callable[[], bytes]:
-    return lambda: export_bytes(ws.store, int(run_id), kind, fmt)
+    return lambda: export_bytes(ws.store, int(run_id), kind, fmt, ws.settings.accounts)
 
 
 for kind in KINDS:

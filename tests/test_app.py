@@ -17,7 +17,7 @@ from pages.ui.text import plain
 from pages.ui.workspace import PAGES as PAGE_LIST
 from rekon import reviews
 from rekon.ledger import import_ledger, list_ledgers, load_mapping
-from rekon.matching import EXCEPTIONS, ReconcileParams, reconcile
+from rekon.matching import EXCEPTIONS, RESULTS, ReconcileParams, reconcile
 from rekon.results import ResultFilter, results_page
 from rekon.sandbox.data import SAMPLE_LEDGER, generate, sandbox_settings
 from rekon.store import Store
@@ -143,7 +143,7 @@ def test_reconcile_page_shows_the_planned_counts(tmp_path: Path) -> None:
     shown = classes(at)
     planned = generate().expected
     assert {k: int(v["count"].replace(".", "")) for k, v in shown.items()} == {
-        name.replace("_", " "): planned[name] for name in planned
+        name.replace("_", " "): planned.get(name, 0) for name in RESULTS
     }
     # Each class's amount beside its count.
     assert all(v["amount"].startswith("Rp") for v in shown.values())

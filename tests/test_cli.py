@@ -400,3 +400,37 @@ def test_suggestions_from_the_command_line(tmp_path: Path) -> None:
         "(not every field agrees)."
     )
     assert "O:xepeng:xo_1" in rekon("match", "list", "--db", str(db)).stdout
+
+
+def test_saved_rules_and_the_adjustments_export_from_the_command_line(tmp_path: Path) -> None:
+    db = tmp_path / "r.duckdb"
+    store = Store(db)
+    add_orders(store, order("xo_1", 100_000, date(2026, 10, 5)))
+    add_ledger(store, (date(2026, 10, 5), "xo_1", 97_500),
+               (date(2026, 10, 5), "SETOR TUNAI", 350_000))  # fmt: skip
+    store.close()
+    period = ("--from", "2026-10-01", "--to", "2026-10-31", "--db", str(db))
+    assert rekon("reconcile", *period).returncode == 0
+    tried = rekon("rule", "add", "cash", "--when-reference", "tunai", "--then", "excluded",
+                  "--dry-run", "--db", str(db))  # fmt: skip
+    assert tried.stdout.splitlines()[0].endswith("1 result(s) would change; nothing saved.")
+    assert rekon("rule", "list", "--db", str(db)).stdout == "No saved rules.\n"
+    for args in (
+        ("cash", "--when-reference", "tunai", "--then", "excluded"),
+        ("mdr", "--when-reference", "xo_", "--then", "fee", "--max-amount", "5.000"),
+    ):
+        assert rekon("rule", "add", *args, "--db", str(db)).returncode == 0  # fmt: skip
+    run = rekon("reconcile", *period)
+    assert "excluded                     1" in run.stdout
+    listed = rekon("rule", "list", "--db", str(db)).stdout.splitlines()
+    assert listed[0].startswith("  1  cash: when the line's reference contains 'tunai'")
+    assert listed[0].endswith("(1 in the last run)") and listed[1].endswith("(1 in the last run)")
+    out = tmp_path / "journal.csv"
+    assert (
+        rekon("export", "--kind", "adjustments", "--out", str(out), "--db", str(db)).returncode == 0
+    )
+    assert out.read_text().splitlines() == [
+        "date,account,amount,reason,memo,group_id,rule",
+        "2026-10-05,Bank and gateway fees,2500.00,fee,fee: O:xepeng:xo_1,,mdr",
+    ]
+    assert rekon("rule", "remove", "cash", "--db", str(db)).stdout.startswith("Removed rule cash")

@@ -71,7 +71,74 @@ def add_parsers(
         "(never on amount alone); the rest are listed",
     )  # fmt: skip
     db(sug)
-    return {"match": _match, "suggest": _suggest}
+
+    rule = sub.add_parser("rule", help="saved rules that clear recurring leftovers")
+    rsub = rule.add_subparsers(dest="rule_command", required=True)
+    radd = rsub.add_parser("add", help="save a rule (or try it on the latest run: --dry-run)")
+    radd.add_argument("name")
+    when = radd.add_mutually_exclusive_group(required=True)
+    when.add_argument("--when-description", metavar="PATTERN")
+    when.add_argument("--when-reference", metavar="PATTERN")
+    radd.add_argument("--regex", action="store_true", help="the pattern is a regular expression")
+    radd.add_argument("--provider", choices=["xepeng", "durianpay"])
+    radd.add_argument("--min-amount", metavar="X", help="rupiah, as amounts are written")
+    radd.add_argument("--max-amount", metavar="Y")
+    radd.add_argument("--then", required=True, choices=["excluded", "fee", "rounding"])
+    radd.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show what it would change in the latest run, and save nothing",
+    )
+    db(radd)
+    rlist = rsub.add_parser("list", help="the rules in order, with what each did last run")
+    db(rlist)
+    rrem = rsub.add_parser("remove", help="stop applying a rule (recorded)")
+    rrem.add_argument("name")
+    db(rrem)
+    return {"match": _match, "suggest": _suggest, "rule": _rule}
+
+
+def _rule(args: argparse.Namespace, settings: Settings) -> int:
+    from rekon import rules
+    from rekon.matching import resolve_run
+    from rekon.money import format_count, parse_amount
+
+    store = Store(settings.db_path, settings.timezone, settings.memory_limit)
+    if args.rule_command == "list":
+        found = rules.list_rules(store)
+        if found.is_empty():
+            print("No saved rules.")
+        for r in found.iter_rows(named=True):
+            rule = rules.Rule(r["name"], r["field"], r["pattern"], r["regex"], r["action"],
+                              r["provider"], r["min_amount"], r["max_amount"])  # fmt: skip
+            print(safe(f"{r['position']:>3}  {rule.describe()}  ({r['last_run']} in the last run)"))
+        return 0
+    if args.rule_command == "remove":
+        rules.remove_rule(store, args.name, settings.reviewer)
+        print(safe(f"Removed rule {args.name}; later runs no longer apply it."))
+        return 0
+    field = "description" if args.when_description is not None else "reference"
+    rule = rules.Rule(
+        args.name, field, args.when_description or args.when_reference, args.regex, args.then,
+        args.provider,
+        parse_amount(args.min_amount) if args.min_amount else None,
+        parse_amount(args.max_amount) if args.max_amount else None,
+    )  # fmt: skip
+    if args.dry_run:
+        run_id = resolve_run(store, "latest")
+        changes = rules.dry_run(store, rule, run_id)
+        print(
+            safe(
+                f"Dry run of {rule.describe()} on run {run_id}: "
+                f"{format_count(changes.height)} result(s) would change; nothing saved."
+            )
+        )
+        for row in changes.head(20).iter_rows(named=True):
+            print(safe(f"  {row['result_key']}  {row['now']} → {row['after']}"))
+        return 0
+    rules.add_rule(store, rule, settings.reviewer)
+    print(safe(f"Saved {rule.describe()}. The next run applies it."))
+    return 0
 
 
 def _suggest(args: argparse.Namespace, settings: Settings) -> int:

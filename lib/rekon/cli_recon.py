@@ -130,8 +130,9 @@ def add_parsers(
     exp.add_argument("--run", default="latest", help="run id or latest (default)")
     exp.add_argument(
         "--kind", choices=KINDS, required=True,
-        help="which results (summary: per provider × result and per business day; "
-             "reviews: every decision on the run's results, the audit trail)",
+        help="which results (summary: per class, provider and business day; "
+             "reviews: every decision on the run's results, the audit trail; adjustments: a "
+             "journal line per difference booked as a fee, rounding or write-off)",
     )  # fmt: skip
     exp.add_argument("--out", type=Path, required=True, metavar="PATH", help="file to write")
     exp.add_argument(
@@ -323,7 +324,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
         )
     store = _store(settings)
     run_id = resolve_run(store, args.run)
-    rows = write_export(store, run_id, args.kind, args.out, fmt)
+    rows = write_export(store, run_id, args.kind, args.out, fmt, settings.accounts)
     print(f"Wrote {format_count(rows)} rows ({args.kind}, run {run_id}) to {args.out}")
     return 0
 

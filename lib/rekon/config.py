@@ -84,6 +84,8 @@ class Settings:
     memory_limit: str = "1GB"  # DuckDB's budget; larger work spills to disk
     bootstrap: bool = True  # sandbox mode: seed the sample month into an empty database
     reviewer: str = field(default_factory=lambda: os.environ.get("USER", "reviewer"))
+    # The ledger accounts the adjustments export books differences to, by reason.
+    accounts: dict[str, str] = field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -189,4 +191,9 @@ def load_settings(
         memory_limit=memory_limit,
         bootstrap=(get("REKON_BOOTSTRAP") or "1").lower() not in ("0", "false", "no"),
         reviewer=get("REKON_REVIEWER") or env.get("USER") or "reviewer",
+        accounts={
+            reason: value
+            for reason in ("fee", "rounding", "write_off")
+            if (value := get(f"REKON_ACCOUNT_{reason.upper()}"))
+        },
     )

@@ -32,6 +32,7 @@ from rekon.migrations import RESULT_CLASSES_V2
 from rekon.money import format_count
 from rekon.periods import day_range
 from rekon.providers.base import PROVIDER_TITLES
+from rekon.rules import CLEARED_CLAIMS_SQL, EXCLUDED_LINES_SQL
 from rekon.store import Store, utc_now
 
 # The reviewers' matches and breaks still in force (see pairing.py).
@@ -364,6 +365,12 @@ STEPS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "saved rules: lines left without an order that a rule says are not gateway sales, "
+        "and pairs whose difference a rule says is a fee or rounding (the first rule wins)",
+        "CREATE OR REPLACE TEMP TABLE excluded_lines AS {excluded_lines}",
+    ),
+    ("", "CREATE OR REPLACE TEMP TABLE cleared AS {cleared_claims}"),
+    (
         "a refunded order whose sale and reversal are both booked (its claims net to zero "
         "within the tolerance) is one group, information rather than exceptions",
         """
@@ -387,8 +394,9 @@ STEPS: list[tuple[str, str]] = [
                           WHEN d.lid IS NOT NULL THEN 'duplicate_in_ledger'
                           WHEN NOT c.paid THEN 'status_mismatch'
                           WHEN abs(c.ledger_amount - c.order_amount) <= $tol THEN 'matched'
+                          WHEN cl.lid IS NOT NULL THEN 'matched'
                           ELSE 'amount_mismatch' END,
-               c.rule,
+               CASE WHEN d.lid IS NULL AND cl.lid IS NOT NULL THEN cl.rule_name ELSE c.rule END,
                CASE WHEN f.oid IS NULL OR d.lid IS NULL THEN c.provider END,
                CASE WHEN f.oid IS NULL OR d.lid IS NULL THEN c.order_id END,
                c.ledger_id, c.line_no,
@@ -396,8 +404,10 @@ STEPS: list[tuple[str, str]] = [
                c.ledger_amount, c.business_date, c.entry_date,
                CASE WHEN f.oid IS NOT NULL THEN -1 - c.oid END,
                CASE WHEN f.oid IS NOT NULL THEN 'refund'
-                    WHEN r.oid IS NOT NULL AND d.lid IS NULL THEN 'refund not booked' END
+                    WHEN r.oid IS NOT NULL AND d.lid IS NULL THEN 'refund not booked'
+                    WHEN d.lid IS NULL AND cl.lid IS NOT NULL THEN cl.reason END
         FROM claims c LEFT JOIN duplicates d USING (lid) LEFT JOIN refunds f USING (oid)
+        LEFT JOIN cleared cl USING (lid)
         LEFT JOIN (SELECT rowid AS oid FROM orders WHERE status = 'refunded') r USING (oid)
         WHERE c.business_date BETWEEN $start AND $end
         UNION ALL
@@ -407,10 +417,13 @@ STEPS: list[tuple[str, str]] = [
         FROM free_orders o ANTI JOIN t3_claims USING (oid)
         WHERE o.business_date BETWEEN $start AND $end
         UNION ALL
-        SELECT $run, CASE WHEN a.lid IS NULL THEN 'missing_in_provider' ELSE 'ambiguous' END,
-               NULL, NULL, NULL, l.ledger_id, l.line_no, NULL, l.amount, NULL, l.entry_date,
-               NULL, NULL
+        SELECT $run, CASE WHEN a.lid IS NOT NULL THEN 'ambiguous'
+                          WHEN e.lid IS NOT NULL THEN 'excluded'
+                          ELSE 'missing_in_provider' END,
+               CASE WHEN a.lid IS NULL THEN e.rule_name END, NULL, NULL, l.ledger_id,
+               l.line_no, NULL, l.amount, NULL, l.entry_date, NULL, NULL
         FROM free_lines l ANTI JOIN t3_claims USING (lid) LEFT JOIN ambiguous a USING (lid)
+        LEFT JOIN excluded_lines e USING (lid)
         WHERE l.entry_date BETWEEN $start AND $end
         """,
     ),
@@ -474,7 +487,7 @@ PAIR_COLUMNS = """o.provider, o.order_id, o.amount AS order_amount, o.paid, o.bu
                   l.ledger_id, l.line_no, l.amount AS ledger_amount, l.entry_date"""
 TEMP_TABLES = ("claims", "free_lines", "free_orders", "passed_over", "t2", "ambiguous", "t3",
                "t3_claims", "duplicates", "manual_orders", "manual_lines", "manual_groups",
-               "broken", "refunds")  # fmt: skip
+               "broken", "refunds", "excluded_lines", "cleared")  # fmt: skip
 
 
 def render(template: str, tolerance: Decimal) -> str:
@@ -483,6 +496,8 @@ def render(template: str, tolerance: Decimal) -> str:
         template.replace("{all_candidate_orders}", ALL_CANDIDATE_ORDERS)
         .replace("{all_candidate_lines}", ALL_CANDIDATE_LINES)
         .replace("{active_manual}", ACTIVE_SQL)
+        .replace("{excluded_lines}", EXCLUDED_LINES_SQL)
+        .replace("{cleared_claims}", CLEARED_CLAIMS_SQL)
         .replace("{candidate_orders}", CANDIDATE_ORDERS)
         .replace("{candidate_lines}", CANDIDATE_LINES)
         .replace("{pair_columns}", PAIR_COLUMNS)

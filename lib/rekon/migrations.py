@@ -9,7 +9,7 @@ RESULT_CLASSES = ("matched", "amount_mismatch", "status_mismatch", "missing_in_l
 # The classes since round 2: a refund netted to zero, and a line a saved rule excludes (both
 # information, like unpaid). The schema's own enum (result_class_v2) is written out in its
 # migration, which never changes.
-RESULT_CLASSES_V2 = (*RESULT_CLASSES, "refunded")
+RESULT_CLASSES_V2 = (*RESULT_CLASSES, "refunded", "excluded")
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -199,7 +199,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "manual matches, breaks and declined suggestions",
+        "manual matches, breaks, declined suggestions and saved rules",
         # A reviewer's pairs and breaks, kept by result keys; a removal is a row of its own, so
         # nothing is updated or deleted. Results are rebuilt (a generated key column blocks
         # altering them): the group a row belongs to, the reason a group's difference has,
@@ -229,6 +229,26 @@ MIGRATIONS: list[tuple[str, str]] = [
             declined_by VARCHAR NOT NULL,
             declined_at TIMESTAMP NOT NULL,
             note VARCHAR
+        );
+        CREATE SEQUENCE match_rule_id;
+        CREATE TABLE match_rules (            -- saved rules, applied in their position's order
+            id BIGINT PRIMARY KEY DEFAULT nextval('match_rule_id'),
+            name VARCHAR NOT NULL,
+            position INTEGER NOT NULL,
+            field VARCHAR NOT NULL,           -- description | reference
+            pattern VARCHAR NOT NULL,
+            regex BOOLEAN NOT NULL,
+            provider VARCHAR,
+            min_amount DECIMAL(18, 2),
+            max_amount DECIMAL(18, 2),
+            action VARCHAR NOT NULL,          -- excluded | fee | rounding
+            made_by VARCHAR NOT NULL,
+            made_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE match_rule_removals (
+            rule_id BIGINT PRIMARY KEY,
+            removed_by VARCHAR NOT NULL,
+            removed_at TIMESTAMP NOT NULL
         );
         CREATE TYPE result_class_v2 AS ENUM ('matched', 'amount_mismatch', 'status_mismatch',
             'missing_in_ledger', 'missing_in_provider', 'duplicate_in_ledger', 'ambiguous',

@@ -23,7 +23,14 @@ from rekon.results import RESULTS_SQL
 from rekon.reviews import LATEST_SQL
 from rekon.store import Store
 
-KINDS = ("all", "exceptions", "matched", "summary", "reviews")
+KINDS = ("all", "exceptions", "matched", "summary", "reviews", "adjustments")
+# Where each booked difference goes in the books, unless the settings name other accounts.
+DEFAULT_ACCOUNTS = {
+    "fee": "Bank and gateway fees",
+    "rounding": "Rounding differences",
+    "write_off": "Write-offs",
+}
+ADJUSTMENT_COLUMNS = ("date", "account", "amount", "reason", "memo", "group_id", "rule")
 FORMATS = ("csv", "xlsx")
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's 1,048,576 rows, less the header
 EXPORT_COLUMNS = (
@@ -116,10 +123,12 @@ def _neutralise(col: str) -> str:
     )
 
 
-def export_sql(kind: str, typed: bool = False) -> str:
+def export_sql(kind: str, typed: bool = False, accounts: dict[str, str] | None = None) -> str:
     """The export's SELECT: plain strings (CSV) or typed numbers and dates (XLSX)."""
     if kind == "reviews":
         return _reviews_sql(typed)
+    if kind == "adjustments":
+        return _adjustments_sql(typed, accounts or DEFAULT_ACCOUNTS)
     cols = []
     for col in EXPORT_COLUMNS:
         if col in TEXT_COLUMNS:
@@ -134,6 +143,34 @@ def export_sql(kind: str, typed: bool = False) -> str:
         f"SELECT {', '.join(cols)} FROM ({RESULTS_SQL}) WHERE {_kind_where(kind)}"
         f" ORDER BY array_position({list(RESULTS)}, result), anchor_date, result_key"
     )
+
+
+def _adjustments_sql(typed: bool, accounts: dict[str, str]) -> str:
+    """A journal line per difference a reviewer or a rule booked as a fee, rounding or
+    write-off: a manual group once (its lines less its orders), a pair a rule cleared once.
+    `amount` is what the books must take up: positive where the gateway kept money."""
+    account = (
+        "CASE reason "
+        + " ".join(
+            f"WHEN '{reason}' THEN '{name.replace(chr(39), chr(39) * 2)}'"
+            for reason, name in (DEFAULT_ACCOUNTS | accounts).items()
+        )
+        + " END"
+    )
+    booked = "sum(coalesce(order_amount, 0)) - sum(coalesce(ledger_amount, 0))"
+    day = "min(anchor_date)" if typed else "strftime(min(anchor_date), '%Y-%m-%d')"
+    amount = booked if typed else f"CAST({booked} AS VARCHAR)"
+    return f"""
+        SELECT date, account, amount, reason, {_neutralise("memo")}, group_id, rule FROM (
+            SELECT {day} AS date, {account} AS account, {amount} AS amount, reason,
+                   reason || ': ' || string_agg(result_key, ', ' ORDER BY result_key) AS memo,
+                   group_id, any_value(rule) AS rule, min(anchor_date) AS sort_day
+            FROM recon_results
+            WHERE run_id = $run AND reason IN ('fee', 'rounding', 'write_off')
+            GROUP BY coalesce('G' || group_id, result_key), group_id, reason
+            HAVING {booked} <> 0
+        ) ORDER BY sort_day, memo
+    """
 
 
 def _reviews_sql(typed: bool) -> str:
@@ -164,7 +201,14 @@ def summary_frame(store: Store, run_id: int) -> pl.DataFrame:
     ).select(columns)
 
 
-def write_export(store: Store, run_id: int, kind: str, out: Path, fmt: str = "csv") -> int:
+def write_export(
+    store: Store,
+    run_id: int,
+    kind: str,
+    out: Path,
+    fmt: str = "csv",
+    accounts: dict[str, str] | None = None,
+) -> int:
     """Write an export file; returns the number of data rows. Raises ExportError, saying
     what to do, when the file cannot be written."""
     if fmt not in FORMATS:
@@ -175,7 +219,7 @@ def write_export(store: Store, run_id: int, kind: str, out: Path, fmt: str = "cs
         raise ExportError(f"{out} is a folder: give a file name, such as {out / f'all.{fmt}'}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        return _write(store, run_id, kind, out, fmt)
+        return _write(store, run_id, kind, out, fmt, accounts)
     except (OSError, duckdb.IOException) as exc:
         reason = getattr(exc, "strerror", None) or _io_reason(str(exc))
         raise ExportError(
@@ -190,9 +234,11 @@ def _io_reason(text: str) -> str:
     return text.splitlines()[0] if text else "the file could not be written"
 
 
-def _write(store: Store, run_id: int, kind: str, out: Path, fmt: str) -> int:
+def _write(
+    store: Store, run_id: int, kind: str, out: Path, fmt: str, accounts: dict[str, str] | None
+) -> int:
     if fmt == "xlsx":
-        return _write_xlsx(store, run_id, kind, out)
+        return _write_xlsx(store, run_id, kind, out, accounts)
     if kind == "summary":
         frame = summary_frame(store, run_id)
         frame.with_columns(pl.col(c).cast(pl.String) for c in MONEY_COLUMNS).write_csv(out)
@@ -200,8 +246,9 @@ def _write(store: Store, run_id: int, kind: str, out: Path, fmt: str) -> int:
     with store.read() as cur:
         # DuckDB writes the file itself: no rows pass through Python. The format is named:
         # DuckDB would otherwise choose it by the file's extension (.xlsx, .parquet, .json).
+        select = export_sql(kind, accounts=accounts)
         written = cur.execute(
-            f"COPY ({export_sql(kind)}) TO '{_sql_path(out)}' (FORMAT csv, HEADER, DELIMITER ',')",
+            f"COPY ({select}) TO '{_sql_path(out)}' (FORMAT csv, HEADER, DELIMITER ',')",
             {"run": run_id},
         ).fetchall()
     return int(written[0][0])
@@ -209,6 +256,8 @@ def _write(store: Store, run_id: int, kind: str, out: Path, fmt: str) -> int:
 
 def export_rows(store: Store, run_id: int, kind: str) -> int:
     """How many rows an export of `kind` (not summary) holds."""
+    if kind == "adjustments":
+        return int(store.scalar(f"SELECT count(*) FROM ({export_sql(kind)})", {"run": run_id}))
     if kind == "reviews":
         return int(store.scalar(f"SELECT count(*) FROM ({REVIEWS_SQL})", {"run": run_id}))
     return int(
@@ -219,10 +268,16 @@ def export_rows(store: Store, run_id: int, kind: str) -> int:
     )
 
 
-def export_bytes(store: Store, run_id: int, kind: str, fmt: str = "csv") -> bytes:
+def export_bytes(
+    store: Store,
+    run_id: int,
+    kind: str,
+    fmt: str = "csv",
+    accounts: dict[str, str] | None = None,
+) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"export.{fmt}"
-        write_export(store, run_id, kind, path, fmt)
+        write_export(store, run_id, kind, path, fmt, accounts)
         return path.read_bytes()
 
 
@@ -272,7 +327,9 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def _write_xlsx(store: Store, run_id: int, kind: str, out: Path) -> int:
+def _write_xlsx(
+    store: Store, run_id: int, kind: str, out: Path, accounts: dict[str, str] | None = None
+) -> int:
     import xlsxwriter
 
     kinds = KINDS if kind == "all" else (kind,)
@@ -295,14 +352,13 @@ def _write_xlsx(store: Store, run_id: int, kind: str, out: Path) -> int:
             if sheet == "summary":
                 frame = summary_frame(store, run_id)
             else:
-                frame = store.query(export_sql(sheet, typed=True), {"run": run_id})
-            formats: dict[str, Any] = {c: money for c in MONEY_COLUMNS if c in frame.columns}
-            formats |= {c: day for c in ("order_date", "ledger_date") if c in frame.columns}
+                frame = store.query(export_sql(sheet, True, accounts), {"run": run_id})
+            amounts = [c for c in (*MONEY_COLUMNS, "amount") if c in frame.columns]
+            formats: dict[str, Any] = {c: money for c in amounts}
+            formats |= {c: day for c in ("order_date", "ledger_date", "date") if c in frame.columns}
             formats |= {c: moment for c in ("reviewed_at_utc",) if c in frame.columns}
             # Excel stores numbers as doubles: exact for every IDR amount below 10^13.
-            frame = frame.with_columns(
-                pl.col(c).cast(pl.Float64) for c in MONEY_COLUMNS if c in frame.columns
-            )
+            frame = frame.with_columns(pl.col(c).cast(pl.Float64) for c in amounts)
             frame.write_excel(
                 book,
                 worksheet=sheet,
