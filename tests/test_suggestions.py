@@ -105,3 +105,17 @@ def test_the_minimum_score_and_limit_bound_the_list(store: Store, minimum: int) 
     run = reconcile(store, ReconcileParams(*OCTOBER, date_window=0))
     # Tier 3 paired them all; nothing is left to suggest.
     assert suggestions.suggest(store, run.run_id, minimum, 2) == []
+
+
+def test_two_orders_adding_up_to_a_line_are_suggested_as_a_handful(store: Store) -> None:
+    add_orders(store, order("xo_1", 120_000, D5), order("xo_2", 85_000, D6),
+               order("xo_3", 999_000, D6))  # fmt: skip
+    ledger = add_ledger(store, (D6, "TRF 2 ORDERS", 205_000))
+    found = suggestions.suggest(store, reconcile(store, OCT).run_id)
+    handful = [s for s in found if len(s.orders) == 2]
+    assert [(s.orders, s.lines) for s in handful] == [
+        (("O:xepeng:xo_1", "O:xepeng:xo_2"), (f"L:{ledger}:2",))
+    ]
+    assert handful[0].evidence == "amount equal to the sum of 2 Xepeng orders · up to 1 day apart"
+    made = suggestions.accept(store, handful[0], "ana")
+    assert made.orders == ("O:xepeng:xo_1", "O:xepeng:xo_2")

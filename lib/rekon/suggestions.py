@@ -2,11 +2,13 @@
 it, field by field. A suggestion changes nothing until a reviewer accepts it (it then becomes
 a manual match) or declines it (it is never suggested again).
 
-Two shapes are proposed:
+Three shapes are proposed:
 - a pair: a leftover line and a leftover paid order within the run's date window whose
   amounts are equal, within the tolerance, or within 1 % (a fee);
 - a daily deposit: a line whose amount equals the sum of one provider's leftover paid orders
-  of one business day, booked within the window after it.
+  of one business day, booked within the window after it;
+- a handful: two of one provider's leftover orders within the window that add up to a line
+  nothing else explains (a bounded search, see _HANDFUL_SQL).
 Scores add up what agrees (see SCORE_SQL); a line that names another provider is never paired.
 """
 
@@ -135,6 +137,35 @@ _DEPOSITS_SQL = """
      AND l.day BETWEEN d.day AND d.day + $window::INTEGER
      AND (l.named IS NULL OR l.named = d.provider)
 """
+# A handful: two leftover orders of one provider within the line's window whose amounts add
+# up to it, for lines nothing else explains. Bounded: at most LONELY_LINES such lines, and one
+# hash join on the amount the second order must have, never a search over every subset.
+LONELY_LINES = 500
+_HANDFUL_SQL = f"""
+    INSERT INTO s_pairs
+    WITH lonely AS (
+        SELECT * FROM s_lines
+        WHERE amount > 0 AND key NOT IN (SELECT line_key FROM s_pairs)
+        ORDER BY key LIMIT {LONELY_LINES}
+    ), widened AS (
+        SELECT o.*, o.day + d::INTEGER AS on_day
+        FROM s_orders o, range(-$window, $window + 1) w(d) WHERE o.amount > 0
+    ), firsts AS (
+        SELECT l.key AS line_key, l.amount - a.amount AS rest, a.key AS a_key, a.provider,
+               l.day, l.named, abs(date_diff('day', a.day, l.day)) AS a_days
+        FROM lonely l JOIN widened a ON a.on_day = l.day AND a.amount < l.amount
+        WHERE l.named IS NULL OR l.named = a.provider
+    )
+    SELECT 'handful', f.line_key, [f.a_key, b.key], 0,
+           greatest(f.a_days, abs(date_diff('day', b.day, f.day))), NULL, NULL,
+           coalesce(f.named = f.provider, false), f.provider, 2,
+           least(100, 30 + greatest(0, 20 - 3 * greatest(f.a_days,
+                                                         abs(date_diff('day', b.day, f.day))))
+                 + CASE WHEN f.named = f.provider THEN 5 ELSE 0 END)::INTEGER
+    FROM firsts f JOIN widened b
+      ON b.amount = f.rest AND b.on_day = f.day AND b.key > f.a_key AND b.provider = f.provider
+    QUALIFY row_number() OVER (PARTITION BY f.line_key ORDER BY f.a_key, b.key) <= 3
+"""
 # The best of them, never one a reviewer declined.
 _BEST_SQL = """
     SELECT p.* FROM s_pairs p
@@ -159,7 +190,7 @@ def suggest(store: Store, run_id: int, min_score: int = 0, limit: int = 100) -> 
         "limit": max(0, limit),
     }
     with store.write() as cur:  # temp tables of this connection; nothing stored
-        for statement in (*_LEFTOVERS_SQL.split(";"), _PAIRS_SQL, _DEPOSITS_SQL):
+        for statement in (*_LEFTOVERS_SQL.split(";"), _PAIRS_SQL, _DEPOSITS_SQL, _HANDFUL_SQL):
             if statement.strip():
                 cur.execute(statement, _used(statement, values))
         best = cur.sql(_BEST_SQL, params=_used(_BEST_SQL, values)).pl()
@@ -210,10 +241,16 @@ def _pair(r: dict[str, object], tolerance: Decimal) -> Suggestion:
 def _deposit(r: dict[str, object]) -> Suggestion:
     days = int(r["days"])  # type: ignore[call-overload]
     provider = PROVIDER_TITLES.get(str(r["provider"]), str(r["provider"]))
-    words = [
-        f"amount equal to the sum of {r['n']} {provider} orders of one day",
-        "booked the same day" if days == 0 else f"booked {days} day{'s' * (days > 1)} after",
-    ]
+    if r["kind"] == "handful":
+        words = [
+            f"amount equal to the sum of {r['n']} {provider} orders",
+            "same day" if days == 0 else f"up to {days} day{'s' * (days > 1)} apart",
+        ]
+    else:
+        words = [
+            f"amount equal to the sum of {r['n']} {provider} orders of one day",
+            "booked the same day" if days == 0 else f"booked {days} day{'s' * (days > 1)} after",
+        ]
     if r["provider_named"]:
         words.append(f"{provider} as the line says")
     return Suggestion(
