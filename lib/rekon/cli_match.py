@@ -6,11 +6,10 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from rekon.cli_recon import Handler
 from rekon.config import Settings
 from rekon.store import Store
 from rekon.terminal import safe
-
-Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def add_parsers(
