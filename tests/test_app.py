@@ -778,7 +778,7 @@ def test_exports_page_downloads_return_the_expected_bytes(tmp_path: Path, media:
 
     at = app(tmp_path / "seeded.duckdb").switch_page("pages/exports.py").run()
     assert_clean(at)
-    assert len(at.get("download_button")) == 10  # five kinds, CSV and XLSX each
+    assert len(at.get("download_button")) == 12  # six kinds, CSV and XLSX each
     run = next(s for s in at.selectbox if s.label == "Run")  # told apart as on Reconcile
     assert (
         run.options[0].startswith("Run 1 · ") and "· tolerance Rp 0 · window 3 d" in run.options[0]
@@ -797,7 +797,7 @@ def test_exports_page_downloads_return_the_expected_bytes(tmp_path: Path, media:
     name, data = download(at, media, "dl_all_xlsx")
     assert name == "rekon-2026-10-run1-all.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
-    assert book.sheetnames == ["all", "exceptions", "matched", "summary", "reviews", "run"]
+    assert book.sheetnames == ["all", "exceptions", "matched", "summary", "reviews", "adjustments", "run"]
 
 
 def test_exports_page_offers_no_xlsx_that_excel_could_not_hold(
