@@ -774,7 +774,7 @@ def test_exports_page_downloads_return_the_expected_bytes(tmp_path: Path, media:
     import polars as pl
 
     from rekon.matching import EXCEPTIONS
-    from rekon.reports import EXPORT_COLUMNS
+    from rekon.reports import EXPORT_COLUMNS, KINDS
 
     at = app(tmp_path / "seeded.duckdb").switch_page("pages/exports.py").run()
     assert_clean(at)
@@ -797,7 +797,7 @@ def test_exports_page_downloads_return_the_expected_bytes(tmp_path: Path, media:
     name, data = download(at, media, "dl_all_xlsx")
     assert name == "rekon-2026-10-run1-all.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
-    assert book.sheetnames == ["all", "exceptions", "matched", "summary", "reviews", "adjustments", "run"]
+    assert book.sheetnames == [*KINDS, "run"]
 
 
 def test_exports_page_offers_no_xlsx_that_excel_could_not_hold(
