@@ -172,3 +172,14 @@ def show_flash() -> None:
     """The message of the action that caused this rerun, if any, shown once."""
     if message := st.session_state.pop("flash", None):
         st.success(plain(message), icon=":material/check_circle:")
+
+
+def decisions_made() -> int:
+    """How many decisions and matches this session recorded: part of the keys of the results
+    table and the item picker, so that each one clears the selection it was made on."""
+    return int(st.session_state.setdefault("decisions_made", 0))
+
+
+def clear_selection() -> None:
+    """After a decision or a match, the ticked rows and the picked item start afresh."""
+    st.session_state["decisions_made"] = decisions_made() + 1

@@ -8,7 +8,15 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from pages.ui.display import attempt, flash_and_rerun, idr, show_flash, table
+from pages.ui.display import (
+    attempt,
+    clear_selection,
+    decisions_made,
+    flash_and_rerun,
+    idr,
+    show_flash,
+    table,
+)
 from pages.ui.pairing_panel import manual_panel
 from pages.ui.text import plain
 from pages.ui.workspace import actor
@@ -100,12 +108,6 @@ def work_one_item(ws: Workspace, run_id: int, page: pl.DataFrame, selected: list
 CONFIRM_ABOVE = 20
 
 
-def decisions_made() -> int:
-    """How many decisions this session recorded: part of the keys of the results table and
-    the item picker, so that each decision clears the selection it was made on."""
-    return int(st.session_state.setdefault("decisions_made", 0))
-
-
 def review_form(
     ws: Workspace, run_id: int, page: pl.DataFrame, key: str, selected: list[str]
 ) -> None:
@@ -156,7 +158,7 @@ def review_form(
                 )
             )  # fmt: skip
             if done:  # the table, totals and history above must show it at once
-                st.session_state["decisions_made"] = decisions_made() + 1
+                clear_selection()
                 flash_and_rerun(
                     done.line(verb)
                     + (

@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from pages.ui.display import attempt, flash_and_rerun, idr, table
+from pages.ui.display import attempt, clear_selection, flash_and_rerun, idr, table
 from pages.ui.text import plain
 from pages.ui.workspace import actor, query
 from rekon import pairing, suggestions
@@ -73,6 +73,7 @@ def basket(ws: Workspace, page: pl.DataFrame, selected: list[str]) -> None:
             )  # fmt: skip
             if made:
                 held.clear()
+                clear_selection()  # the rows just matched are no longer ticked
                 flash_and_rerun(
                     f"Matched by hand as {made.id}; the next run of the period applies it."
                 )

@@ -7,8 +7,7 @@ import polars as pl
 import streamlit as st
 
 from pages.ui.address import listed, publish, seed
-from pages.ui.display import as_read, count, table
-from pages.ui.item import decisions_made
+from pages.ui.display import as_read, count, decisions_made, table
 from rekon.matching import EXCEPTIONS, RESULTS, class_name
 from rekon.providers.base import PROVIDER_TITLES, provider_title
 from rekon.results import ResultFilter, results_page
