@@ -19,8 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-import polars as pl
-
 from rekon import pairing
 from rekon.errors import RekonError
 from rekon.matching import run_params
@@ -312,16 +310,3 @@ def decline(
         store.audit(cur, declined_by, "suggestion.decline",
                     f"{','.join(suggestion.orders)}|{','.join(suggestion.lines)}",
                     json.dumps({"evidence": suggestion.evidence, "note": note}))  # fmt: skip
-
-
-def frame(suggestions: Sequence[Suggestion]) -> pl.DataFrame:
-    """Suggestions as a table for a page."""
-    return pl.DataFrame(
-        {
-            "score": [s.score for s in suggestions],
-            "orders": [", ".join(s.orders) for s in suggestions],
-            "lines": [", ".join(s.lines) for s in suggestions],
-            "evidence": [s.evidence for s in suggestions],
-        },
-        schema={"score": pl.Int64, "orders": pl.String, "lines": pl.String, "evidence": pl.String},
-    )
