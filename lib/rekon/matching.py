@@ -100,6 +100,21 @@ class RunSummary:
         return [head] + [f"  {name:<20} {n:>9}" for name, n in zip(RESULTS, counts, strict=True)]
 
 
+def current_line(key: str, lines: str, alias: str = "l", join: str = "JOIN") -> str:
+    """SQL that joins a line key (an expression like 'L:3:17') to the line it names now, as
+    `alias` from `lines`: a line of a replaced ledger is found where its correction moved it
+    (`ledger_line_moves`). With `join="LEFT JOIN"` a key whose line is gone is kept."""
+    ledger = f"TRY_CAST(split_part({key}, ':', 2) AS BIGINT)"
+    line = f"TRY_CAST(split_part({key}, ':', 3) AS BIGINT)"
+    moved = f"{alias}_moved"
+    return (
+        f"LEFT JOIN ledger_line_moves {moved}"
+        f" ON {moved}.ledger_id = {ledger} AND {moved}.line_no = {line}"
+        f" {join} {lines} {alias} ON {alias}.ledger_id = coalesce({moved}.to_ledger, {ledger})"
+        f" AND {alias}.line_no = coalesce({moved}.to_line, {line})"
+    )
+
+
 # Each statement below reads the temp tables the ones above it made; all run on one cursor
 # inside one transaction, so a failure leaves no run behind. Inside a run an order is known by
 # its rowid (`oid`) and a ledger line by its rowid (`lid`), so every join after the reference
@@ -124,11 +139,9 @@ STEPS: list[tuple[str, str]] = [
         CREATE OR REPLACE TEMP TABLE manual_lines AS
         SELECT m.id, l.lid, l.ledger_id, l.line_no, l.entry_date, l.amount
         FROM ({active_manual}) m, unnest(m.line_keys) k(key)
-        LEFT JOIN ledger_line_moves mv ON mv.ledger_id = split_part(k.key, ':', 2)::BIGINT
-             AND mv.line_no = split_part(k.key, ':', 3)::BIGINT
-        JOIN ({all_candidate_lines}) l
-          ON l.ledger_id = coalesce(mv.to_ledger, split_part(k.key, ':', 2)::BIGINT)
-         AND l.line_no = coalesce(mv.to_line, split_part(k.key, ':', 3)::BIGINT)
+        """
+        + current_line("k.key", "({all_candidate_lines})")
+        + """
         WHERE m.kind = 'match'
         """,
     ),
@@ -157,11 +170,9 @@ STEPS: list[tuple[str, str]] = [
         SELECT o.oid, l.lid
         FROM ({active_manual}) m
         JOIN ({all_candidate_orders}) o ON m.order_keys[1] = 'O:' || o.provider || ':' || o.order_id
-        LEFT JOIN ledger_line_moves mv ON mv.ledger_id = split_part(m.line_keys[1], ':', 2)::BIGINT
-             AND mv.line_no = split_part(m.line_keys[1], ':', 3)::BIGINT
-        JOIN ({all_candidate_lines}) l
-          ON l.ledger_id = coalesce(mv.to_ledger, split_part(m.line_keys[1], ':', 2)::BIGINT)
-         AND l.line_no = coalesce(mv.to_line, split_part(m.line_keys[1], ':', 3)::BIGINT)
+        """
+        + current_line("m.line_keys[1]", "({all_candidate_lines})")
+        + """
         WHERE m.kind = 'break'
         """,
     ),

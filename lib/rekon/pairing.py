@@ -21,7 +21,7 @@ import duckdb
 import polars as pl
 
 from rekon.errors import RekonError
-from rekon.matching import ACTIVE_SQL
+from rekon.matching import ACTIVE_SQL, current_line
 from rekon.money import format_plain
 from rekon.store import Store, utc_now
 
@@ -93,19 +93,13 @@ def _line_key(key: str) -> str:
 
 # The orders and the current ledger lines the keys name (a line of a replaced ledger is found
 # where its correction moved it).
-_FOUND_SQL = """
+_FOUND_SQL = f"""
     WITH wanted AS (SELECT unnest($orders) AS key)
     SELECT key, o.amount FROM wanted
     JOIN orders o ON key = 'O:' || o.provider || ':' || o.order_id
     UNION ALL
-    SELECT key, l.amount FROM (
-        SELECT key, split_part(key, ':', 2)::BIGINT AS ledger_id,
-               split_part(key, ':', 3)::BIGINT AS line_no
-        FROM (SELECT unnest($lines) AS key)
-    ) k
-    LEFT JOIN ledger_line_moves m USING (ledger_id, line_no)
-    JOIN ledger_lines l ON l.ledger_id = coalesce(m.to_ledger, k.ledger_id)
-                       AND l.line_no = coalesce(m.to_line, k.line_no)
+    SELECT k.key, l.amount FROM (SELECT unnest($lines) AS key) k
+    {current_line("k.key", "ledger_lines")}
 """
 
 
@@ -222,24 +216,15 @@ STALE_SQL = f"""
         SELECT id, unnest(order_keys) AS key, 'order' AS side FROM active
         UNION ALL SELECT id, unnest(line_keys), 'line' FROM active
     ),
-    resolved AS (
-        SELECT k.id, k.key, k.side,
-               CASE WHEN k.side = 'order' THEN EXISTS (
-                        SELECT 1 FROM orders o
-                        WHERE k.key = 'O:' || o.provider || ':' || o.order_id)
-                    ELSE EXISTS (
-                        SELECT 1 FROM ledger_lines l
-                        LEFT JOIN ledger_line_moves m
-                          ON m.ledger_id = TRY_CAST(split_part(k.key, ':', 2) AS BIGINT)
-                         AND m.line_no = TRY_CAST(split_part(k.key, ':', 3) AS BIGINT)
-                        WHERE l.ledger_id = coalesce(m.to_ledger,
-                                                     TRY_CAST(split_part(k.key, ':', 2) AS BIGINT))
-                          AND l.line_no = coalesce(m.to_line,
-                                                   TRY_CAST(split_part(k.key, ':', 3) AS BIGINT)))
-               END AS present
-        FROM keyed k
+    gone AS (
+        SELECT k.id FROM keyed k
+        ANTI JOIN orders o ON k.key = 'O:' || o.provider || ':' || o.order_id
+        WHERE k.side = 'order'
+        UNION
+        SELECT k.id FROM keyed k {current_line("k.key", "ledger_lines", join="LEFT JOIN")}
+        WHERE k.side = 'line' AND l.ledger_id IS NULL
     )
-    SELECT id FROM resolved WHERE NOT present
+    SELECT id FROM gone
     UNION
     SELECT k.id FROM keyed k JOIN keyed e ON e.key = k.key AND e.id < k.id
       JOIN active a ON a.id = k.id JOIN active b ON b.id = e.id
