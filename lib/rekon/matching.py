@@ -382,12 +382,20 @@ STEPS: list[tuple[str, str]] = [
     ),
     ("", "CREATE OR REPLACE TEMP TABLE cleared AS {cleared_claims}"),
     (
+        "the orders a provider refunded: read once, for the refunds and the refunds not "
+        "booked below",
+        """
+        CREATE OR REPLACE TEMP TABLE refunded_orders AS
+        SELECT rowid AS oid FROM orders
+        WHERE status = 'refunded' AND business_date BETWEEN $lo AND $hi
+        """,
+    ),
+    (
         "a refunded order whose sale and reversal are both booked (its claims net to zero "
         "within the tolerance) is one group, information rather than exceptions",
         """
         CREATE OR REPLACE TEMP TABLE refunds AS
-        SELECT c.oid FROM claims c
-        SEMI JOIN (SELECT rowid AS oid FROM orders WHERE status = 'refunded') USING (oid)
+        SELECT c.oid FROM claims c SEMI JOIN refunded_orders USING (oid)
         GROUP BY c.oid
         HAVING bool_or(c.ledger_amount > 0) AND bool_or(c.ledger_amount < 0)
            AND abs(sum(c.ledger_amount)) <= $tol
@@ -419,7 +427,7 @@ STEPS: list[tuple[str, str]] = [
                     WHEN d.lid IS NULL AND cl.lid IS NOT NULL THEN cl.reason END
         FROM claims c LEFT JOIN duplicates d USING (lid) LEFT JOIN refunds f USING (oid)
         LEFT JOIN cleared cl USING (lid)
-        LEFT JOIN (SELECT rowid AS oid FROM orders WHERE status = 'refunded') r USING (oid)
+        LEFT JOIN refunded_orders r USING (oid)
         WHERE c.business_date BETWEEN $start AND $end
         UNION ALL
         SELECT $run, CASE WHEN o.paid THEN 'missing_in_ledger' ELSE 'unpaid' END, NULL,
@@ -498,7 +506,7 @@ PAIR_COLUMNS = """o.provider, o.order_id, o.amount AS order_amount, o.paid, o.bu
                   l.ledger_id, l.line_no, l.amount AS ledger_amount, l.entry_date"""
 TEMP_TABLES = ("claims", "free_lines", "free_orders", "passed_over", "t2", "ambiguous", "t3",
                "t3_claims", "duplicates", "manual_orders", "manual_lines", "manual_groups",
-               "broken", "refunds", "excluded_lines", "cleared")  # fmt: skip
+               "broken", "refunded_orders", "refunds", "excluded_lines", "cleared")  # fmt: skip
 
 
 def render(template: str, tolerance: Decimal) -> str:
