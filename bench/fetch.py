@@ -23,6 +23,7 @@ from bench._common import ROOT, machine, peak_rss_mb, report_option, run_child, 
 from rekon.sandbox.data import sandbox_settings
 from rekon.sandbox.server import wait_for_http
 from rekon.staging import STAGING_MEMORY_LIMIT
+from tests.factories import OPERATOR
 
 PORT = 8790
 
@@ -54,7 +55,7 @@ def child(args: argparse.Namespace) -> None:
         return
     store = Store(settings.db_path)
     began = time.perf_counter()
-    summary = fetch_orders(store, clients, date(2026, 10, 1), date(2026, 10, 31))
+    summary = fetch_orders(store, clients, date(2026, 10, 1), date(2026, 10, 31), by=OPERATOR)
     seconds = time.perf_counter() - began
     stored = store.scalar("SELECT count(*) FROM orders")
     print(

@@ -21,8 +21,9 @@ from typing import Any
 
 from bench._common import ROOT, machine, peak_rss_mb, report_option, run_child, write_section
 from pages.ui.workspace import PAGES as PAGE_LIST
+from tests.factories import OPERATOR
 
-PAGES = [path for path, _ in PAGE_LIST]
+PAGES = [path for path, *_ in PAGE_LIST]
 
 
 def child(folder: Path, runs: int) -> dict[str, Any]:
@@ -62,8 +63,8 @@ def build(folder: Path, n: int) -> dict[str, float]:
 
     prepare(n, folder)
     store = Store(folder / "bench.duckdb", memory_limit="1500MB")
-    lines = import_ledger(store, folder / "ledger.csv").lines_imported
-    reconcile(store, ReconcileParams(date(2026, 10, 1), date(2026, 10, 31)))
+    lines = import_ledger(store, folder / "ledger.csv", by=OPERATOR).lines_imported
+    reconcile(store, ReconcileParams(date(2026, 10, 1), date(2026, 10, 31)), by=OPERATOR)
     orders = store.scalar("SELECT count(*) FROM orders")
     store.close()
     return {"orders": orders, "lines": lines}

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import machine, peak_rss_mb, report_option, run_child, write_section
+from tests.factories import OPERATOR
 
 # Buckets of hash(i) % 100 decide each order's fate in the ledger.
 ORDERS_SQL = """
@@ -103,9 +104,9 @@ def child_rekon(folder: Path) -> dict[str, Any]:
 
     store = Store(folder / "bench.duckdb", memory_limit="1500MB")
     t0 = time.perf_counter()
-    imported = import_ledger(store, folder / "ledger.csv")
+    imported = import_ledger(store, folder / "ledger.csv", by=OPERATOR)
     t1 = time.perf_counter()
-    run = reconcile(store, ReconcileParams(date(2026, 10, 1), date(2026, 10, 31)))
+    run = reconcile(store, ReconcileParams(date(2026, 10, 1), date(2026, 10, 31)), by=OPERATOR)
     t2 = time.perf_counter()
     rows = write_export(store, run.run_id, "all", folder / "all.csv")
     t3 = time.perf_counter()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import re
 import socket
@@ -27,7 +29,8 @@ def rekon(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
         capture_output=True,
         text=True,
         timeout=120,
-        env=clean | (env or {}),
+        # The command line acts as REKON_REVIEWER, recorded as such.
+        env=clean | {"REKON_REVIEWER": "ops@example.co.id"} | (env or {}),
         cwd=ROOT,
     )
 
@@ -85,8 +88,8 @@ def test_month_end_from_the_command_line(sandbox: RunningSandbox, tmp_path: Path
     runs = rekon("runs", "--db", db)
     assert runs.returncode == 0
     assert re.fullmatch(
-        r"\s+1  2026-10-01\.\.2026-10-31  \d{4}-\d\d-\d\dT\d\d:\d\dZ  cli  ledgers all  "
-        r"tolerance 0\.00  window 3  \d+ exceptions of \d+\n",
+        r"\s+1  2026-10-01\.\.2026-10-31  \d{4}-\d\d-\d\dT\d\d:\d\dZ  ops@example\.co\.id  "
+        r"ledgers all  tolerance 0\.00  window 3  \d+ exceptions of \d+\n",
         runs.stdout,
     ), runs.stdout
 
@@ -434,3 +437,74 @@ def test_saved_rules_and_the_adjustments_export_from_the_command_line(tmp_path: 
         "2026-10-05,Bank and gateway fees,2500.00,fee,fee: O:xepeng:xo_1,,mdr",
     ]
     assert rekon("rule", "remove", "cash", "--db", str(db)).stdout.startswith("Removed rule cash")
+
+
+def test_closing_a_month_from_the_command_line(tmp_path: Path) -> None:
+    db = tmp_path / "close.duckdb"
+    store = Store(db)
+    add_orders(store, order("xo_1", 100_000, date(2026, 10, 5)),
+               order("xo_2", 50_000, date(2026, 10, 5)))  # fmt: skip
+    add_ledger(store, (date(2026, 10, 6), "xo_1", 100_000))
+    store.close()
+    on = ("--db", str(db))
+    assert rekon("period", "status", "--month", "2026-10", *on).stdout == (
+        "October 2026: open (not signed off)\n"
+    )
+    no_run = rekon("period", "signoff", "--month", "2026-10", *on)
+    assert no_run.returncode == 1 and "has no reconciliation run: run it first" in no_run.stderr
+    rekon("reconcile", "--from", "2026-10-01", "--to", "2026-10-31", *on)
+    opened = rekon("period", "signoff", "--month", "2026-10", *on)
+    assert opened.returncode == 1 and "1 exception(s) of run 1 are still open" in opened.stderr
+    done = rekon("period", "signoff", "--month", "2026-10", "--confirm-open",
+                 "--note", "xo_2 paid in November", *on)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(
+        r"October 2026 signed off by ops@example\.co\.id at \S+ \S+ UTC on run 1 \(version 1\), "
+        r"with 1 exception\(s\) still open; locked\.\n",
+        done.stdout,
+    )
+    status = rekon("period", "status", "--month", "2026-10", *on)
+    assert "signed off by ops@example.co.id" in status.stdout and "locked." in status.stdout
+    # Every write touching October is refused in one line naming the period and who signed.
+    locked = rekon("reconcile", "--from", "2026-10-15", "--to", "2026-11-15", *on)
+    assert locked.returncode == 1
+    assert locked.stderr.startswith("rekon: October 2026 is signed off (by ops@example.co.id at ")
+    assert locked.stderr.count("\n") == 1
+    decide = rekon("review", "accept", "O:xepeng:xo_2", *on)
+    assert decide.returncode == 1 and "recording decisions there is refused" in decide.stderr
+    # The export of a signed-off run carries its sign-off beside it.
+    out = tmp_path / "october.csv"
+    assert rekon("export", "--kind", "all", "--out", str(out), *on).returncode == 0
+    sidecar = json.loads((tmp_path / "october-signoff.json").read_text())
+    assert (sidecar["signed_by"], sidecar["version"], sidecar["open_exceptions"]) == (
+        "ops@example.co.id", 1, 1,
+    )  # fmt: skip
+    again = rekon("export", "--kind", "all", "--out", str(out), *on)
+    assert again.returncode == 1 and "--force" in again.stderr
+    no_reason = rekon("period", "reopen", "--month", "2026-10", "--reason", " ", *on)
+    assert no_reason.returncode == 1 and "needs a reason" in no_reason.stderr
+    reopened = rekon("period", "reopen", "--month", "2026-10", "--reason", "late refund", *on)
+    assert reopened.stdout == "October 2026 reopened: its dates are unlocked.\n"
+    status = rekon("period", "status", "--month", "2026-10", *on)
+    assert status.stdout.startswith("October 2026: reopened by ops@example.co.id at ")
+    assert status.stdout.endswith(": late refund\n")
+    # Four eyes: the operator who decides cannot also sign off, unless the team is one person.
+    assert rekon("review", "accept", "O:xepeng:xo_2", *on).returncode == 0
+    rerun = rekon("reconcile", "--from", "2026-10-01", "--to", "2026-10-31", *on)
+    assert rerun.returncode == 0
+    four = rekon("period", "signoff", "--month", "2026-10", *on)
+    assert four.returncode == 1 and "four eyes: ops@example.co.id made decisions" in four.stderr
+    alone = rekon("period", "signoff", "--month", "2026-10", *on, env={"REKON_FOUR_EYES": "0"})
+    assert alone.returncode == 0 and "(version 2)" in alone.stdout
+
+    trail = tmp_path / "audit.csv"
+    wrote = rekon("audit", "--from", "2026-01-01", "--actor", "ops@example.co.id",
+                  "--out", str(trail), *on)  # fmt: skip
+    assert wrote.returncode == 0, wrote.stderr
+    with trail.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    actions = [r["action"] for r in rows]
+    for expected in ("run", "period.signoff", "export", "period.reopen", "decision"):
+        assert expected in actions
+    assert {r["actor"] for r in rows} == {"ops@example.co.id"}
+    assert rekon("audit", "--out", str(trail), *on).returncode == 1  # exists: needs --force

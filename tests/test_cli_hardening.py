@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from rekon.access import operator
 from rekon.matching import ReconcileParams, reconcile
 from rekon.store import Store, StoreError
 from tests.factories import add_ledger, add_orders, order
@@ -27,7 +28,7 @@ def db(tmp_path: Path) -> Path:
     odd = "xo_'; DROP TABLE orders; --\n\u202eevil"
     add_orders(store, order("xo_1", 150_000, OCT5), order(odd, 75_000, OCT5))
     add_ledger(store, (OCT5, "xo_1", 150_000), (OCT5, "INV-UNKNOWN", 20_000))
-    reconcile(store, ReconcileParams(date(2026, 10, 1), date(2026, 10, 31)), run_by="test")
+    reconcile(store, ReconcileParams(date(2026, 10, 1), date(2026, 10, 31)), by=operator("test"))
     store.close()
     return path
 

@@ -21,6 +21,7 @@ from rekon.sandbox.server import RunningSandbox
 from rekon.staging import STAGING_MEMORY_LIMIT
 from rekon.store import Store, StoreError
 from tests.conftest import OCTOBER, expected_count
+from tests.factories import OPERATOR
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
@@ -33,7 +34,7 @@ def snapshot(store: Store) -> list[tuple[object, ...]]:
 def test_month_fetch_stores_exactly_the_jakarta_month(
     store: Store, clients: dict[str, OrderSource], sandbox: RunningSandbox
 ) -> None:
-    summary = fetch_orders(store, clients, *OCTOBER)
+    summary = fetch_orders(store, clients, *OCTOBER, by=OPERATOR)
     for provider in ("xepeng", "durianpay"):
         assert summary.per_provider[provider].new == expected_count(sandbox, provider, *OCTOBER)
     created = {row[0] for row in store.query("SELECT created_at FROM orders").iter_rows()}
@@ -49,9 +50,9 @@ def test_month_fetch_stores_exactly_the_jakarta_month(
 def test_fetching_the_same_range_twice_changes_nothing(
     store: Store, clients: dict[str, OrderSource]
 ) -> None:
-    fetch_orders(store, clients, *OCTOBER)
+    fetch_orders(store, clients, *OCTOBER, by=OPERATOR)
     before = snapshot(store)
-    again = fetch_orders(store, clients, *OCTOBER)
+    again = fetch_orders(store, clients, *OCTOBER, by=OPERATOR)
     assert again.total.new == again.total.updated == 0
     assert again.total.unchanged == again.total.seen == len(before)
     assert snapshot(store) == before
@@ -60,14 +61,14 @@ def test_fetching_the_same_range_twice_changes_nothing(
 def test_an_order_whose_status_changed_is_updated(
     store: Store, clients: dict[str, OrderSource], sandbox: RunningSandbox
 ) -> None:
-    first = fetch_orders(store, clients, *OCTOBER)
+    first = fetch_orders(store, clients, *OCTOBER, by=OPERATOR)
     target = next(
         o
         for o in sandbox.state.durianpay
         if o.status == "pending" and o.created_at > datetime(2026, 10, 2)
     )
     sandbox.state.set_status(target.order_id, "paid")
-    summary = fetch_orders(store, clients, *OCTOBER)
+    summary = fetch_orders(store, clients, *OCTOBER, by=OPERATOR)
     assert summary.per_provider["durianpay"].updated == 1
     assert summary.per_provider["xepeng"].updated == 0
     row = store.query(
@@ -104,12 +105,12 @@ def test_an_older_copy_never_overwrites_a_newer_one(store: Store) -> None:
 def test_a_provider_that_keeps_failing_leaves_the_orders_as_they_were(
     store: Store, clients: dict[str, OrderSource], sandbox: RunningSandbox
 ) -> None:
-    fetch_orders(store, clients, *OCTOBER)
+    fetch_orders(store, clients, *OCTOBER, by=OPERATOR)
     before = snapshot(store)
     sandbox.state.set_status(sandbox.state.xepeng[-1].order_id, "refunded")
     sandbox.state.faults = Faults(always_fail="durianpay")  # xepeng succeeds first, then this
     with pytest.raises(ProviderUnavailable):
-        fetch_orders(store, clients, date(2026, 9, 1), date(2026, 10, 31))
+        fetch_orders(store, clients, date(2026, 9, 1), date(2026, 10, 31), by=OPERATOR)
     assert snapshot(store) == before
     runs = store.query("SELECT status, error FROM fetch_runs ORDER BY id")
     assert runs["status"].to_list() == ["succeeded", "failed"]
@@ -120,7 +121,7 @@ def test_a_provider_that_keeps_failing_leaves_the_orders_as_they_were(
 def test_an_order_the_provider_garbles_fails_the_fetch_naming_it(
     store: Store, clients: dict[str, OrderSource], sandbox: RunningSandbox, provider: str
 ) -> None:
-    fetch_orders(store, clients, *OCTOBER)
+    fetch_orders(store, clients, *OCTOBER, by=OPERATOR)
     before = snapshot(store)
     orders = sandbox.state.xepeng if provider == "xepeng" else sandbox.state.durianpay
     changed, bad = [o for o in orders if o.business_date(JAKARTA).month == 10][:2]
@@ -130,7 +131,7 @@ def test_an_order_the_provider_garbles_fails_the_fetch_naming_it(
         f"{provider_title(provider)}: order {bad.order_id} cannot be read: 'NaN' is not an amount"
     )
     with pytest.raises(ProviderError, match=re.escape(says)):
-        fetch_orders(store, clients, *OCTOBER)
+        fetch_orders(store, clients, *OCTOBER, by=OPERATOR)
     assert snapshot(store) == before
     assert store.scalar("SELECT error FROM fetch_runs ORDER BY id DESC LIMIT 1").startswith(says)
 
@@ -138,12 +139,18 @@ def test_an_order_the_provider_garbles_fails_the_fetch_naming_it(
 def test_days_no_successful_fetch_covered_are_named_per_provider(
     store: Store, clients: dict[str, OrderSource], sandbox: RunningSandbox
 ) -> None:
-    fetch_orders(store, clients, *OCTOBER)
-    fetch_orders(store, {"xepeng": clients["xepeng"]}, date(2026, 11, 1), date(2026, 11, 10))
+    fetch_orders(store, clients, *OCTOBER, by=OPERATOR)
+    fetch_orders(
+        store, {"xepeng": clients["xepeng"]}, date(2026, 11, 1), date(2026, 11, 10), by=OPERATOR
+    )
     sandbox.state.faults = Faults(always_fail="durianpay")
     with pytest.raises(ProviderUnavailable):  # a failed fetch covers nothing
         fetch_orders(
-            store, {"durianpay": clients["durianpay"]}, date(2026, 11, 1), date(2026, 11, 5)
+            store,
+            {"durianpay": clients["durianpay"]},
+            date(2026, 11, 1),
+            date(2026, 11, 5),
+            by=OPERATOR,
         )
     assert fetch_gaps(store, *OCTOBER) == []
     gaps = fetch_gaps(store, date(2026, 10, 20), date(2026, 11, 15))
@@ -172,7 +179,7 @@ def test_faults_are_survived_and_the_result_is_complete(
         drop_once=["durianpay:skip=100"],
         latency_ms=2,
     )
-    summary = fetch_orders(store, clients, *OCTOBER)
+    summary = fetch_orders(store, clients, *OCTOBER, by=OPERATOR)
     assert summary.total.new == sum(
         expected_count(sandbox, p, *OCTOBER) for p in ("xepeng", "durianpay")
     )
@@ -183,7 +190,7 @@ def test_unknown_raw_status_is_stored_as_unknown(
 ) -> None:
     target = next(o for o in sandbox.state.durianpay if o.created_at > datetime(2026, 10, 3))
     sandbox.state.set_raw_status(target.order_id, "chargeback_pending")
-    fetch_orders(store, clients, *OCTOBER)
+    fetch_orders(store, clients, *OCTOBER, by=OPERATOR)
     status = store.query(
         "SELECT status, provider_status FROM orders WHERE order_id = ?", [target.order_id]
     ).row(0)
@@ -201,7 +208,7 @@ def test_sequential_and_concurrent_fetches_store_the_same_rows(
             "all",
             ClientOptions(retry=options.retry, concurrency=concurrency),
         )
-        fetch_orders(store, clients, *OCTOBER)
+        fetch_orders(store, clients, *OCTOBER, by=OPERATOR)
         stores.append(store)
     assert snapshot(stores[0]) and snapshot(stores[0]) == snapshot(stores[1])
 
@@ -219,7 +226,7 @@ def test_changing_the_timezone_recomputes_business_dates(
 ) -> None:
     path = tmp_path / "tz.duckdb"
     store = Store(path)
-    fetch_orders(store, clients, *OCTOBER)
+    fetch_orders(store, clients, *OCTOBER, by=OPERATOR)
     assert store.scalar("SELECT count(*) FROM orders WHERE business_date = '2026-09-30'") == 0
     store.close()
     utc = Store(path, timezone="UTC")
@@ -239,13 +246,13 @@ def test_a_fetch_pages_into_a_staging_file_of_its_own_and_leaves_the_store_budge
         seen.add(store.scalar("SELECT current_setting('memory_limit')"))
         staging.update(p.name for p in store.path.parent.glob(".rekon.duckdb.fetch-*"))
 
-    fetch_orders(store, clients, *OCTOBER, progress=progress)
+    fetch_orders(store, clients, *OCTOBER, progress=progress, by=OPERATOR)
     assert seen == {configured}
     assert len(staging) == 1
     assert not list(store.path.parent.glob(".rekon.duckdb.fetch-*"))
     sandbox.state.faults = Faults(always_fail="durianpay")
     with pytest.raises(ProviderUnavailable):
-        fetch_orders(store, clients, *OCTOBER)
+        fetch_orders(store, clients, *OCTOBER, by=OPERATOR)
     assert store.scalar("SELECT current_setting('memory_limit')") == configured
     assert not list(store.path.parent.glob(".rekon.duckdb.fetch-*"))
 

@@ -11,7 +11,7 @@ import pytest
 
 from rekon.ledger import LedgerError, TooManyRejected, import_ledger
 from rekon.store import Store
-from tests.factories import fingerprint, import_lines
+from tests.factories import OPERATOR, fingerprint, import_lines
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile-ledgers"
 
@@ -27,7 +27,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def refused(store: Store, name: str, error: type[Exception] = LedgerError) -> str:
     before = fingerprint(store)
     with pytest.raises(error) as caught:
-        import_ledger(store, HOSTILE / name)
+        import_ledger(store, HOSTILE / name, by=OPERATOR)
     assert fingerprint(store) == before
     message = str(caught.value)
     assert "\n" not in message and "\ufffd" not in message and "\\x" not in message
@@ -44,7 +44,7 @@ def test_a_file_that_is_not_text_is_refused_saying_so(store: Store, name: str, w
 
 
 def test_a_utf8_file_with_one_cp1252_line_is_read_line_by_line_and_says_so(store: Store) -> None:
-    result = import_ledger(store, HOSTILE / "mixed-encoding.csv")
+    result = import_ledger(store, HOSTILE / "mixed-encoding.csv", by=OPERATOR)
     descriptions = store.query(
         "SELECT description FROM ledger_lines WHERE ledger_id = ? ORDER BY line_no",
         [result.ledger_id],
@@ -55,7 +55,7 @@ def test_a_utf8_file_with_one_cp1252_line_is_read_line_by_line_and_says_so(store
 
 
 def test_control_characters_leave_references_and_are_counted(store: Store) -> None:
-    result = import_ledger(store, HOSTILE / "control-characters.csv")
+    result = import_ledger(store, HOSTILE / "control-characters.csv", by=OPERATOR)
     rows = store.query(
         "SELECT reference, description FROM ledger_lines"
         f" WHERE ledger_id = {result.ledger_id} ORDER BY line_no"

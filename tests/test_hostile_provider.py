@@ -3,6 +3,7 @@ clear line, stores nothing but the failed run saying why, and never shows a cred
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -27,7 +28,7 @@ from rekon.providers.base import (
 )
 from rekon.store import Store
 from tests.conftest import FAST_RETRY
-from tests.factories import add_orders, fingerprint, order
+from tests.factories import OPERATOR, add_orders, fingerprint, order
 from tests.hostile import Hostile, hostile_provider
 
 XEPENG_KEY = "xp_live_HOSTILEsecret0001"
@@ -71,7 +72,7 @@ def refused(
     before = fingerprint(store)
     clients = clients_for(url, tmp_path, provider)
     with pytest.raises(error) as caught:
-        fetch_orders(store, clients, *DAY)
+        fetch_orders(store, clients, *DAY, by=OPERATOR)
     message = str(caught.value)
     assert "\n" not in message
     assert fingerprint(store) == before
@@ -79,6 +80,10 @@ def refused(
         "SELECT status, error FROM fetch_runs ORDER BY id DESC LIMIT 1"
     ).row(0)
     assert (status, stored) == ("failed", message)
+    action, detail = store.query(
+        "SELECT action, detail FROM audit_log ORDER BY logged_at DESC LIMIT 1"
+    ).row(0)
+    assert action == "fetch" and json.loads(detail)["error"] == message
     for secret in (XEPENG_KEY, DURIANPAY_KEY, "HOSTILEsecret"):
         assert secret not in message
     return message
@@ -204,7 +209,7 @@ def test_of_two_copies_the_later_update_is_kept(
 ) -> None:
     url, state = hostile
     state.mode = "newer_copy"
-    fetch_orders(store, clients_for(url, tmp_path, "xepeng"), *DAY)
+    fetch_orders(store, clients_for(url, tmp_path, "xepeng"), *DAY, by=OPERATOR)
     assert store.scalar("SELECT amount::VARCHAR FROM orders WHERE order_id = 'o_1'") == "175000.00"
 
 
@@ -276,7 +281,9 @@ def test_a_slow_provider_never_holds_the_write_lock_while_it_pages(
     state.mode, state.drip_seconds = "drip", 0.01  # about three seconds for one small page
     options = ClientOptions(retry=FAST_RETRY, timeout=5.0, deadline=60)
     clients = make_clients(settings_for(url, tmp_path), "xepeng", options)
-    fetch = threading.Thread(target=fetch_orders, args=(store, clients, *DAY))
+    fetch = threading.Thread(
+        target=fetch_orders, args=(store, clients, *DAY), kwargs={"by": OPERATOR}
+    )
     fetch.start()
     time.sleep(0.5)
     assert fetch.is_alive()

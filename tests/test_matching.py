@@ -26,7 +26,15 @@ from rekon.sandbox.data import (
 from rekon.sandbox.server import RunningSandbox
 from rekon.store import Store
 from tests.conftest import OCTOBER
-from tests.factories import add_ledger, add_orders, by_order, check_invariant, order, results
+from tests.factories import (
+    OPERATOR,
+    add_ledger,
+    add_orders,
+    by_order,
+    check_invariant,
+    order,
+    results,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 OCT = ReconcileParams(*OCTOBER)
@@ -38,9 +46,9 @@ def test_golden_month_gives_the_counts_the_generator_planned(
     planned = generate().expected  # from how the data was built, not from the engine
     store = Store(tmp_path / "golden.duckdb")
     settings_ = sandbox_settings(Settings(db_path=tmp_path / "golden.duckdb"), golden_sandbox.url)
-    fetch_orders(store, make_clients(settings_), *OCTOBER)
-    import_ledger(store, ROOT / SAMPLE_LEDGER)
-    run = reconcile(store, OCT)
+    fetch_orders(store, make_clients(settings_), *OCTOBER, by=OPERATOR)
+    import_ledger(store, ROOT / SAMPLE_LEDGER, by=OPERATOR)
+    run = reconcile(store, OCT, by=OPERATOR)
     assert run.counts == {name: planned.get(name, 0) for name in RESULTS}
     # The sample holds every class but `excluded`, which only a saved rule makes.
     assert set(planned) == set(RESULTS) - {"excluded"}
@@ -63,7 +71,7 @@ def test_tier_1_matches_order_id_and_payment_id(store: Store) -> None:
         order("xo_2", 75_000, date(2026, 10, 6), payment_id="pay_2"),
     )
     add_ledger(store, (date(2026, 10, 5), "xo_1", 150_000), (date(2026, 10, 6), "pay_2", 75_000))
-    run = reconcile(store, OCT)
+    run = reconcile(store, OCT, by=OPERATOR)
     assert by_order(store, run.run_id) == {
         "xo_1": ("matched", "order_id"),
         "xo_2": ("matched", "payment_id"),
@@ -81,7 +89,7 @@ def test_a_reference_naming_several_orders_claims_one_order_ids_first(store: Sto
         order("dp_9", 20_000, date(2026, 10, 6), provider="durianpay", payment_id="X-2"),
     )
     add_ledger(store, (date(2026, 10, 5), "X-1", 10_000), (date(2026, 10, 6), "X-2", 20_000))
-    run = reconcile(store, OCT)
+    run = reconcile(store, OCT, by=OPERATOR)
     rows = store.query(
         "SELECT provider, order_id, result::VARCHAR AS result, rule::VARCHAR AS rule"
         " FROM recon_results WHERE run_id = ? ORDER BY order_id, provider",
@@ -123,8 +131,8 @@ def test_a_line_that_names_its_provider_claims_that_providers_order_by_reference
         "2026-10-05;INV-9;90.000;Kas Toko\n"
         "2026-10-05;INV-7;70.000;Durianpay\n"
     )
-    import_ledger(store, text.encode(), "named.csv")
-    run = reconcile(store, OCT)
+    import_ledger(store, text.encode(), "named.csv", by=OPERATOR)
+    run = reconcile(store, OCT, by=OPERATOR)
     check_invariant(store, run.run_id)
     rows = store.query(
         "SELECT provider, order_id, result::VARCHAR AS result, rule::VARCHAR AS rule"
@@ -148,7 +156,7 @@ def test_a_line_that_names_its_provider_claims_that_providers_order_by_reference
 def test_tier_2_matches_merchant_ref_trimmed_and_case_insensitive(store: Store) -> None:
     add_orders(store, order("xo_1", 150_000, date(2026, 10, 5), merchant_ref="INV-2026-0001"))
     add_ledger(store, (date(2026, 10, 6), "  inv-2026-0001 ", 150_000))
-    run = reconcile(store, OCT)
+    run = reconcile(store, OCT, by=OPERATOR)
     assert by_order(store, run.run_id) == {"xo_1": ("matched", "merchant_ref")}
 
 
@@ -159,7 +167,7 @@ def test_merchant_ref_shared_by_an_expired_retry_goes_to_the_paid_order(store: S
         order("xo_new", 99_000, date(2026, 10, 5), "paid", merchant_ref="INV-7"),
     )
     add_ledger(store, (date(2026, 10, 5), "INV-7", 99_000))
-    run = reconcile(store, OCT)
+    run = reconcile(store, OCT, by=OPERATOR)
     assert by_order(store, run.run_id) == {
         "xo_new": ("matched", "merchant_ref"),
         "xo_old": ("unpaid", None),
@@ -169,7 +177,7 @@ def test_merchant_ref_shared_by_an_expired_retry_goes_to_the_paid_order(store: S
 def test_tier_3_matches_amount_and_date_when_unique_on_both_sides(store: Store) -> None:
     add_orders(store, order("xo_1", 123_457, date(2026, 10, 5)))
     add_ledger(store, (date(2026, 10, 7), "", 123_457))
-    run = reconcile(store, OCT)
+    run = reconcile(store, OCT, by=OPERATOR)
     assert by_order(store, run.run_id) == {"xo_1": ("matched", "amount_date")}
 
 
@@ -180,7 +188,7 @@ def test_two_equal_candidates_leave_the_line_ambiguous_and_both_orders_unbooked(
         store, order("xo_1", 50_000, date(2026, 10, 5)), order("xo_2", 50_000, date(2026, 10, 6))
     )
     add_ledger(store, (date(2026, 10, 6), "", 50_000))
-    run = reconcile(store, OCT)
+    run = reconcile(store, OCT, by=OPERATOR)
     assert by_order(store, run.run_id) == {
         "xo_1": ("missing_in_ledger", None),
         "xo_2": ("missing_in_ledger", None),
@@ -199,19 +207,19 @@ def test_a_line_whose_reference_names_no_order_is_never_matched_on_amount_alone(
               provider="durianpay"),
     )  # fmt: skip
     add_ledger(store, (date(2026, 10, 5), "INV-202609-Z099999", 1_500_000))
-    run = reconcile(store, OCT)
+    run = reconcile(store, OCT, by=OPERATOR)
     assert by_order(store, run.run_id) == {"do_1": ("missing_in_ledger", None)}
     assert run.counts["missing_in_provider"] == 1 and run.counts["matched"] == 0
     # The same line without a reference is paired by amount and date, as before.
     add_ledger(store, (date(2026, 10, 5), "", 1_500_000))
-    rerun = reconcile(store, OCT)
+    rerun = reconcile(store, OCT, by=OPERATOR)
     assert by_order(store, rerun.run_id) == {"do_1": ("matched", "amount_date")}
 
 
 def test_one_order_two_unreferenced_lines_is_ambiguous_too(store: Store) -> None:
     add_orders(store, order("xo_1", 50_000, date(2026, 10, 5)))
     add_ledger(store, (date(2026, 10, 5), "", 50_000), (date(2026, 10, 6), "", 50_000))
-    run = reconcile(store, OCT)
+    run = reconcile(store, OCT, by=OPERATOR)
     assert run.counts["ambiguous"] == 2 and run.counts["missing_in_ledger"] == 1
 
 
@@ -233,8 +241,10 @@ def test_a_line_that_names_its_provider_pairs_only_with_that_providers_orders(
         "2026-10-05;;60.000;DURIANPAY\n"  # names Durianpay: not Xepeng's 60.000 order
         "2026-10-05;;90.000;Kas Toko\n"  # names no provider Rekon knows: any order will do
     )
-    import_ledger(store, text.encode(), "named.csv")
-    run = reconcile(store, ReconcileParams(*OCTOBER, amount_tolerance=Decimal(tolerance)))
+    import_ledger(store, text.encode(), "named.csv", by=OPERATOR)
+    run = reconcile(
+        store, ReconcileParams(*OCTOBER, amount_tolerance=Decimal(tolerance)), by=OPERATOR
+    )
     check_invariant(store, run.run_id)
     assert by_order(store, run.run_id) == {
         "dp_twin": ("matched", "amount_date"),
@@ -257,7 +267,7 @@ def test_with_a_tolerance_the_exact_amount_wins_and_only_equal_candidates_are_am
         order("above", 51_000, oct_5),  # as close to the 50.000 line as "below" is
     )
     add_ledger(store, (oct_5, "", 100_000), (oct_5, "", 50_000))
-    run = reconcile(store, ReconcileParams(*OCTOBER, amount_tolerance=Decimal(2500)))
+    run = reconcile(store, ReconcileParams(*OCTOBER, amount_tolerance=Decimal(2500)), by=OPERATOR)
     assert by_order(store, run.run_id) == {
         "exact": ("matched", "amount_date"),
         "near": ("missing_in_ledger", None),
@@ -266,7 +276,7 @@ def test_with_a_tolerance_the_exact_amount_wins_and_only_equal_candidates_are_am
     }
     assert run.counts["ambiguous"] == 1  # the 50.000 line: two equally good candidates
     # Without a tolerance only the exact order is a candidate at all: the same match.
-    strict = reconcile(store, OCT)
+    strict = reconcile(store, OCT, by=OPERATOR)
     assert by_order(store, strict.run_id)["exact"] == ("matched", "amount_date")
     assert strict.counts["ambiguous"] == 0 and strict.counts["missing_in_provider"] == 1
 
@@ -274,7 +284,7 @@ def test_with_a_tolerance_the_exact_amount_wins_and_only_equal_candidates_are_am
 def test_ledger_line_booked_twice_is_one_match_and_one_duplicate(store: Store) -> None:
     add_orders(store, order("xo_1", 150_000, date(2026, 10, 5), merchant_ref="INV-1"))
     add_ledger(store, (date(2026, 10, 5), "xo_1", 150_000), (date(2026, 10, 9), "INV-1", 150_000))
-    run = reconcile(store, OCT)
+    run = reconcile(store, OCT, by=OPERATOR)
     rows = results(store, run.run_id)
     assert rows["result"].to_list() == ["duplicate_in_ledger", "matched"]
     assert rows.filter(rows["result"] == "duplicate_in_ledger")["line_no"].to_list() == [3]
@@ -285,10 +295,12 @@ def test_amount_mismatch_carries_ledger_minus_order_and_tolerance_forgives(
 ) -> None:
     add_orders(store, order("xo_1", 150_000, date(2026, 10, 5)))
     add_ledger(store, (date(2026, 10, 5), "xo_1", "147500.00"))
-    run = reconcile(store, OCT)
+    run = reconcile(store, OCT, by=OPERATOR)
     row = results(store, run.run_id).row(0, named=True)
     assert (row["result"], row["difference"]) == ("amount_mismatch", Decimal("-2500.00"))
-    lenient = reconcile(store, ReconcileParams(*OCTOBER, amount_tolerance=Decimal(2500)))
+    lenient = reconcile(
+        store, ReconcileParams(*OCTOBER, amount_tolerance=Decimal(2500)), by=OPERATOR
+    )
     assert lenient.counts["matched"] == 1
 
 
@@ -302,7 +314,7 @@ def test_booked_but_not_paid_is_a_status_mismatch_and_unbooked_unpaid_is_informa
         order("xo_3", 30_000, date(2026, 10, 5), "failed"),
     )
     add_ledger(store, (date(2026, 10, 5), "xo_1", 10_000), (date(2026, 10, 5), "xo_2", 20_000))
-    run = reconcile(store, OCT)
+    run = reconcile(store, OCT, by=OPERATOR)
     assert by_order(store, run.run_id) == {
         "xo_1": ("status_mismatch", "order_id"),
         "xo_2": ("status_mismatch", "order_id"),
@@ -313,9 +325,9 @@ def test_booked_but_not_paid_is_a_status_mismatch_and_unbooked_unpaid_is_informa
 def test_a_line_outside_the_window_is_not_matched_by_amount(store: Store) -> None:
     add_orders(store, order("xo_1", 77_777, date(2026, 10, 5)))
     add_ledger(store, (date(2026, 10, 9), "", 77_777))
-    strict = reconcile(store, OCT)
+    strict = reconcile(store, OCT, by=OPERATOR)
     assert strict.counts["missing_in_ledger"] == strict.counts["missing_in_provider"] == 1
-    wide = reconcile(store, ReconcileParams(*OCTOBER, date_window=4))
+    wide = reconcile(store, ReconcileParams(*OCTOBER, date_window=4), by=OPERATOR)
     assert by_order(store, wide.run_id) == {"xo_1": ("matched", "amount_date")}
 
 
@@ -334,13 +346,13 @@ def test_month_edges_in_jakarta_and_a_line_booked_next_month(store: Store) -> No
         (date(2026, 10, 31), "next_month", 30_000),  # a November order, booked early
         (date(2026, 10, 1), "prev_month", 40_000),
     )  # a September order, booked late
-    october = reconcile(store, OCT)
+    october = reconcile(store, OCT, by=OPERATOR)
     assert by_order(store, october.run_id) == {
         "first_second": ("matched", "order_id"),
         "last_minute": ("matched", "order_id"),
     }
     assert sum(october.counts.values()) == 2  # the two neighbours' pairs are not October's
-    november = reconcile(store, ReconcileParams(date(2026, 11, 1), date(2026, 11, 30)))
+    november = reconcile(store, ReconcileParams(date(2026, 11, 1), date(2026, 11, 30)), by=OPERATOR)
     assert by_order(store, november.run_id) == {"next_month": ("matched", "order_id")}
     for run in (october, november):
         check_invariant(store, run.run_id)
@@ -350,23 +362,23 @@ def test_only_the_chosen_ledgers_take_part(store: Store) -> None:
     add_orders(store, order("xo_1", 150_000, date(2026, 10, 5)))
     first = add_ledger(store, (date(2026, 10, 5), "xo_1", 150_000))
     add_ledger(store, (date(2026, 10, 6), "xo_1", 150_000))
-    run = reconcile(store, ReconcileParams(*OCTOBER, ledger_ids=(first,)))
+    run = reconcile(store, ReconcileParams(*OCTOBER, ledger_ids=(first,)), by=OPERATOR)
     assert run.counts["matched"] == sum(run.counts.values()) == 1
     with pytest.raises(ReconcileError, match="no ledger with id 99"):
-        reconcile(store, ReconcileParams(*OCTOBER, ledger_ids=(99,)))
+        reconcile(store, ReconcileParams(*OCTOBER, ledger_ids=(99,)), by=OPERATOR)
 
 
 def test_bad_parameters_are_refused(store: Store) -> None:
     with pytest.raises(ReconcileError, match="ends"):
-        reconcile(store, ReconcileParams(date(2026, 10, 31), date(2026, 10, 1)))
+        reconcile(store, ReconcileParams(date(2026, 10, 31), date(2026, 10, 1)), by=OPERATOR)
     with pytest.raises(ReconcileError, match="negative"):
-        reconcile(store, ReconcileParams(*OCTOBER, amount_tolerance=Decimal(-1)))
+        reconcile(store, ReconcileParams(*OCTOBER, amount_tolerance=Decimal(-1)), by=OPERATOR)
     with pytest.raises(ReconcileError, match="between 0 and 31 days"):
-        reconcile(store, ReconcileParams(*OCTOBER, date_window=32))
+        reconcile(store, ReconcileParams(*OCTOBER, date_window=32), by=OPERATOR)
     add_orders(store, order("o1", 20_000, date(2026, 10, 5)))
     # Against no ledger at all, every paid order would read as missing from the books.
     with pytest.raises(ReconcileError, match="no ledger has been imported yet"):
-        reconcile(store, ReconcileParams(*OCTOBER))
+        reconcile(store, ReconcileParams(*OCTOBER), by=OPERATOR)
     assert store.scalar("SELECT count(*) FROM recon_runs") == 0  # nothing half-written
 
 
@@ -444,10 +456,11 @@ def test_every_order_and_line_lands_in_exactly_one_result(
         text = "Tanggal,Referensi,Jumlah,Provider\n2026-06-15,far,1000,\n" + "".join(
             f"{d.isoformat()},{ref},{amount},{provider}\n" for d, ref, amount, provider in rows
         )
-        import_ledger(store, text.encode(), "generated.csv")
+        import_ledger(store, text.encode(), "generated.csv", by=OPERATOR)
         run = reconcile(
             store,
             ReconcileParams(*OCTOBER, amount_tolerance=Decimal(tolerance), date_window=window),
+            by=OPERATOR,
         )
         check_invariant(store, run.run_id)
         in_period_lines = sum(1 for r in rows if OCTOBER[0] <= r[0] <= OCTOBER[1])
@@ -479,7 +492,7 @@ def test_a_tolerance_never_undoes_an_exact_amount_match(
 
         def pairs(tolerance: int) -> set[tuple[str, int]]:
             params = ReconcileParams(*OCTOBER, amount_tolerance=Decimal(tolerance), date_window=1)
-            run = reconcile(store, params)
+            run = reconcile(store, params, by=OPERATOR)
             check_invariant(store, run.run_id)
             found = results(store, run.run_id).filter(pl.col("rule") == "amount_date")
             return set(zip(found["order_id"], found["line_no"], strict=True))
@@ -509,7 +522,7 @@ def test_a_refund_booked_both_ways_nets_to_one_refunded_group(store: Store) -> N
         (date(2026, 10, 8), "xo_r", -250_000),  # the reversal
         (date(2026, 10, 6), "xo_s", 90_000),  # sold and refunded, the refund never booked
     )
-    run = reconcile(store, OCT)
+    run = reconcile(store, OCT, by=OPERATOR)
     rows = store.query(
         "SELECT result::VARCHAR AS result, result_key, group_id, reason FROM recon_results"
         " WHERE run_id = ? ORDER BY result_key",

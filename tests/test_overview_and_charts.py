@@ -9,10 +9,11 @@ import plotly.graph_objects as go
 import pytest
 
 from rekon import charts, reports, results
+from rekon.access import operator
 from rekon.matching import EXCEPTIONS, ReconcileParams, reconcile
 from rekon.store import Store
 from tests.conftest import OCTOBER
-from tests.factories import add_ledger, add_orders, order
+from tests.factories import OPERATOR, add_ledger, add_orders, order
 
 START, END = OCTOBER
 
@@ -36,7 +37,7 @@ def month(store: Store) -> tuple[Store, int]:
         (date(2026, 10, 2), "dp_1", 600_000),
         (date(2026, 10, 3), "CASH-9", 25_000),  # missing_in_provider
     )
-    return store, reconcile(store, ReconcileParams(START, END)).run_id
+    return store, reconcile(store, ReconcileParams(START, END), by=OPERATOR).run_id
 
 
 def bars(fig: go.Figure) -> dict[str, dict[object, float]]:
@@ -124,7 +125,7 @@ def test_open_exceptions_are_bucketed_by_age_and_reviewed_ones_leave(
         "missing in ledger": {"8–30 days": 1},
         "missing in provider": {"8–30 days": 1},
     }  # in the classes' order, as every page lists them
-    reviews.record(store, ["O:xepeng:xo_4"], "accepted", "ana", run_id=run_id)
+    reviews.record(store, ["O:xepeng:xo_4"], "accepted", OPERATOR, run_id=run_id)
     aged = reports.exceptions_by_age(store, run_id, period_end)
     assert "missing in ledger" not in bars(charts.exceptions_by_age(aged))
 
@@ -170,8 +171,8 @@ def test_overview_figures_per_provider_and_in_total(month: tuple[Store, int]) ->
         "ledger_only": (0, 0, 0, 0, 1, 1),
         "total": (6, 4, 3_599_000, 2, 3, 3),
     }
-    reviews.record(store, ["O:xepeng:xo_2"], "accepted", "ana", run_id=run_id)
+    reviews.record(store, ["O:xepeng:xo_2"], "accepted", OPERATOR, run_id=run_id)
     assert kpis()["xepeng"][-2:] == (2, 1) and kpis()["total"][-2:] == (3, 2)
-    reviews.record(store, ["O:xepeng:xo_2"], "reopened", "budi", run_id=run_id)
+    reviews.record(store, ["O:xepeng:xo_2"], "reopened", operator("budi"), run_id=run_id)
     assert kpis()["total"][-2:] == (3, 3)
     assert reports.provider_kpis(store, date(2026, 12, 1), date(2026, 12, 31), None).is_empty()

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from rekon import reviews
+from rekon.access import AccessDenied, operator
 from rekon.errors import RekonError
 from rekon.ledger import (
     Correction,
@@ -59,7 +60,7 @@ from rekon.results import (
 )
 from rekon.store import Store
 from tests.conftest import OCTOBER
-from tests.factories import add_ledger, add_orders, import_lines, order
+from tests.factories import OPERATOR, add_ledger, add_orders, import_lines, order
 
 OCT = ReconcileParams(*OCTOBER)
 
@@ -84,7 +85,7 @@ def reconciled(store: Store) -> tuple[Store, int]:
         (date(2026, 10, 10), "xo_dup", 40_000),
         (date(2026, 10, 11), '=HYPERLINK("http://x")', 12_345),
     )
-    return store, reconcile(store, OCT).run_id
+    return store, reconcile(store, OCT, by=OPERATOR).run_id
 
 
 def test_a_resolution_is_kept_with_its_history_and_survives_a_rerun(
@@ -92,10 +93,10 @@ def test_a_resolution_is_kept_with_its_history_and_survives_a_rerun(
 ) -> None:
     store, run_id = reconciled
     key = "O:xepeng:xo_fee"
-    reviews.record(store, [key], "accepted", "ana", run_id=run_id)
-    reviews.record(store, [key], "reopened", "budi", run_id=run_id)
-    reviews.record(store, [key], "resolved", "ana", "MDR 2.5% booked net", run_id)
-    rerun = reconcile(store, OCT).run_id
+    reviews.record(store, [key], "accepted", OPERATOR, run_id=run_id)
+    reviews.record(store, [key], "reopened", operator("budi"), run_id=run_id)
+    reviews.record(store, [key], "resolved", OPERATOR, "MDR 2.5% booked net", run_id)
+    rerun = reconcile(store, OCT, by=OPERATOR).run_id
     page, _ = results_page(store, rerun, ResultFilter(results=("amount_mismatch",)))
     assert page.select("result_key", "review_status", "review_note").rows() == [
         (key, "resolved", "MDR 2.5% booked net")
@@ -109,8 +110,8 @@ def test_an_order_shows_what_every_run_made_of_it_newest_first(
     reconciled: tuple[Store, int],
 ) -> None:
     store, first = reconciled
-    reviews.record(store, ["O:xepeng:xo_fee"], "resolved", "ana", "MDR booked net", first)
-    second = reconcile(store, OCT).run_id
+    reviews.record(store, ["O:xepeng:xo_fee"], "resolved", OPERATOR, "MDR booked net", first)
+    second = reconcile(store, OCT, by=OPERATOR).run_id
     fee = order_results(store, "xepeng", "xo_fee")
     assert fee.select("run_id", "result", "difference", "review_status", "review_note").rows() == [
         (second, "amount_mismatch", Decimal("-2500.00"), "resolved", "MDR booked net"),
@@ -130,7 +131,7 @@ def test_a_rerun_says_which_results_moved_and_which_are_new(
 ) -> None:
     store, first = reconciled
     add_ledger(store, (date(2026, 10, 7), "xo_lost", 80_000), (date(2026, 10, 12), "CASH-2", 5_000))
-    second = reconcile(store, OCT).run_id
+    second = reconcile(store, OCT, by=OPERATOR).run_id
     assert run_changes(store, first, second).rows() == [
         ("missing_in_ledger", "matched", 1),  # xo_lost, booked at last
         (None, "missing_in_provider", 1),  # CASH-2, new in the later run
@@ -150,13 +151,13 @@ def test_a_decision_on_a_ledger_line_survives_re_importing_the_same_file(
     store: Store,
 ) -> None:
     text = b"Tanggal;Referensi;Jumlah\n21/10/2026;KAS-9;50.000\n"
-    first = import_ledger(store, text, "oct.csv")
-    run = reconcile(store, OCT)
+    first = import_ledger(store, text, "oct.csv", by=OPERATOR)
+    run = reconcile(store, OCT, by=OPERATOR)
     key = f"L:{first.ledger_id}:2"
     assert results_page(store, run.run_id, ResultFilter())[0]["result_key"].to_list() == [key]
-    reviews.record(store, [key], "resolved", "ana", "cash sale, no gateway")
-    again = import_ledger(store, text, "oct.csv", ImportOptions(replace=True))
-    rerun = reconcile(store, OCT)
+    reviews.record(store, [key], "resolved", OPERATOR, "cash sale, no gateway")
+    again = import_ledger(store, text, "oct.csv", ImportOptions(replace=True), by=OPERATOR)
+    rerun = reconcile(store, OCT, by=OPERATOR)
     row = results_page(store, rerun.run_id, ResultFilter())[0].row(0, named=True)
     assert (again.ledger_id, row["result_key"], row["review_status"]) == (
         first.ledger_id,
@@ -171,31 +172,32 @@ def test_bulk_review_and_its_rules(reconciled: tuple[Store, int]) -> None:
         store, run_id, ResultFilter(results=EXCEPTIONS, review=("open",))
     )
     assert total == open_items.height == 5
-    done = reviews.record(store, open_items["result_key"].to_list(), "accepted", "ana", "ok")
+    done = reviews.record(store, open_items["result_key"].to_list(), "accepted", OPERATOR, "ok")
     assert done == reviews.Recorded(5)
     _, still_open = results_page(store, run_id, ResultFilter(results=EXCEPTIONS, review=("open",)))
     assert still_open == 0
     with pytest.raises(reviews.ReviewError, match="needs a note"):
-        reviews.record(store, ["O:xepeng:xo_fee"], "resolved", "ana", "  ")
+        reviews.record(store, ["O:xepeng:xo_fee"], "resolved", OPERATOR, "  ")
     with pytest.raises(
         reviews.ReviewError,
         match=r"1 of the selected items are not in any reconciliation run "
         r"\(first: O:xepeng:nope\)",
     ):
-        reviews.record(store, ["O:xepeng:xo_fee", "O:xepeng:nope"], "accepted", "ana", "ok")
+        reviews.record(store, ["O:xepeng:xo_fee", "O:xepeng:nope"], "accepted", OPERATOR, "ok")
     refusals: list[tuple[tuple[Any, ...], str]] = [
-        ((["O:xepeng:xo_fee"], "approved", "ana"), "unknown decision 'approved'"),
-        ((["O:xepeng:xo_fee"], "accepted", "  "), "needs the reviewer's name"),
-        (([], "accepted", "ana"), "nothing selected"),
-        ((["O:xepeng:xo_fee"], "accepted", "ana", None, run_id + 1), f"not in run {run_id + 1}"),
+        ((["O:xepeng:xo_fee"], "approved", OPERATOR), "unknown decision 'approved'"),
+        (([], "accepted", OPERATOR), "nothing selected"),
+        ((["O:xepeng:xo_fee"], "accepted", OPERATOR, None, run_id + 1), f"not in run {run_id + 1}"),
         (
-            (["O:xepeng:xo_ok", "O:xepeng:xo_fee"], "accepted", "ana", "ok", run_id),
+            (["O:xepeng:xo_ok", "O:xepeng:xo_fee"], "accepted", OPERATOR, "ok", run_id),
             "1 of the selected items are matched or unpaid, not exceptions, and need no decision",
         ),
     ]
     for args, why in refusals:
         with pytest.raises(reviews.ReviewError, match=why):
             reviews.record(store, *args)
+    with pytest.raises(AccessDenied, match="needs to know who is acting"):
+        reviews.record(store, ["O:xepeng:xo_fee"], "accepted", operator("  "))
     assert reviews.history(store, "O:xepeng:xo_fee").height == 1  # refusals record nothing
 
 
@@ -205,8 +207,8 @@ def test_a_bulk_accept_leaves_resolved_items_as_they_were_and_says_how_many(
     store, run_id = reconciled
     page, _ = results_page(store, run_id, ResultFilter(results=EXCEPTIONS))
     keys = page["result_key"].to_list()
-    reviews.record(store, ["O:xepeng:xo_fee"], "resolved", "ana", "MDR booked net", run_id)
-    done = reviews.record(store, keys, "accepted", "budi", "month-end sweep", run_id)
+    reviews.record(store, ["O:xepeng:xo_fee"], "resolved", OPERATOR, "MDR booked net", run_id)
+    done = reviews.record(store, keys, "accepted", operator("budi"), "month-end sweep", run_id)
     assert done == reviews.Recorded(4, 1)
     assert done.line("accepted") == (
         "Recorded accepted for 4 item(s). 1 already decided item(s) left as they were."
@@ -214,7 +216,7 @@ def test_a_bulk_accept_leaves_resolved_items_as_they_were_and_says_how_many(
     assert reviews.status(store, "O:xepeng:xo_fee") == "resolved"
     assert reviews.history(store, "O:xepeng:xo_fee")["note"].to_list() == ["MDR booked net"]
     # Asked for explicitly, the decided one is replaced too.
-    again = reviews.record(store, keys, "accepted", "budi", "all of them", run_id,
+    again = reviews.record(store, keys, "accepted", operator("budi"), "all of them", run_id,
                            include_decided=True)  # fmt: skip
     assert again == reviews.Recorded(5)
     assert reviews.status(store, "O:xepeng:xo_fee") == "accepted"
@@ -223,7 +225,7 @@ def test_a_bulk_accept_leaves_resolved_items_as_they_were_and_says_how_many(
 def test_a_decision_on_several_items_needs_a_note(reconciled: tuple[Store, int]) -> None:
     store, _ = reconciled
     with pytest.raises(reviews.ReviewError, match="a decision on 2 items at once needs a note"):
-        reviews.record(store, ["O:xepeng:xo_fee", "O:xepeng:xo_lost"], "accepted", "ana")
+        reviews.record(store, ["O:xepeng:xo_fee", "O:xepeng:xo_lost"], "accepted", OPERATOR)
 
 
 def test_a_decision_made_on_a_stale_view_is_refused_naming_who_changed_it(
@@ -232,12 +234,14 @@ def test_a_decision_made_on_a_stale_view_is_refused_naming_who_changed_it(
     store, run_id = reconciled
     key = "O:xepeng:xo_fee"
     # Two tabs drew the item while it was open (no review yet).
-    reviews.record(store, [key], "resolved", "ana", "MDR booked net", run_id, seen={key: 0})
+    reviews.record(store, [key], "resolved", OPERATOR, "MDR booked net", run_id, seen={key: 0})
     with pytest.raises(reviews.ReviewError, match=rf"{key} was resolved by ana at .* after this"):
-        reviews.record(store, [key], "accepted", "budi", None, run_id, seen={key: 0})
+        reviews.record(store, [key], "accepted", operator("budi"), None, run_id, seen={key: 0})
     assert reviews.history(store, key)["decision"].to_list() == ["resolved"]
     # Drawn again, the view is current and the decision lands.
-    reviews.record(store, [key], "reopened", "budi", "not yet booked", run_id, seen={key: 1})
+    reviews.record(
+        store, [key], "reopened", operator("budi"), "not yet booked", run_id, seen={key: 1}
+    )
     assert reviews.status(store, key) == "open"
 
 
@@ -276,12 +280,16 @@ def test_a_corrected_export_takes_its_ledgers_place_and_settled_decisions_follow
         (OCT_8, "MANUAL-3", 80_000),  # line 5: accepted, then reopened
         (OCT_5, "xo_1", 100_000),  # line 6: booked twice, accepted
     ).ledger_id
-    run_id = reconcile(store, OCT).run_id
-    reviews.record(store, [f"L:{first}:3"], "resolved", "ana", "bank transfer, no gateway")
+    run_id = reconcile(store, OCT, by=OPERATOR).run_id
+    reviews.record(store, [f"L:{first}:3"], "resolved", OPERATOR, "bank transfer, no gateway")
     reviews.record(
-        store, [f"L:{first}:4", f"L:{first}:5", f"D:{first}:6"], "accepted", "ana", "checked"
+        store,
+        [f"L:{first}:4", f"L:{first}:5", f"D:{first}:6"],
+        "accepted",
+        OPERATOR,
+        "checked",
     )
-    reviews.record(store, [f"L:{first}:5"], "reopened", "budi", run_id=run_id)
+    reviews.record(store, [f"L:{first}:5"], "reopened", operator("budi"), run_id=run_id)
 
     corrected = import_lines(  # the same books, re-ordered, one amount corrected
         store,
@@ -298,7 +306,7 @@ def test_a_corrected_export_takes_its_ledgers_place_and_settled_decisions_follow
     assert "2 decisions on unchanged lines carried over" in corrected.line()
     assert list_ledgers(store)["id"].to_list() == [second]
 
-    rerun = reconcile(store, OCT).run_id
+    rerun = reconcile(store, OCT, by=OPERATOR).run_id
     assert statuses(store, rerun) == {
         f"L:{second}:2": (
             "resolved",
@@ -318,12 +326,12 @@ def test_runs_on_either_side_of_corrections_compare_line_by_line(store: Store) -
     first = import_lines(
         store, (OCT_5, "xo_1", 100_000), (OCT_6, "MANUAL-1", 50_000), (OCT_7, "MANUAL-2", 70_000)
     ).ledger_id
-    before = reconcile(store, OCT).run_id
+    before = reconcile(store, OCT, by=OPERATOR).run_id
     second = import_lines(  # re-ordered; MANUAL-2 booked into the gateway's order at last
         store, (OCT_7, "xo_gone", 70_000), (OCT_6, "MANUAL-1", 50_000), (OCT_5, "xo_1", 100_000),
         corrects=first,
     ).ledger_id  # fmt: skip
-    middle = reconcile(store, OCT).run_id
+    middle = reconcile(store, OCT, by=OPERATOR).run_id
     # Only the changed line moved: MANUAL-1 is the same result under its new key.
     assert run_changes(store, before, middle).rows() == [
         ("missing_in_provider", None, 1),  # MANUAL-2 as it was
@@ -333,7 +341,7 @@ def test_runs_on_either_side_of_corrections_compare_line_by_line(store: Store) -
         store, (OCT_5, "xo_1", 100_000), (OCT_7, "xo_gone", 70_000), (OCT_6, "MANUAL-1", 50_000),
         (OCT_8, "CASH-8", 8_000), corrects=second,
     ).ledger_id  # fmt: skip
-    after = reconcile(store, OCT).run_id
+    after = reconcile(store, OCT, by=OPERATOR).run_id
     assert run_changes(store, middle, after).rows() == [(None, "missing_in_provider", 1)]
     gone = moved_results(store, before, after, "missing_in_provider", None)
     assert gone["result_key"].to_list() == [f"L:{first}:4"]  # MANUAL-2, as it was then
@@ -348,15 +356,17 @@ def test_correcting_after_the_import_keeps_decisions_already_made_on_the_new_lin
     store: Store,
 ) -> None:
     first = add_ledger(store, (OCT_6, "MANUAL-1", 50_000), (OCT_7, "MANUAL-2", 70_000))
-    reconcile(store, OCT)
-    reviews.record(store, [f"L:{first}:2", f"L:{first}:3"], "accepted", "ana", "checked")
+    reconcile(store, OCT, by=OPERATOR)
+    reviews.record(store, [f"L:{first}:2", f"L:{first}:3"], "accepted", OPERATOR, "checked")
     second = add_ledger(  # the same two lines and one booked late
         store, (OCT_6, "MANUAL-1", 50_000), (OCT_7, "MANUAL-2", 70_000), (OCT_8, "LATE", 5_000)
     )
-    run_id = reconcile(store, replace(OCT, ledger_ids=(second,))).run_id
-    reviews.record(store, [f"L:{second}:3"], "resolved", "budi", "paid in cash")
+    run_id = reconcile(store, replace(OCT, ledger_ids=(second,)), by=OPERATOR).run_id
+    reviews.record(store, [f"L:{second}:3"], "resolved", operator("budi"), "paid in cash")
 
-    assert correct_ledger(store, first, second, "budi") == Correction(first, second, 2, 0, 1)
+    assert correct_ledger(store, first, second, operator("budi")) == Correction(
+        first, second, 2, 0, 1
+    )
     assert statuses(store, run_id)[f"L:{second}:3"] == ("resolved", "paid in cash")
     assert statuses(store, run_id)[f"L:{second}:2"][0] == "accepted"
 
@@ -367,7 +377,7 @@ def test_a_correction_that_cannot_be_made_changes_nothing(store: Store) -> None:
         import_lines(store, (OCT_6, "MANUAL-1", 55_000), corrects=99)
     assert list_ledgers(store)["id"].to_list() == [first]  # the new file did not land either
     with pytest.raises(LedgerError, match=f"ledger {first} cannot correct itself"):
-        correct_ledger(store, first, first, "ana")
+        correct_ledger(store, first, first, OPERATOR)
     assert store.scalar("SELECT count(*) FROM ledger_lines") == 1
 
 
@@ -388,13 +398,15 @@ def test_a_correction_pairs_lines_copy_by_copy_and_carries_only_settled_decision
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "c.duckdb")
         first = import_lines(store, *as_lines).ledger_id
-        run_id = reconcile(store, OCT).run_id  # no orders: every line is missing at a provider
+        run_id = reconcile(
+            store, OCT, by=OPERATOR
+        ).run_id  # no orders: every line is missing at a provider
         decided = data.draw(st.lists(st.sampled_from(range(len(old_lines))), unique=True))
         for i in decided:
-            reviews.record(store, [f"L:{first}:{i + 2}"], "accepted", "ana", run_id=run_id)
+            reviews.record(store, [f"L:{first}:{i + 2}"], "accepted", OPERATOR, run_id=run_id)
         reopened = data.draw(st.sampled_from([None, *decided]))
         if reopened is not None:  # line index 0 is a real choice, not "none"
-            reviews.record(store, [f"L:{first}:{reopened + 2}"], "reopened", "ana")
+            reviews.record(store, [f"L:{first}:{reopened + 2}"], "reopened", OPERATOR)
         new = [(date(2026, 10, d), ref, amount * 1_000) for d, ref, amount in new_lines]
         correction = import_lines(store, *new, corrects=first)
 
@@ -452,7 +464,7 @@ def test_search_finds_what_was_typed_not_a_pattern(store: Store) -> None:
         order("ordX1", 20_000, oct_5, merchant_ref="INV-1000"),
     )
     add_ledger(store, (oct_5, "ord_1", 10_000), (oct_5, "ordX1", 20_000))
-    run_id = reconcile(store, ReconcileParams(*OCTOBER)).run_id
+    run_id = reconcile(store, ReconcileParams(*OCTOBER), by=OPERATOR).run_id
     for typed in ("ord_1", "ORD_1", "inv-100%"):
         found, _ = results_page(store, run_id, ResultFilter(search=typed))
         assert found["order_id"].to_list() == ["ord_1"], typed
@@ -505,9 +517,10 @@ def test_no_cell_from_outside_can_run_as_a_formula_in_either_format(store: Store
         b"Tanggal,Referensi,Jumlah,Keterangan\n2026-10-05,xo_1,9000,http://example.co.id\n",
         "ledger.csv",
         ImportOptions(name='=HYPERLINK("http://x","y")'),
+        by=OPERATOR,
     )
-    run_id = reconcile(store, OCT, run_by="=5+6").run_id
-    reviews.record(store, ["O:xepeng:xo_1"], "accepted", "+ana", "@SUM(A1)", run_id)
+    run_id = reconcile(store, OCT, by=operator("=5+6")).run_id
+    reviews.record(store, ["O:xepeng:xo_1"], "accepted", operator("+ana"), "@SUM(A1)", run_id)
     (row,) = csv_rows(export_bytes(store, run_id, "all")).iter_rows(named=True)
     assert (row["currency"], row["review_note"]) == ("'=1+2", "'@SUM(A1)")
     book = openpyxl.load_workbook(io.BytesIO(export_bytes(store, run_id, "all", "xlsx")))
@@ -549,7 +562,7 @@ def test_summary_totals_equal_the_results(reconciled: tuple[Store, int]) -> None
 
 def test_the_summary_counts_open_and_decided_exceptions(reconciled: tuple[Store, int]) -> None:
     store, run_id = reconciled
-    reviews.record(store, ["O:xepeng:xo_fee"], "resolved", "ana", "MDR booked net", run_id)
+    reviews.record(store, ["O:xepeng:xo_fee"], "resolved", OPERATOR, "MDR booked net", run_id)
     summary = csv_rows(export_bytes(store, run_id, "summary"))
     mismatch = summary.filter(
         (pl.col("section") == "total") & (pl.col("result") == "amount_mismatch")
@@ -572,10 +585,10 @@ def test_the_reviews_export_is_the_audit_trail_of_every_decision(
 ) -> None:
     store, run_id = reconciled
     assert csv_rows(export_bytes(store, run_id, "reviews")).height == 0
-    reviews.record(store, ["O:xepeng:xo_fee"], "accepted", "ana", run_id=run_id)
-    reviews.record(store, ["O:xepeng:xo_fee"], "reopened", "budi", "=looks wrong", run_id)
-    reviews.record(store, ["O:xepeng:xo_fee"], "resolved", "ana", "MDR 2.5% booked net", run_id)
-    reviews.record(store, ["O:xepeng:xo_lost"], "accepted", "ana", run_id=run_id)
+    reviews.record(store, ["O:xepeng:xo_fee"], "accepted", OPERATOR, run_id=run_id)
+    reviews.record(store, ["O:xepeng:xo_fee"], "reopened", operator("budi"), "=looks wrong", run_id)
+    reviews.record(store, ["O:xepeng:xo_fee"], "resolved", OPERATOR, "MDR 2.5% booked net", run_id)
+    reviews.record(store, ["O:xepeng:xo_lost"], "accepted", OPERATOR, run_id=run_id)
     trail = csv_rows(export_bytes(store, run_id, "reviews"))
     assert tuple(trail.columns) == REVIEW_COLUMNS
     assert trail.select("result_key", "seq", "decision", "note", "reviewer").rows() == [
@@ -614,9 +627,10 @@ def test_xlsx_has_a_sheet_per_kind_with_typed_numbers(reconciled: tuple[Store, i
         "date window (days)": "3",
         "ledgers chosen": "all",
         "reconciled at (UTC)": about["reconciled at (UTC)"],
-        "reconciled by": "unknown",
+        "reconciled by": "ana",
         f"ledger {ledger['id']}": f"{ledger['name']} (file {ledger['file_name']}, sha256 "
         f"{store.scalar('SELECT content_hash FROM ledgers')})",
+        "signed off": "no",
     }
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", about["reconciled at (UTC)"])
     sheet = book["all"]

@@ -65,10 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     fe.add_argument("--sandbox-url", help="use a running `rekon sandbox` and its test keys")
     _db(fe)
 
-    from rekon import cli_match, cli_recon
+    from rekon import cli_close, cli_match, cli_recon
 
     COMMANDS.update(cli_recon.add_parsers(sub, _db, _period))
     COMMANDS.update(cli_match.add_parsers(sub, _db, _period))
+    COMMANDS.update(cli_close.add_parsers(sub, _db, _period))
     return parser
 
 
@@ -200,9 +201,9 @@ class ProgressLine:
 
 @command("fetch")
 def _fetch(args: argparse.Namespace, settings: Settings) -> int:
+    from rekon.cli_recon import open_store
     from rekon.fetching import ClientOptions, fetch_orders, make_clients
     from rekon.sandbox.data import sandbox_settings
-    from rekon.store import Store
 
     if args.sandbox_url:
         settings = sandbox_settings(settings, args.sandbox_url)
@@ -212,10 +213,10 @@ def _fetch(args: argparse.Namespace, settings: Settings) -> int:
             "(see README), or pass --sandbox-url http://127.0.0.1:8700 for `rekon sandbox`"
         )
     clients = make_clients(settings, args.provider, ClientOptions(concurrency=args.concurrency))
-    store = Store(settings.db_path, settings.timezone, settings.memory_limit)
+    store = open_store(settings)
     bar = ProgressLine()
     try:
-        summary = fetch_orders(store, clients, args.start, args.end, bar, requested_by="cli")
+        summary = fetch_orders(store, clients, args.start, args.end, bar, by=settings.operator)
     finally:
         bar.done()
         for client in clients.values():

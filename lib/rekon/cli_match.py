@@ -6,9 +6,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from rekon.cli_recon import Handler
+from rekon.cli_recon import Handler, open_store
 from rekon.config import Settings
-from rekon.store import Store
 from rekon.terminal import safe
 
 
@@ -102,7 +101,7 @@ def _rule(args: argparse.Namespace, settings: Settings) -> int:
     from rekon.matching import resolve_run
     from rekon.money import format_count, parse_amount
 
-    store = Store(settings.db_path, settings.timezone, settings.memory_limit)
+    store = open_store(settings)
     if args.rule_command == "list":
         found = rules.list_rules(store)
         if found.is_empty():
@@ -113,7 +112,7 @@ def _rule(args: argparse.Namespace, settings: Settings) -> int:
             print(safe(f"{r['position']:>3}  {rule.describe()}  ({r['last_run']} in the last run)"))
         return 0
     if args.rule_command == "remove":
-        rules.remove_rule(store, args.name, settings.reviewer)
+        rules.remove_rule(store, args.name, settings.operator)
         print(safe(f"Removed rule {args.name}; later runs no longer apply it."))
         return 0
     field = "description" if args.when_description is not None else "reference"
@@ -135,7 +134,7 @@ def _rule(args: argparse.Namespace, settings: Settings) -> int:
         for row in changes.head(20).iter_rows(named=True):
             print(safe(f"  {row['result_key']}  {row['now']} → {row['after']}"))
         return 0
-    rules.add_rule(store, rule, settings.reviewer)
+    rules.add_rule(store, rule, settings.operator)
     print(safe(f"Saved {rule.describe()}. The next run applies it."))
     return 0
 
@@ -144,12 +143,12 @@ def _suggest(args: argparse.Namespace, settings: Settings) -> int:
     from rekon import suggestions
     from rekon.matching import resolve_run
 
-    store = Store(settings.db_path, settings.timezone, settings.memory_limit)
+    store = open_store(settings)
     run_id = resolve_run(store, args.run)
     found = suggestions.suggest(store, run_id, args.min_score, args.limit)
     if args.accept_at_or_above is not None:
         made, left = suggestions.accept_at_or_above(
-            store, found, args.accept_at_or_above, settings.reviewer
+            store, found, args.accept_at_or_above, settings.operator
         )
         print(
             f"Accepted {len(made)} suggestion(s) as manual matches; {left} at that score "
@@ -176,18 +175,18 @@ def _day(text: str) -> Any:
 def _match(args: argparse.Namespace, settings: Settings) -> int:
     from rekon import pairing
 
-    store = Store(settings.db_path, settings.timezone, settings.memory_limit)
+    store = open_store(settings)
     if args.match_command == "add":
         made = pairing.add_match(
-            store, args.order, args.line, settings.reviewer, args.reason, args.note,
+            store, args.order, args.line, settings.operator, args.reason, args.note,
             tolerance=pairing.run_tolerance(store, args.order),
         )  # fmt: skip
         print(safe(f"Matched by hand as {made.id}: {made.line().strip()}"))
     elif args.match_command == "break":
-        made = pairing.add_break(store, args.order, args.line, settings.reviewer, args.note)
+        made = pairing.add_break(store, args.order, args.line, settings.operator, args.note)
         print(safe(f"Broken apart as {made.id}: later runs never pair them."))
     elif args.match_command == "remove":
-        gone = pairing.remove(store, args.id, settings.reviewer, args.note)
+        gone = pairing.remove(store, args.id, settings.operator, args.note)
         print(safe(f"Removed manual match {gone.id}; its history stays."))
     else:
         if (args.start is None) != (args.end is None):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rekon.access import operator
 from rekon.config import Settings
 from rekon.errors import RekonError
 from rekon.money import DecimalStyle, MoneyError, format_count, format_plain, parse_amount
@@ -150,14 +151,20 @@ def add_parsers(
     }
 
 
-def _store(settings: Settings) -> Store:
-    return Store(settings.db_path, settings.timezone, settings.memory_limit)
+def open_store(settings: Settings) -> Store:
+    """The store a command works on; settings that changed since the last command or dashboard
+    start are recorded in the audit trail first."""
+    from rekon.audit import record_settings
+
+    store = Store(settings.db_path, settings.timezone, settings.memory_limit)
+    record_settings(store, settings, settings.reviewer)
+    return store
 
 
 def _ledger(args: argparse.Namespace, settings: Settings) -> int:
     from rekon import ledger
 
-    store = _store(settings)
+    store = open_store(settings)
     if args.ledger_command == "list":
         frame = ledger.list_ledgers(store)
         if not frame.height:
@@ -169,11 +176,11 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
             )
         return 0
     if args.ledger_command == "delete":
-        lines = ledger.delete_ledger(store, args.id, actor=settings.reviewer)
+        lines = ledger.delete_ledger(store, args.id, settings.operator)
         print(f"Deleted ledger {args.id} and its {lines} lines.")
         return 0
     if args.ledger_command == "correct":
-        print(ledger.correct_ledger(store, args.old, args.new, actor=settings.reviewer).line())
+        print(ledger.correct_ledger(store, args.old, args.new, settings.operator).line())
         return 0
     overrides = {}
     for item in args.map:
@@ -196,13 +203,14 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
         decimal_style=style,
         date_format=args.date_format,
         replace=args.replace,
-        imported_by=settings.reviewer,
         corrects=args.corrects,
     )
     if not args.file.is_file():
         raise RekonError(f"no such file: {args.file}")
     try:
-        result = ledger.import_ledger(store, args.file, options=options, saved_mapping=args.mapping)
+        result = ledger.import_ledger(
+            store, args.file, options=options, saved_mapping=args.mapping, by=settings.operator
+        )
     except ledger.TooManyRejected as exc:
         # The report on stdout, as an import's set-aside lines are; stderr keeps its one line.
         for r in exc.rejected[:20]:
@@ -210,7 +218,10 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
         raise
     if args.save_mapping:
         ledger.save_mapping(
-            store, args.save_mapping, ledger.SavedMapping.of(result.mapping, result.format)
+            store,
+            args.save_mapping,
+            ledger.SavedMapping.of(result.mapping, result.format),
+            settings.operator,
         )
     print(safe(result.line()))
     print(f"  format: {result.format.describe()}")
@@ -236,8 +247,8 @@ def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
             "write 2500 or 2.500 for Rp 2.500"
         ) from exc
     params = ReconcileParams(args.start, args.end, tuple(args.ledger), tolerance, args.date_window)
-    store = _store(settings)
-    summary = reconcile(store, params, run_by="cli")
+    store = open_store(settings)
+    summary = reconcile(store, params, by=settings.operator)
     print("\n".join(summary.lines()))
     # Keys configured: their providers should be fetched; none (a sandbox URL per fetch):
     # those ever fetched, else every provider.
@@ -256,7 +267,7 @@ def _runs(args: argparse.Namespace, settings: Settings) -> int:
     from rekon.matching import exception_count
     from rekon.results import recent_runs
 
-    found = recent_runs(_store(settings), args.limit)
+    found = recent_runs(open_store(settings), args.limit)
     if found.is_empty():
         print("No reconciliation runs yet: run `rekon reconcile`.")
     for r in found.iter_rows(named=True):
@@ -276,7 +287,7 @@ def _review(args: argparse.Namespace, settings: Settings) -> int:
     from rekon.matching import EXCEPTIONS, resolve_run
     from rekon.results import ResultFilter, results_page
 
-    store = _store(settings)
+    store = open_store(settings)
     run_id = resolve_run(store, args.run)
     if args.review_command == "list":
         review = () if args.status == "all" else (args.status,)
@@ -302,7 +313,7 @@ def _review(args: argparse.Namespace, settings: Settings) -> int:
         store,
         args.keys,
         decision[args.review_command],
-        args.reviewer or settings.reviewer,
+        operator(args.reviewer) if args.reviewer else settings.operator,
         args.note,
         run_id,
         # One key named is that item, decided or not; several are a bulk action.
@@ -313,20 +324,35 @@ def _review(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from rekon import audit, closing
     from rekon.matching import resolve_run
     from rekon.reports import write_export
 
     fmt = args.format or ("xlsx" if args.out.suffix.lower() == ".xlsx" else "csv")
-    refuse_store_files(args.out, settings.db_path)
-    if args.out.exists() and not args.out.is_dir() and not args.force:
-        raise RekonError(
-            f"{args.out} already exists: choose another name, or add --force to write over it"
-        )
-    store = _store(settings)
+    check_out(args.out, settings.db_path, args.force)
+    store = open_store(settings)
     run_id = resolve_run(store, args.run)
+    signed = closing.for_run(store, run_id)
+    sidecar = args.out.with_name(f"{args.out.stem}-signoff.json")
+    if signed and fmt == "csv":
+        check_out(sidecar, settings.db_path, args.force)
     rows = write_export(store, run_id, args.kind, args.out, fmt, settings.accounts)
+    audit.export_downloaded(store, settings.operator, args.out.name, run_id, args.kind)
     print(f"Wrote {format_count(rows)} rows ({args.kind}, run {run_id}) to {args.out}")
+    if signed and fmt == "csv":
+        sidecar.write_text(signed.sidecar_json(), encoding="utf-8")
+        print(safe(f"  {signed.line()}: the sign-off is in {sidecar}"))
     return 0
+
+
+def check_out(out: Path, db: Path, force: bool) -> None:
+    """A file a command may write: never the store's own, and an existing one only with
+    --force."""
+    refuse_store_files(out, db)
+    if out.exists() and not out.is_dir() and not force:
+        raise RekonError(
+            f"{out} already exists: choose another name, or add --force to write over it"
+        )
 
 
 def refuse_store_files(out: Path, db: Path) -> None:

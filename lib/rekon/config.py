@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rekon.access import AccessList, Actor, operator
 from rekon.errors import RekonError
 from rekon.names import PROVIDER_TITLES
 
@@ -86,6 +87,18 @@ class Settings:
     reviewer: str = field(default_factory=lambda: os.environ.get("USER", "reviewer"))
     # The ledger accounts the adjustments export books differences to, by reason.
     accounts: dict[str, str] = field(default_factory=dict)
+    # People: sign-in (an [auth] table in secrets.toml), the roles' allow-lists, and the rules
+    # that loosen the defaults for a one-person team or a trusted network.
+    sign_in: bool = False
+    access: AccessList = field(default_factory=AccessList)
+    four_eyes: bool = True
+    allow_anonymous: bool = False
+
+    @property
+    def operator(self) -> Actor:
+        """Who the command line acts as: a trusted operator named by REKON_REVIEWER (default
+        the OS user)."""
+        return operator(self.reviewer)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -182,6 +195,8 @@ def load_settings(
         durianpay = ProviderSettings(
             base_url=get("DURIANPAY_BASE_URL") or DURIANPAY_DEFAULT_URL, key=Secret(d_key)
         )
+    rekon_table = secrets.get("rekon")
+    access = rekon_table.get("access") if isinstance(rekon_table, Mapping) else None
     return Settings(
         db_path=Path(db_path or get("REKON_DB") or DEFAULT_DB),
         timezone=tz,
@@ -189,11 +204,39 @@ def load_settings(
         durianpay=durianpay,
         max_upload_mb=int(upload_mb),
         memory_limit=memory_limit,
-        bootstrap=(get("REKON_BOOTSTRAP") or "1").lower() not in ("0", "false", "no"),
+        bootstrap=_flag(get("REKON_BOOTSTRAP"), True),
         reviewer=get("REKON_REVIEWER") or env.get("USER") or "reviewer",
         accounts={
             reason: value
             for reason in ("fee", "rounding", "write_off")
             if (value := get(f"REKON_ACCOUNT_{reason.upper()}"))
         },
+        sign_in=isinstance(secrets.get("auth"), Mapping),
+        access=AccessList.parse(access if isinstance(access, Mapping) else {}),
+        four_eyes=_flag(get("REKON_FOUR_EYES"), True),
+        allow_anonymous=_flag(get("REKON_ALLOW_ANONYMOUS"), False),
     )
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() not in ("0", "false", "no", "off", "")
+
+
+def check_serving(settings: Settings, address: str | None) -> None:
+    """Refuse to serve the dashboard beyond this machine without sign-in: without it anyone who
+    reaches the port reads every payment and acts under any name. REKON_ALLOW_ANONYMOUS=1
+    says the network is trusted (every page then says so)."""
+    if settings.sign_in or settings.allow_anonymous or is_loopback(address):
+        return
+    raise ConfigError(
+        f"Rekon will not serve on {address or 'every address'} without sign-in: add an [auth] "
+        "section to .streamlit/secrets.toml (see the README, Signing in), serve on 127.0.0.1, "
+        "or set REKON_ALLOW_ANONYMOUS=1 on a network you trust"
+    )
+
+
+def is_loopback(address: str | None) -> bool:
+    address = (address or "").strip().strip("[]").lower()
+    return address in ("localhost", "::1") or address.startswith("127.")

@@ -11,6 +11,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from rekon import closing
+from rekon.access import Actor, Role
 from rekon.config import Settings
 from rekon.errors import RekonError
 from rekon.money import format_count
@@ -56,6 +58,7 @@ class FetchSummary:
     end: date
     per_provider: dict[str, UpsertCounts]
     seconds: float
+    lapsed: int = 0  # sign-offs lapsed by the orders this fetch changed
 
     @property
     def total(self) -> UpsertCounts:
@@ -77,6 +80,12 @@ class FetchSummary:
             f"Fetched {day_range(self.start, self.end)} — "
             + "; ".join(parts)
             + f" in {self.seconds:.1f}s (run {self.run_id})"
+            + (
+                f". {self.lapsed} signed-off period(s) LAPSED: orders in them changed at the "
+                "provider (see `rekon period status`)"
+                if self.lapsed
+                else ""
+            )
         )
 
 
@@ -126,7 +135,8 @@ def fetch_orders(
     start: date,
     end: date,
     progress: ProgressCallback | None = None,
-    requested_by: str | None = None,
+    *,
+    by: Actor,
 ) -> FetchSummary:
     """Fetch start..end (business dates, inclusive) from every client into the store.
 
@@ -134,7 +144,11 @@ def fetch_orders(
     held only while the orders land, in one transaction for all providers. On any error
     nothing is written but a `failed` row in fetch_runs saying why (with every credential
     masked), and the error is raised again.
+
+    Fetches land in signed-off periods too (the providers' records are the truth): an order of
+    such a period that changed lapses its sign-off, in the same transaction.
     """
+    by.require(Role.REVIEWER, "fetch orders")
     if end < start:
         raise ValueError(f"the range ends ({end}) before it starts ({start})")
     began = time.perf_counter()
@@ -142,11 +156,12 @@ def fetch_orders(
         row = cur.execute(
             "INSERT INTO fetch_runs (providers, range_from, range_to, started_at, status,"
             " requested_by) VALUES (?, ?, ?, ?, 'running', ?) RETURNING id",
-            [",".join(clients), start, end, utc_now(), requested_by],
+            [",".join(clients), start, end, utc_now(), by.name],
         ).fetchone()
     assert row is not None
     run_id = int(row[0])
     results: dict[str, UpsertCounts] = {}
+    lapsed = 0
     try:
         with OrderStaging(None if store.in_memory else store.path) as staging:
             for client in clients.values():
@@ -159,8 +174,10 @@ def fetch_orders(
                 store.memory_budget(STAGING_MEMORY_LIMIT),
                 store.write() as cur,
             ):
+                closing.capture_changes(cur, staged, None, store.timezone)
                 for name in clients:
                     results[name] = store.land_staged_orders(cur, staged, name, run_id)
+                lapsed = closing.record_changes(cur, store, run_id, by.name)
                 total = FetchSummary(run_id, start, end, results, 0).total
                 cur.execute(
                     "UPDATE fetch_runs SET status = 'succeeded', finished_at = ?,"
@@ -176,6 +193,9 @@ def fetch_orders(
                         run_id,
                     ],
                 )
+                store.audit(cur, by.name, "fetch", f"fetch:{run_id}", json.dumps(
+                    {"from": start.isoformat(), "to": end.isoformat(), "status": "succeeded",
+                     "new": total.new, "updated": total.updated, "lapsed": lapsed}))  # fmt: skip
     except BaseException as exc:
         status, message = "failed", str(exc) or type(exc).__name__
         if isinstance(exc, KeyboardInterrupt | SystemExit):  # Ctrl-C, SIGTERM
@@ -187,5 +207,8 @@ def fetch_orders(
                 "UPDATE fetch_runs SET status = ?, finished_at = ?, error = ? WHERE id = ?",
                 [status, utc_now(), redact(message), run_id],
             )
+            store.audit(cur, by.name, "fetch", f"fetch:{run_id}", json.dumps(
+                {"from": start.isoformat(), "to": end.isoformat(), "status": status,
+                 "error": redact(message)}))  # fmt: skip
         raise
-    return FetchSummary(run_id, start, end, results, time.perf_counter() - began)
+    return FetchSummary(run_id, start, end, results, time.perf_counter() - began, lapsed)

@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from rekon.access import Actor, Role
 from rekon.errors import RekonError
+from rekon.locks import refuse_range_if_locked
 from rekon.migrations import RESULT_CLASSES_V2
 from rekon.money import format_count
 from rekon.periods import day_range
@@ -541,8 +543,10 @@ def tier3_pairing(tolerance: Decimal) -> str:
              AND l.entry_date BETWEEN o.business_date - $window AND o.business_date + $window"""
 
 
-def reconcile(store: Store, params: ReconcileParams, run_by: str | None = None) -> RunSummary:
-    """Run one reconciliation and store it with every result; returns counts per class."""
+def reconcile(store: Store, params: ReconcileParams, by: Actor) -> RunSummary:
+    """Run one reconciliation and store it with every result; returns counts per class.
+    Raises ReconcileError, PeriodLocked (the period overlaps a signed-off one) or AccessDenied."""
+    by.require(Role.REVIEWER, "run a reconciliation")
     params.check()
     began = time.perf_counter()
     ledgers = list(params.ledger_ids)
@@ -566,6 +570,7 @@ def reconcile(store: Store, params: ReconcileParams, run_by: str | None = None) 
         "window": params.date_window,
     }
     with store.write() as cur:
+        refuse_range_if_locked(cur, params.start, params.end, "running a reconciliation")
         row = cur.execute(
             "INSERT INTO recon_runs (period_from, period_to, ledger_ids, amount_tolerance,"
             " date_window, started_at, run_by) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -576,7 +581,7 @@ def reconcile(store: Store, params: ReconcileParams, run_by: str | None = None) 
                 params.amount_tolerance,
                 params.date_window,
                 utc_now(),
-                run_by,
+                by.name,
             ],
         ).fetchall()
         run_id = int(row[0][0])
@@ -595,6 +600,9 @@ def reconcile(store: Store, params: ReconcileParams, run_by: str | None = None) 
             "UPDATE recon_runs SET finished_at = ?, counts = ? WHERE id = ?",
             [utc_now(), json.dumps(counts), run_id],
         )
+        store.audit(cur, by.name, "run", f"run:{run_id}", json.dumps(
+            {"from": params.start.isoformat(), "to": params.end.isoformat(),
+             "ledgers": ledgers, "counts": counts}))  # fmt: skip
         for table in TEMP_TABLES:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
     return RunSummary(run_id, params, counts, time.perf_counter() - began)

@@ -284,4 +284,45 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE recon_results_v4 RENAME TO recon_results;
         """,
     ),
+    (
+        "sign-offs, their lapses and reopens",
+        """
+        CREATE SEQUENCE signoff_id;
+        CREATE TABLE signoffs (               -- one per sign-off; a period's versions count up
+            id BIGINT PRIMARY KEY DEFAULT nextval('signoff_id'),
+            period_from DATE NOT NULL,
+            period_to DATE NOT NULL,
+            version INTEGER NOT NULL,
+            run_id BIGINT NOT NULL,
+            signed_by VARCHAR NOT NULL,
+            signed_at TIMESTAMP NOT NULL,     -- UTC
+            note VARCHAR,
+            open_exceptions BIGINT NOT NULL,  -- exceptions still open when it was signed
+            classes JSON NOT NULL,            -- per result class: count and amounts
+            ledgers JSON NOT NULL,            -- the run's ledgers: id, name, SHA-256
+            orders BIGINT NOT NULL,
+            fingerprint VARCHAR NOT NULL      -- SHA-256 over the period's orders
+        );
+        CREATE TABLE signoff_events (         -- what befell a sign-off afterwards, never edited
+            signoff_id BIGINT NOT NULL,
+            event VARCHAR NOT NULL,           -- lapsed | reopened
+            happened_at TIMESTAMP NOT NULL,
+            actor VARCHAR NOT NULL,
+            reason VARCHAR,
+            fetch_run BIGINT                  -- the fetch that brought a lapse's changes
+        );
+        CREATE TABLE lapsed_orders (          -- each order change that lapsed a sign-off
+            signoff_id BIGINT NOT NULL,
+            fetch_run BIGINT NOT NULL,
+            provider VARCHAR NOT NULL,
+            order_id VARCHAR NOT NULL,
+            old_amount DECIMAL(18, 2),        -- NULL: the order was not there at sign-off
+            new_amount DECIMAL(18, 2),
+            old_status VARCHAR,
+            new_status VARCHAR,
+            old_updated_at TIMESTAMP,
+            new_updated_at TIMESTAMP
+        );
+        """,
+    ),
 ]

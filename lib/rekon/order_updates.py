@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 
+from rekon.access import Actor, Role
 from rekon.errors import RekonError
+from rekon.locks import refuse_if_locked
 from rekon.providers.base import Order
 from rekon.providers.xepeng import XepengClient
 from rekon.store import Store
@@ -18,13 +20,22 @@ def update_xepeng_order(
     store: Store,
     client: XepengClient,
     order_id: str,
-    actor: str,
+    by: Actor,
     description: str | None = None,
     order_ref: str | None = None,
 ) -> Order:
-    """Send the correction to Xepeng, store the answer, audit it. Raises ProviderError."""
+    """Send the correction to Xepeng, store the answer, audit it. Raises ProviderError, or
+    PeriodLocked for an order of a signed-off period (before anything is sent)."""
+    by.require(Role.REVIEWER, "correct an order at Xepeng")
     if description is None and order_ref is None:
         raise RekonError("nothing to change: give a new description or merchant reference")
+    with store.read() as cur:
+        refuse_if_locked(
+            cur,
+            "SELECT business_date FROM orders WHERE provider = 'xepeng' AND order_id = $id",
+            {"id": order_id},
+            "correcting an order",
+        )
     before = client.get_order(order_id)
     metadata = None
     if order_ref is not None:
@@ -35,7 +46,7 @@ def update_xepeng_order(
         store.upsert_orders(cur, [after], 0)
         store.audit(
             cur,
-            actor,
+            by.name,
             "xepeng.update_order",
             f"xepeng:{order_id}",
             json.dumps(

@@ -20,7 +20,9 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
+from rekon.access import Actor, Role
 from rekon.errors import RekonError
+from rekon.locks import refuse_if_locked
 from rekon.matching import ACTIVE_SQL, current_line
 from rekon.money import format_plain
 from rekon.store import Store, utc_now
@@ -107,13 +109,14 @@ def add_match(
     store: Store,
     orders: Sequence[str],
     lines: Sequence[str],
-    made_by: str,
+    by: Actor,
     reason: str | None = None,
     note: str | None = None,
     tolerance: Decimal = Decimal(0),
 ) -> ManualMatch:
     """Pair orders with lines by hand. The sums are compared: beyond `tolerance` a reason is
     required (and `other` needs a note). Raises PairingError naming what is wrong."""
+    by.require(Role.REVIEWER, "match orders and lines")
     keys = normalise(orders, lines)
     note = (note or "").strip() or None
     if reason is not None and reason not in REASONS:
@@ -122,6 +125,7 @@ def add_match(
         raise PairingError("the reason 'other' needs a note saying what the difference is")
     with store.write() as cur:
         amounts = _amounts(cur, keys)
+        refuse_keys_if_locked(cur, keys, "matching by hand")
         difference = sum((amounts[k] for k in keys.lines), Decimal(0)) - sum(
             (amounts[k] for k in keys.orders), Decimal(0)
         )
@@ -131,7 +135,7 @@ def add_match(
                 f"({', '.join(REASONS)})"
             )
         _refuse_overlap(cur, keys, "match")
-        return _insert(cur, "match", keys, reason, note, difference, made_by)
+        return _insert(cur, "match", keys, reason, note, difference, by.name)
 
 
 def run_tolerance(store: Store, order_keys: Sequence[str]) -> Decimal:
@@ -149,32 +153,34 @@ def run_tolerance(store: Store, order_keys: Sequence[str]) -> Decimal:
     return Decimal(value) if value is not None else Decimal(0)
 
 
-def add_break(store: Store, order: str, line: str, made_by: str, note: str) -> ManualMatch:
+def add_break(store: Store, order: str, line: str, by: Actor, note: str) -> ManualMatch:
     """Say that a line is not an order: no later run pairs those two."""
+    by.require(Role.REVIEWER, "break a pair")
     keys = normalise([order], [line])
     if not (note or "").strip():
         raise PairingError("breaking a pair needs a note saying why the line is not the order")
     with store.write() as cur:
         _amounts(cur, keys)
+        refuse_keys_if_locked(cur, keys, "breaking a pair")
         _refuse_overlap(cur, keys, "break")
-        return _insert(cur, "break", keys, None, note.strip(), None, made_by)
+        return _insert(cur, "break", keys, None, note.strip(), None, by.name)
 
 
-def remove(store: Store, match_id: int, removed_by: str, note: str) -> ManualMatch:
+def remove(store: Store, match_id: int, by: Actor, note: str) -> ManualMatch:
     """Take a match or break back: recorded beside it, never deleted."""
+    by.require(Role.REVIEWER, "remove a manual match")
     if not (note or "").strip():
         raise PairingError("removing a manual match needs a note saying why")
     with store.write() as cur:
         found = _get(cur, match_id)
         if found.removed:
             raise PairingError(f"manual match {match_id} was already removed")
+        refuse_keys_if_locked(cur, Keys(found.orders, found.lines), "removing a manual match")
         cur.execute(
             "INSERT INTO manual_match_removals VALUES (?, ?, ?, ?)",
-            [match_id, removed_by, utc_now(), note.strip()],
+            [match_id, by.name, utc_now(), note.strip()],
         )
-        store.audit(
-            cur, removed_by, "match.remove", f"match:{match_id}", json.dumps({"note": note})
-        )
+        store.audit(cur, by.name, "match.remove", f"match:{match_id}", json.dumps({"note": note}))
     return _get_store(store, match_id)
 
 
@@ -242,6 +248,21 @@ def _amounts(cur: duckdb.DuckDBPyConnection, keys: Keys) -> dict[str, Decimal]:
             "use a key as `rekon review list` or the Reconcile page prints it"
         )
     return {k: Decimal(v) for k, v in found.items()}
+
+
+def refuse_keys_if_locked(cur: duckdb.DuckDBPyConnection, keys: Keys, doing: str) -> None:
+    """Raise PeriodLocked when an order's business date or a line's date is signed off."""
+    refuse_if_locked(
+        cur,
+        f"""
+        SELECT o.business_date FROM orders o
+        WHERE list_contains($orders, 'O:' || o.provider || ':' || o.order_id)
+        UNION ALL
+        SELECT l.entry_date FROM unnest($lines) AS k(key) {current_line("k.key", "ledger_lines")}
+        """,
+        {"orders": list(keys.orders), "lines": list(keys.lines)},
+        doing,
+    )
 
 
 def _refuse_overlap(cur: duckdb.DuckDBPyConnection, keys: Keys, kind: str) -> None:

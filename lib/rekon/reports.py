@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from rekon import closing
 from rekon.errors import RekonError
 from rekon.matching import EXCEPTIONS, RESULTS
 from rekon.money import format_count
@@ -117,7 +118,8 @@ def _kind_where(kind: str) -> str:
 RUNNABLE = r"^[=+\-@\t\r]"
 
 
-def _neutralise(col: str) -> str:
+def neutralise(col: str) -> str:
+    """SQL for a text column that a spreadsheet will not run, under its own name."""
     return (
         f"CASE WHEN regexp_matches({col}, '{RUNNABLE}') THEN '''' || {col} ELSE {col} END AS {col}"
     )
@@ -132,7 +134,7 @@ def export_sql(kind: str, typed: bool = False, accounts: dict[str, str] | None =
     cols = []
     for col in EXPORT_COLUMNS:
         if col in TEXT_COLUMNS:
-            cols.append(_neutralise(col))
+            cols.append(neutralise(col))
         elif col in MONEY_COLUMNS and not typed:
             cols.append(f"CAST({col} AS VARCHAR) AS {col}")
         elif col in ("order_date", "ledger_date") and not typed:
@@ -161,7 +163,7 @@ def _adjustments_sql(typed: bool, accounts: dict[str, str]) -> str:
     day = "min(anchor_date)" if typed else "strftime(min(anchor_date), '%Y-%m-%d')"
     amount = booked if typed else f"CAST({booked} AS VARCHAR)"
     return f"""
-        SELECT date, account, amount, reason, {_neutralise("memo")}, group_id, rule FROM (
+        SELECT date, account, amount, reason, {neutralise("memo")}, group_id, rule FROM (
             SELECT {day} AS date, {account} AS account, {amount} AS amount, reason,
                    reason || ': ' || string_agg(result_key, ', ' ORDER BY result_key) AS memo,
                    group_id, any_value(rule) AS rule, min(anchor_date) AS sort_day
@@ -175,7 +177,7 @@ def _adjustments_sql(typed: bool, accounts: dict[str, str]) -> str:
 
 def _reviews_sql(typed: bool) -> str:
     # Notes and names are typed by people: neutralised like every other text cell.
-    cols = [_neutralise(c) if c in ("order_id", "note", "reviewer") else c for c in REVIEW_COLUMNS]
+    cols = [neutralise(c) if c in ("order_id", "note", "reviewer") else c for c in REVIEW_COLUMNS]
     if not typed:  # ISO 8601 in UTC, as stored
         cols[REVIEW_COLUMNS.index("reviewed_at_utc")] = (
             "strftime(reviewed_at_utc, '%Y-%m-%dT%H:%M:%SZ') AS reviewed_at_utc"
@@ -316,6 +318,19 @@ def run_sheet(store: Store, run_id: int) -> pl.DataFrame:
         "reconciled at (UTC)": f"{run['started_at']:%Y-%m-%d %H:%M:%S}",
         "reconciled by": run["run_by"] or "unknown",
     } | {f"ledger {i}": text for i, text in ledgers.iter_rows()}
+    signed = closing.for_run(store, run_id)
+    fields["signed off"] = (
+        "no" if signed is None else "yes" + (" (LAPSED since)" if signed.lapsed else "")
+    )
+    if signed is not None:
+        fields |= {
+            "signed off by": signed.signed_by,
+            "signed off at (UTC)": f"{signed.signed_at:%Y-%m-%d %H:%M:%S}",
+            "sign-off version": str(signed.version),
+            "exceptions open at sign-off": str(signed.open_exceptions),
+            "sign-off note": signed.note or "",
+            "orders fingerprint (sha256)": signed.fingerprint,
+        }
     # The reviewer's name and the ledger names were typed by people.
     value = pl.col("value")
     return pl.DataFrame({"field": list(fields), "value": list(fields.values())}).with_columns(

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from rekon.access import Actor, Role
 from rekon.errors import RekonError
+from rekon.locks import refuse_if_locked
 from rekon.matching import EXCEPTIONS
 from rekon.store import Store, utc_now
 
@@ -51,7 +53,7 @@ def record(
     store: Store,
     keys: Sequence[str],
     decision: str,
-    reviewer: str,
+    by: Actor,
     note: str | None = None,
     run_id: int | None = None,
     *,
@@ -64,15 +66,15 @@ def record(
     or resolved as they were unless `include_decided`: a bulk accept must not replace a
     resolution and its note. `seen` is the latest review number (0: none) of each key as the
     reviewer's page showed it; a key decided since is refused, naming who decided it, so a
-    stale tab never overwrites a newer decision in silence. Raises ReviewError.
+    stale tab never overwrites a newer decision in silence. An item of a signed-off period
+    is refused. Raises ReviewError, PeriodLocked or AccessDenied.
     """
+    by.require(Role.REVIEWER, "record decisions")
     if decision not in DECISIONS:
         raise ReviewError(f"unknown decision {decision!r}: use accept, resolve or reopen")
     note = (note or "").strip() or None
     if decision == "resolved" and not note:
         raise ReviewError("resolving needs a note saying how it was resolved")
-    if not reviewer.strip():
-        raise ReviewError("a review needs the reviewer's name")
     keys = list(dict.fromkeys(keys))
     if not keys:
         raise ReviewError("nothing selected to review")
@@ -95,6 +97,13 @@ def record(
             raise ReviewError(
                 f"{len(unknown)} of the selected items are not in {where} (first: {unknown[0]})"
             )
+        refuse_if_locked(
+            cur,
+            "SELECT anchor_date FROM recon_results"
+            " WHERE ($run IS NULL OR run_id = $run) AND list_contains($keys, result_key)",
+            {"keys": keys, "run": run_id},
+            "recording decisions",
+        )
         if settled := sorted(k for k, exception in found.items() if not exception):
             raise ReviewError(
                 f"{len(settled)} of the selected items are matched or unpaid, not exceptions, "
@@ -111,9 +120,9 @@ def record(
         if seen is not None:
             changed = [k for k in keys if latest.get(k, (0,))[0] != seen.get(k, 0)]
             if changed:
-                _, status, by, at = latest[changed[0]]
+                _, status, who, at = latest[changed[0]]
                 raise ReviewError(
-                    f"{changed[0]} was {status.replace('open', 'reopened')} by {by} at "
+                    f"{changed[0]} was {status.replace('open', 'reopened')} by {who} at "
                     f"{at:%Y-%m-%d %H:%M} UTC after this page was drawn: nothing was recorded. "
                     "Look at it again, then decide"
                 )
@@ -121,6 +130,14 @@ def record(
         targets = keys
         if decision != "reopened" and not include_decided:
             targets = [k for k in keys if k not in decided]
+        values = {
+            "keys": targets,
+            "decision": decision,
+            "note": note,
+            "reviewer": by.name.strip(),
+            "at": utc_now(),
+            "run": run_id,
+        }
         if targets:
             cur.execute(
                 """
@@ -130,14 +147,13 @@ def record(
                 FROM unnest($keys) AS k(key) LEFT JOIN reviews r ON r.result_key = k.key
                 GROUP BY k.key
                 """,
-                {
-                    "keys": targets,
-                    "decision": decision,
-                    "note": note,
-                    "reviewer": reviewer.strip(),
-                    "at": utc_now(),
-                    "run": run_id,
-                },
+                values,
+            )
+            cur.execute(
+                "INSERT INTO audit_log SELECT $at, $reviewer, 'decision', key,"
+                " json_object('decision', $decision, 'note', $note, 'run', $run)"
+                " FROM unnest($keys) AS k(key)",
+                values,
             )
     return Recorded(len(targets), len(keys) - len(targets))
 

@@ -23,6 +23,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from rekon.access import Actor, Role
 from rekon.errors import RekonError
 from rekon.names import PROVIDER_TITLES
 from rekon.store import Store, utc_now
@@ -123,8 +124,9 @@ CLEARED_CLAIMS_SQL = f"""
 """
 
 
-def add_rule(store: Store, rule: Rule, made_by: str) -> int:
+def add_rule(store: Store, rule: Rule, by: Actor) -> int:
     """Save a rule at the end of the order; returns its id. Raises RuleError."""
+    by.require(Role.REVIEWER, "save a matching rule")
     rule.check()
     with store.write() as cur:
         taken = cur.execute(
@@ -140,15 +142,16 @@ def add_rule(store: Store, rule: Rule, made_by: str) -> int:
             FROM match_rules RETURNING id
             """,
             [rule.name, rule.field, rule.pattern, rule.regex, rule.provider, rule.min_amount,
-             rule.max_amount, rule.action, made_by, utc_now()],
+             rule.max_amount, rule.action, by.name, utc_now()],
         ).fetchone()  # fmt: skip
         assert row is not None
-        store.audit(cur, made_by, "rule.add", f"rule:{rule.name}", json.dumps(rule.describe()))
+        store.audit(cur, by.name, "rule.add", f"rule:{rule.name}", json.dumps(rule.describe()))
     return int(row[0])
 
 
-def remove_rule(store: Store, name: str, removed_by: str) -> None:
+def remove_rule(store: Store, name: str, by: Actor) -> None:
     """Stop applying a rule; its record and history stay."""
+    by.require(Role.REVIEWER, "remove a matching rule")
     with store.write() as cur:
         found = cur.execute(
             f"SELECT id FROM ({ACTIVE_RULES_SQL}) WHERE name = ?", [name]
@@ -156,9 +159,9 @@ def remove_rule(store: Store, name: str, removed_by: str) -> None:
         if not found:
             raise RuleError(f"there is no rule named {name!r}: see `rekon rule list`")
         cur.execute(
-            "INSERT INTO match_rule_removals VALUES (?, ?, ?)", [found[0][0], removed_by, utc_now()]
+            "INSERT INTO match_rule_removals VALUES (?, ?, ?)", [found[0][0], by.name, utc_now()]
         )
-        store.audit(cur, removed_by, "rule.remove", f"rule:{name}", "{}")
+        store.audit(cur, by.name, "rule.remove", f"rule:{name}", "{}")
 
 
 def list_rules(store: Store) -> pl.DataFrame:

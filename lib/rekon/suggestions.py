@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from rekon import pairing
+from rekon.access import Actor, Role
 from rekon.errors import RekonError
 from rekon.matching import run_params
 from rekon.names import PROVIDER_TITLES
@@ -264,24 +265,24 @@ def _deposit(r: dict[str, object]) -> Suggestion:
 def accept(
     store: Store,
     suggestion: Suggestion,
-    accepted_by: str,
+    by: Actor,
     reason: str | None = None,
     note: str | None = None,
     tolerance: Decimal = Decimal(0),
 ) -> pairing.ManualMatch:
     """Make the suggestion a manual match (a reason is needed where its sums differ)."""
     made = pairing.add_match(
-        store, suggestion.orders, suggestion.lines, accepted_by, reason,
+        store, suggestion.orders, suggestion.lines, by, reason,
         note or f"suggestion accepted ({suggestion.evidence})", tolerance,
     )  # fmt: skip
     detail = json.dumps({"score": suggestion.score, "evidence": suggestion.evidence})
     with store.write() as cur:
-        store.audit(cur, accepted_by, "suggestion.accept", f"match:{made.id}", detail)
+        store.audit(cur, by.name, "suggestion.accept", f"match:{made.id}", detail)
     return made
 
 
 def accept_at_or_above(
-    store: Store, suggestions: Sequence[Suggestion], score: int, accepted_by: str
+    store: Store, suggestions: Sequence[Suggestion], score: int, by: Actor
 ) -> tuple[list[pairing.ManualMatch], int]:
     """Accept every suggestion at or above `score` where every field agrees (never on amount
     alone); returns the matches made and how many at that score were left for a person."""
@@ -293,20 +294,22 @@ def accept_at_or_above(
         if not s.agrees or taken & {*s.orders, *s.lines}:
             left += 1
             continue
-        made.append(accept(store, s, accepted_by))
+        made.append(accept(store, s, by))
         taken |= {*s.orders, *s.lines}
     return made, left
 
 
-def decline(
-    store: Store, suggestion: Suggestion, declined_by: str, note: str | None = None
-) -> None:
+def decline(store: Store, suggestion: Suggestion, by: Actor, note: str | None = None) -> None:
     """Never suggest this pair (or group) again."""
+    by.require(Role.REVIEWER, "decline a suggestion")
     with store.write() as cur:
+        pairing.refuse_keys_if_locked(
+            cur, pairing.Keys(suggestion.orders, suggestion.lines), "declining a suggestion"
+        )
         cur.execute(
             "INSERT INTO suggestion_declines VALUES (?, ?, ?, ?, ?)",
-            [sorted(suggestion.orders), list(suggestion.lines), declined_by, utc_now(), note],
+            [sorted(suggestion.orders), list(suggestion.lines), by.name, utc_now(), note],
         )
-        store.audit(cur, declined_by, "suggestion.decline",
+        store.audit(cur, by.name, "suggestion.decline",
                     f"{','.join(suggestion.orders)}|{','.join(suggestion.lines)}",
                     json.dumps({"evidence": suggestion.evidence, "note": note}))  # fmt: skip

@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
+from rekon.access import operator
+from rekon.audit import record_settings
 from rekon.config import DEFAULT_DB, Settings
 from rekon.fetching import (
     ClientOptions,
@@ -29,6 +31,9 @@ from rekon.store import Store
 
 log = logging.getLogger(__name__)
 SANDBOX_DB = Path("data/rekon-sandbox.duckdb")
+# Who seeds the sandbox's sample month, as the fetch history and the audit trail name it.
+SANDBOX_START = operator("sandbox start")
+DASHBOARD = "dashboard start"
 
 
 @dataclass
@@ -61,11 +66,14 @@ def open_workspace(settings: Settings, root: Path = Path(".")) -> Workspace:
     """Open the store; in sandbox mode also start the sandbox and seed the sample month."""
     if not settings.sandbox:
         store = Store(settings.db_path, settings.timezone, settings.memory_limit)
+        record_settings(store, settings, DASHBOARD)
         return Workspace(settings, store)
     db_path = root / SANDBOX_DB if settings.db_path == DEFAULT_DB else settings.db_path
     sandbox = start_in_thread(make_state())
     sandboxed = replace(sandbox_settings(settings, sandbox.url), db_path=db_path)
     store = Store(db_path, settings.timezone, settings.memory_limit)
+    # As configured, not as pointed at this start's sandbox port.
+    record_settings(store, replace(settings, db_path=db_path), DASHBOARD)
     workspace = Workspace(sandboxed, store, sandbox)
     if settings.bootstrap and store.scalar("SELECT count(*) FROM recon_runs") == 0:
         seed_sample_month(workspace, root)
@@ -81,10 +89,10 @@ def seed_sample_month(workspace: Workspace, root: Path = Path(".")) -> None:
         )
         == 0
     ):
-        fetch_orders(store, workspace.clients(), start, end, requested_by="sandbox start")
+        fetch_orders(store, workspace.clients(), start, end, by=SANDBOX_START)
     with contextlib.suppress(DuplicateLedger):  # imported on an earlier start
-        import_ledger(store, root / SAMPLE_LEDGER)
-    reconcile(store, ReconcileParams(start, end), run_by="sandbox start")
+        import_ledger(store, root / SAMPLE_LEDGER, by=SANDBOX_START)
+    reconcile(store, ReconcileParams(start, end), SANDBOX_START)
     log.info("sandbox: seeded %s", GOLDEN_MONTH)
 
 

@@ -15,7 +15,9 @@ import json
 
 import duckdb
 
+from rekon.access import Actor, Role
 from rekon.ledger.model import Correction, LedgerError
+from rekon.locks import refuse_if_locked
 from rekon.reviews import LATEST_SQL
 from rekon.store import Store, utc_now
 
@@ -57,11 +59,12 @@ FOLLOW_MOVES_SQL = """
 RECORD_MOVES_SQL = "INSERT INTO ledger_line_moves SELECT $old, old_line, $new, new_line FROM pairs"
 
 
-def correct_ledger(store: Store, old_id: int, new_id: int, actor: str) -> Correction:
+def correct_ledger(store: Store, old_id: int, new_id: int, by: Actor) -> Correction:
     """Ledger `new_id` (a corrected re-export) replaces ledger `old_id`: decisions on unchanged
     lines follow them, and the old ledger is deleted, all in one transaction (audited)."""
+    by.require(Role.REVIEWER, "correct a ledger")
     with store.write() as cur:
-        return apply_correction(store, cur, old_id, new_id, actor)
+        return apply_correction(store, cur, old_id, new_id, by.name)
 
 
 def apply_correction(
@@ -76,6 +79,12 @@ def apply_correction(
     for wanted in (old_id, new_id):
         if wanted not in names:
             raise LedgerError(f"there is no ledger {wanted}")
+    refuse_if_locked(
+        cur,
+        "SELECT DISTINCT entry_date FROM ledger_lines WHERE ledger_id IN ($old, $new)",
+        {"old": old_id, "new": new_id},
+        "correcting a ledger",
+    )
     values = {"old": old_id, "new": new_id}
     cur.execute(f"CREATE OR REPLACE TEMP TABLE pairs AS {PAIRS_SQL}", values)
     kept = int(cur.execute("SELECT count(*) FROM pairs").fetchall()[0][0])

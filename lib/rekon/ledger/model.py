@@ -155,7 +155,6 @@ class ImportOptions:
     decimal_style: DecimalStyle | None = None
     date_format: str | None = None
     replace: bool = False
-    imported_by: str | None = None
     threshold: float = REJECT_THRESHOLD
     corrects: int | None = None  # the ledger this file is a corrected re-export of
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
+from rekon.access import Actor, Role
 from rekon.ledger.correcting import apply_correction
 from rekon.ledger.model import (
     DuplicateLedger,
@@ -22,6 +23,7 @@ from rekon.ledger.model import (
     TooManyRejected,
 )
 from rekon.ledger.reading import read_ledger
+from rekon.locks import refuse_if_locked
 from rekon.money import format_count
 from rekon.store import Store, utc_now
 
@@ -32,8 +34,12 @@ def import_ledger(
     file_name: str | None = None,
     options: ImportOptions | None = None,
     saved_mapping: str | None = None,
+    *,
+    by: Actor,
 ) -> ImportResult:
-    """Read, validate and store one ledger file in one transaction. Raises LedgerError."""
+    """Read, validate and store one ledger file in one transaction. Raises LedgerError,
+    PeriodLocked (a line dated in a signed-off period) or AccessDenied."""
+    by.require(Role.REVIEWER, "import a ledger")
     options = options or ImportOptions()
     if isinstance(path_or_bytes, Path):
         raw = path_or_bytes.read_bytes()
@@ -43,10 +49,11 @@ def import_ledger(
     file_name = file_name or "ledger.csv"
     base = load_mapping(store, saved_mapping) if saved_mapping else None
     parsed = read_ledger(raw, file_name, options, base)
-    return store_ledger(store, parsed, options)
+    return store_ledger(store, parsed, options, by)
 
 
-def store_ledger(store: Store, parsed: Parsed, options: ImportOptions) -> ImportResult:
+def store_ledger(store: Store, parsed: Parsed, options: ImportOptions, by: Actor) -> ImportResult:
+    by.require(Role.REVIEWER, "import a ledger")
     rows = parsed.data_rows
     failed_lines = parsed.rejected_lines
     if rows == 0:
@@ -90,7 +97,7 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions) -> Import
                 parsed.file_name,
                 parsed.content_hash,
                 utc_now(),
-                options.imported_by,
+                by.name,
                 parsed.mapping.to_json(),
                 json.dumps(asdict(parsed.format)),
                 rows,
@@ -109,7 +116,13 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions) -> Import
         # kept alive until the commit.
         new_lines = lines.select(pl.lit(ledger_id, pl.Int64).alias("ledger_id"), *columns)
         cur.from_arrow(new_lines.to_arrow()).insert_into("ledger_lines")
-        actor = options.imported_by or "system"
+        refuse_if_locked(
+            cur,
+            "SELECT DISTINCT entry_date FROM ledger_lines WHERE ledger_id = $id",
+            {"id": ledger_id},
+            "importing ledger lines",
+        )
+        actor = by.name
         correction = (
             None
             if options.corrects is None
@@ -171,18 +184,25 @@ SHARED_LINES_SQL = """
 """
 
 
-def delete_ledger(store: Store, ledger_id: int, actor: str = "system") -> int:
+def delete_ledger(store: Store, ledger_id: int, by: Actor) -> int:
     """Delete a ledger and its lines in one transaction (audited); returns how many lines went.
     Runs that used it keep their results, which hold the lines' dates and amounts."""
+    by.require(Role.REVIEWER, "delete a ledger")
     with store.write() as cur:
         found = cur.execute("SELECT name FROM ledgers WHERE id = ?", [ledger_id]).fetchall()
         if not found:
             raise LedgerError(f"there is no ledger {ledger_id}")
+        refuse_if_locked(
+            cur,
+            "SELECT DISTINCT entry_date FROM ledger_lines WHERE ledger_id = $id",
+            {"id": ledger_id},
+            "deleting a ledger",
+        )
         lines = cur.execute("DELETE FROM ledger_lines WHERE ledger_id = ?", [ledger_id])
         deleted = int(lines.fetchall()[0][0])
         cur.execute("DELETE FROM ledgers WHERE id = ?", [ledger_id])
         detail = json.dumps({"name": found[0][0], "lines": deleted})
-        store.audit(cur, actor, "ledger.delete", f"ledger:{ledger_id}", detail)
+        store.audit(cur, by.name, "ledger.delete", f"ledger:{ledger_id}", detail)
     return deleted
 
 
@@ -193,8 +213,9 @@ def list_ledgers(store: Store) -> pl.DataFrame:
     )
 
 
-def save_mapping(store: Store, name: str, saved: SavedMapping) -> str:
-    """Save (or overwrite) a mapping; returns the name it is saved under."""
+def save_mapping(store: Store, name: str, saved: SavedMapping, by: Actor) -> str:
+    """Save (or overwrite) a mapping; returns the name it is saved under (audited)."""
+    by.require(Role.REVIEWER, "save a column mapping")
     name = name.strip()
     if not name:
         raise LedgerError("a saved mapping needs a name")
@@ -203,6 +224,7 @@ def save_mapping(store: Store, name: str, saved: SavedMapping) -> str:
             "INSERT OR REPLACE INTO ledger_mappings VALUES (?, ?, ?)",
             [name, saved.to_json(), utc_now()],
         )
+        store.audit(cur, by.name, "mapping.save", f"mapping:{name}", saved.to_json())
     return name
 
 
