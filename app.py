@@ -9,19 +9,27 @@ import polars  # noqa: F401
 import streamlit as st
 
 from pages.ui.display import show_error
+from pages.ui.people import anonymous_warning, gate, person_box
 from pages.ui.period import period_picker
-from pages.ui.workspace import PAGES, reviewer_box, sandbox_banner, workspace
+from pages.ui.workspace import PAGES, app_workspace, sandbox_banner
 from rekon.errors import RekonError
 
 st.set_page_config(page_title="Rekon", page_icon="⚖️", layout="wide")
 
-NAVIGATION = [st.Page(path, title=title, default=i == 0) for i, (path, title) in enumerate(PAGES)]
-
-navigation = st.navigation(NAVIGATION)
-ws = workspace()
+ws = app_workspace()
+# Before any page: a visitor not signed in sees the sign-in page only, whatever the address.
+actor = gate(ws)
+navigation = st.navigation(
+    [
+        st.Page(path, title=title, default=i == 0)
+        for i, (path, title, role) in enumerate(PAGES)
+        if actor.role >= role
+    ]
+)
 with st.sidebar:
     period_picker(ws)
-    reviewer_box(ws)
+    person_box(ws, actor)
+anonymous_warning()
 sandbox_banner(ws)
 try:
     navigation.run()

@@ -5,9 +5,11 @@ from collections.abc import Callable
 import streamlit as st
 
 from pages.ui.display import count
+from pages.ui.people import me
 from pages.ui.period import period, period_label, run_label
+from pages.ui.text import plain
 from pages.ui.workspace import query, workspace
-from rekon import results
+from rekon import audit, closing, results
 from rekon.reports import FORMATS, KINDS, XLSX_MAX_ROWS, export_bytes, export_name, export_rows
 
 MIME = {
@@ -40,8 +42,28 @@ st.caption(
 )
 
 
-def maker(kind: str, fmt: str) -> Callable[[], bytes]:
-    return lambda: export_bytes(ws.store, int(run_id), kind, fmt, ws.settings.accounts)
+signed = query(ws, closing.for_run, int(run_id))
+if signed is not None:
+    st.success(
+        plain(f"{signed.line()}. The XLSX run sheet carries the sign-off; for CSV, download it "
+              "beside the file."),
+        icon=":material/verified:",
+    )  # fmt: skip
+    if signed.lapsed:
+        st.warning(
+            "This sign-off has lapsed: orders of the period changed at the provider after it. "
+            "See the Close page.",
+            icon=":material/history:",
+        )
+who = me()  # a download runs outside this script run: the actor is taken now
+
+
+def maker(kind: str, fmt: str, name: str) -> Callable[[], bytes]:
+    def make() -> bytes:
+        audit.export_downloaded(ws.store, who, name, int(run_id), kind)
+        return export_bytes(ws.store, int(run_id), kind, fmt, ws.settings.accounts)
+
+    return make
 
 
 for kind in KINDS:
@@ -51,10 +73,11 @@ for kind in KINDS:
     left.markdown(f"**{kind.capitalize()}** — {ABOUT[kind]}{size}")
     for col, fmt in zip(buttons, FORMATS, strict=True):
         too_big = fmt == "xlsx" and rows > XLSX_MAX_ROWS
+        name = export_name(start, end, kind, fmt, int(run_id))
         col.download_button(
             fmt.upper(),
-            data=maker(kind, fmt),
-            file_name=export_name(start, end, kind, fmt, int(run_id)),
+            data=maker(kind, fmt, name),
+            file_name=name,
             mime=MIME[fmt],
             key=f"dl_{kind}_{fmt}",
             on_click="ignore",
@@ -64,3 +87,19 @@ for kind in KINDS:
             if too_big
             else None,
         )
+
+if signed is not None:
+    left, right = st.columns([4, 2])
+    left.markdown(
+        "**Sign-off** — who signed the period off on this run, when, the counts and amounts "
+        "per class, the ledgers' hashes and the orders' fingerprint (JSON, beside a CSV)."
+    )
+    right.download_button(
+        "JSON",
+        data=signed.sidecar_json(),
+        file_name=export_name(start, end, "signoff", "json", int(run_id)),
+        mime="application/json",
+        key="dl_signoff",
+        on_click="ignore",
+        icon=":material/download:",
+    )

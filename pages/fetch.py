@@ -4,10 +4,12 @@ import polars as pl
 import streamlit as st
 
 from pages.ui.display import count, show_error, table
+from pages.ui.people import can, me, role_note
 from pages.ui.period import period
 from pages.ui.text import plain
-from pages.ui.workspace import actor, query, workspace
+from pages.ui.workspace import query, workspace
 from rekon import fetch_log
+from rekon.access import Role
 from rekon.errors import RekonError
 from rekon.fetching import fetch_orders
 from rekon.providers.base import PROVIDER_TITLES, Progress, provider_title
@@ -28,7 +30,10 @@ with st.form("fetch"):
         "Providers", configured, default=configured, format_func=provider_title
     )
     picked = st.date_input("Business dates (from – to)", value=(start, end), format="DD/MM/YYYY")
-    submitted = st.form_submit_button("Fetch orders", type="primary")
+    submitted = st.form_submit_button(
+        "Fetch orders", type="primary", disabled=not can(Role.REVIEWER)
+    )
+    role_note(Role.REVIEWER, "fetch orders")
 
 if submitted:
     if not (isinstance(picked, tuple) and len(picked) == 2):
@@ -50,9 +55,7 @@ if submitted:
         try:
             for name in providers:
                 clients.update(ws.clients(name))
-            summary = fetch_orders(
-                ws.store, clients, picked[0], picked[1], show, requested_by=actor(ws)
-            )
+            summary = fetch_orders(ws.store, clients, picked[0], picked[1], show, by=me())
         except RekonError as exc:
             bar.empty()
             show_error(exc)

@@ -5,9 +5,11 @@ import streamlit as st
 
 from pages.ui.display import LABELS, attempt, count, idr, ledger_labels, show_error, table
 from pages.ui.ledgers import imported_ledgers
+from pages.ui.people import can, me, role_note
 from pages.ui.text import plain
-from pages.ui.workspace import actor, query, workspace
+from pages.ui.workspace import query, workspace
 from rekon import ledger
+from rekon.access import Role
 from rekon.errors import RekonError
 from rekon.money import DecimalStyle
 
@@ -55,7 +57,6 @@ if upload is not None:
         mapping=dict(overrides),  # a copy: the remembered read below must not change with it
         date_format=date_format,
         decimal_style=style,
-        imported_by=actor(ws),
     )
     parsed: ledger.Parsed | None = None
     columns: list[str] = []
@@ -118,8 +119,8 @@ if upload is not None:
         name = left.text_input("Save this mapping as", placeholder="e.g. Accurate export")
         # Saved with the file's formats: they decide for a later file that cannot tell.
         as_saved = ledger.SavedMapping.of(parsed.mapping, parsed.format)
-        if left.button("Save mapping") and (
-            saved_as := attempt(lambda: ledger.save_mapping(ws.store, name, as_saved))
+        if left.button("Save mapping", disabled=not can(Role.REVIEWER)) and (
+            saved_as := attempt(lambda: ledger.save_mapping(ws.store, name, as_saved, me()))
         ):
             st.toast(plain(f"Mapping saved as {saved_as}"))
         replace = right.checkbox("Replace an earlier import of this same file")
@@ -131,15 +132,15 @@ if upload is not None:
             help="It takes that ledger's place; decisions on the lines that did not change "
             "carry over.",
         )
-        if right.button("Import ledger", type="primary"):
+        role_note(Role.REVIEWER, "import a ledger")
+        if right.button("Import ledger", type="primary", disabled=not can(Role.REVIEWER)):
             opts = ledger.ImportOptions(
                 name=upload.name,
                 replace=replace,
-                imported_by=actor(ws),
                 corrects=corrects,
             )
             ready = parsed  # narrowed: the lambda below cannot see the check above
-            result = attempt(lambda: ledger.store_ledger(ws.store, ready, opts))
+            result = attempt(lambda: ledger.store_ledger(ws.store, ready, opts, me()))
             if result is not None:
                 st.success(plain(result.line(idr)), icon=":material/check_circle:")
                 for shared in result.shared:

@@ -15,9 +15,11 @@ from pages.ui.display import (
     show_flash,
     table,
 )
+from pages.ui.people import can, me, role_note
 from pages.ui.text import plain
-from pages.ui.workspace import actor, query, workspace
+from pages.ui.workspace import query, workspace
 from rekon import order_lookup, results
+from rekon.access import Role
 from rekon.ledger import list_ledgers
 from rekon.matching import ReconcileParams, reconcile, run_params
 from rekon.order_updates import update_xepeng_order
@@ -104,7 +106,10 @@ try:
             "Merchant reference (metadata.order_ref)", value=order["merchant_ref"] or ""
         )
         sure = st.checkbox("I confirm this changes the order at Xepeng")
-        if st.form_submit_button("Send correction to Xepeng", type="primary"):
+        role_note(Role.REVIEWER, "correct an order")
+        if st.form_submit_button(
+            "Send correction to Xepeng", type="primary", disabled=not can(Role.REVIEWER)
+        ):
             if not sure:
                 st.error("Tick the confirmation first: this changes the order at Xepeng.")
             else:
@@ -113,7 +118,7 @@ try:
                         ws.store,
                         client,
                         order["order_id"],
-                        actor(ws),
+                        me(),
                         description=description
                         if description != (order["description"] or "")
                         else None,
@@ -147,14 +152,14 @@ month = st.session_state.get("rerun_month")
 if (
     month
     and not query(ws, list_ledgers).is_empty()
-    and st.button(f"Re-run the reconciliation of {month}")
+    and st.button(f"Re-run the reconciliation of {month}", disabled=not can(Role.REVIEWER))
 ):
     start, end = month_bounds(month)
     runs = query(ws, results.runs_for_period, start, end)
     params = (
         run_params(ws.store, int(runs["id"][0])) if runs.height else ReconcileParams(start, end)
     )
-    summary = attempt(lambda: reconcile(ws.store, params, actor(ws)))
+    summary = attempt(lambda: reconcile(ws.store, params, me()))
     if summary:  # rerun so the order's results above include the new run
         st.session_state.pop("rerun_month", None)
         flash_and_rerun(f"Run {summary.run_id}: {count(summary.exceptions)} exceptions.")

@@ -22,7 +22,7 @@ if kpis.is_empty():
         icon=":material/cloud_download:",
     )
 else:
-    period_warnings(ws, start, end)
+    period_warnings(ws, start, end, lapse_details=True)
     total = kpis.row(-1, named=True)  # the total comes last
     reconciled = run_id is not None
     # Two rows of wide tiles: at 1024 px five in a row cut every amount to "Rp 2…".

@@ -9,11 +9,13 @@ from pages.ui.address import seed
 from pages.ui.display import attempt, count, ledger_labels
 from pages.ui.item import work_one_item
 from pages.ui.pairing_panel import basket, suggestions_tab
+from pages.ui.people import can, me, role_note
 from pages.ui.period import period, period_label, period_warnings, run_label
 from pages.ui.results_table import results_table
 from pages.ui.run import run_summary
-from pages.ui.workspace import actor, query, workspace
+from pages.ui.workspace import query, workspace
 from rekon import results
+from rekon.access import Role
 from rekon.ledger import list_ledgers
 from rekon.matching import ReconcileParams, reconcile
 from rekon.periods import day_range
@@ -56,11 +58,12 @@ with (
         "Date window (days)", 0, 31, int(last["date_window"]) if last else 3,
         key=f"run_window_{start}_{end}",
     )  # fmt: skip
-    if st.form_submit_button("Run reconciliation", type="primary"):
+    role_note(Role.REVIEWER, "run a reconciliation")
+    if st.form_submit_button("Run reconciliation", type="primary", disabled=not can(Role.REVIEWER)):
         params = ReconcileParams(start, end, tuple(chosen), Decimal(int(tolerance)), int(window))
         summary = None
         if chosen or ledgers.is_empty():
-            summary = attempt(lambda: reconcile(ws.store, params, actor(ws)))
+            summary = attempt(lambda: reconcile(ws.store, params, me()))
         else:  # no ids means every ledger to the library: not what clearing the box says
             st.error("Choose at least one ledger to reconcile against.")
         if summary:

@@ -16,15 +16,16 @@ from streamlit.testing.v1 import AppTest
 from pages.ui.text import plain
 from pages.ui.workspace import PAGES as PAGE_LIST
 from rekon import reviews
+from rekon.access import operator
 from rekon.ledger import import_ledger, list_ledgers, load_mapping
 from rekon.matching import EXCEPTIONS, RESULTS, ReconcileParams, reconcile
 from rekon.results import ResultFilter, results_page
 from rekon.sandbox.data import SAMPLE_LEDGER, generate, sandbox_settings
 from rekon.store import Store
-from tests.factories import add_ledger, add_orders, order
+from tests.factories import OPERATOR, add_ledger, add_orders, order
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = [path for path, _ in PAGE_LIST]
+PAGES = [path for path, *_ in PAGE_LIST]
 
 
 @pytest.fixture(autouse=True)
@@ -395,8 +396,8 @@ def test_ledger_page_replaces_a_ledger_with_its_corrected_export(tmp_path: Path)
         add_ledger(
             store, (date(2026, 10, 16), "MANUAL-1", 50_000), (date(2026, 10, 17), "M-2", 700)
         )
-        reconcile(store, ReconcileParams(date(2026, 10, 1), date(2026, 10, 31)))
-        reviews.record(store, ["L:1:2"], "resolved", "budi", "bank transfer")
+        reconcile(store, ReconcileParams(date(2026, 10, 1), date(2026, 10, 31)), by=OPERATOR)
+        reviews.record(store, ["L:1:2"], "resolved", operator("budi"), "bank transfer")
         name = list_ledgers(store)["name"][0]  # the factory numbers names across tests
     finally:
         store.close()
@@ -553,7 +554,7 @@ def test_the_run_form_starts_from_the_period_not_from_the_last_one(tmp_path: Pat
     september = add_ledger(store, (date(2026, 9, 10), "xo_s", 10_000))
     october = add_ledger(store, (date(2026, 10, 10), "xo_o", 20_000))
     reconcile(store, ReconcileParams(date(2026, 9, 1), date(2026, 9, 30), (september,),
-                                     Decimal(1000), 5))  # fmt: skip
+                                     Decimal(1000), 5), by=OPERATOR)  # fmt: skip
     store.close()
     at = app(db, REKON_BOOTSTRAP="0")
     at.sidebar.selectbox[0].set_value("2026-09").run()
@@ -672,8 +673,9 @@ def test_a_ledger_line_s_reference_and_description_read_as_typed(tmp_path: Path)
         f"Tanggal;Referensi;Jumlah;Keterangan\n2026-10-05;xo_1;10.000;Kopi\n"
         f"2026-10-06;{reference};12.345;{description}\n".encode(),
         "typed.csv",
+        by=OPERATOR,
     )
-    reconcile(store, ReconcileParams(date(2026, 10, 1), date(2026, 10, 31)))
+    reconcile(store, ReconcileParams(date(2026, 10, 1), date(2026, 10, 31)), by=OPERATOR)
     store.close()
     at = app(tmp_path / "typed.duckdb", REKON_BOOTSTRAP="0").switch_page("pages/reconcile.py")
     at.run()
@@ -833,11 +835,12 @@ def test_orders_page_corrects_a_xepeng_order_live_and_audits_it(tmp_path: Path) 
             make_clients(sandbox_settings(Settings(db_path=db), sandbox.url)),
             date(2026, 10, 1),
             date(2026, 10, 31),
+            by=OPERATOR,
         )
         target = next(o for o in sandbox.state.xepeng if 5 <= o.created_at.day <= 25)
         booked = tmp_path / "ledger.csv"
         booked.write_text(f"Date,Reference,Amount\n2026-10-15,{target.order_id},{target.amount}\n")
-        import_ledger(store, booked)
+        import_ledger(store, booked, by=OPERATOR)
         store.close()
         at = app(
             db,

@@ -18,9 +18,10 @@ from pages.ui.display import (
     table,
 )
 from pages.ui.pairing_panel import manual_panel
+from pages.ui.people import can, me, role_note
 from pages.ui.text import plain
-from pages.ui.workspace import actor
 from rekon import reviews
+from rekon.access import Role
 from rekon.matching import EXCEPTIONS, class_name
 from rekon.periods import day
 from rekon.providers.base import provider_title
@@ -117,7 +118,7 @@ def review_form(
     now = dict(zip(keys, page["review_seq"], strict=True))
     drawn = st.session_state.get("reviews_drawn", {}) | {}
     st.session_state["reviews_drawn"] = now
-    reviewer = actor(ws)  # the sidebar's name, the same on every page of this session
+    reviewer = me()  # the sidebar's name, the same on every page of this session
     # The scope sits outside the form, so the form knows how many items it decides on; it
     # starts again at "this result" after each decision.
     scopes = {"this result": [key]}
@@ -137,7 +138,10 @@ def review_form(
         confirmed = len(chosen) <= CONFIRM_ABOVE or st.checkbox(
             f"Yes, record this decision for all {len(chosen)} items"
         )
-        if st.form_submit_button("Record decision", type="primary"):
+        role_note(Role.REVIEWER, "record decisions")
+        if st.form_submit_button(
+            "Record decision", type="primary", disabled=not can(Role.REVIEWER)
+        ):
             # A page or a selection may mix in results that need no decision: only exceptions
             # take one (with none among them, the refusal below says why).
             exceptions = set(page.filter(pl.col("result").is_in(EXCEPTIONS))["result_key"])

@@ -4,8 +4,10 @@ deleting one."""
 import streamlit as st
 
 from pages.ui.display import attempt, count, flash_and_rerun, ledger_labels, show_flash, table
-from pages.ui.workspace import actor, query
+from pages.ui.people import can, me
+from pages.ui.workspace import query
 from rekon import ledger
+from rekon.access import Role
 from rekon.workspace import Workspace
 
 COLUMNS = {
@@ -35,8 +37,8 @@ def imported_ledgers(ws: Workspace) -> None:
     with st.expander("Delete a ledger"):
         target = st.selectbox("Ledger", list(names), format_func=names.__getitem__)
         sure = st.checkbox("Yes, delete this ledger and its lines")
-        if st.button("Delete", disabled=not sure):
-            who = actor(ws)
+        if st.button("Delete", disabled=not (sure and can(Role.REVIEWER))):
+            who = me()
             gone = attempt(lambda: ledger.delete_ledger(ws.store, int(target), who))
             if gone is not None:  # a refusal stays on screen
                 flash_and_rerun(f"Deleted ledger {target} and its {count(gone)} lines.")
@@ -55,8 +57,8 @@ def corrected_export(ws: Workspace, names: dict[int, str]) -> None:
             "Decisions on the lines that did not change (same date, amount and reference) "
             "carry over to the corrected export; the replaced ledger and its lines are deleted."
         )
-        if st.button("Replace"):
-            who = actor(ws)
+        if st.button("Replace", disabled=not can(Role.REVIEWER)):
+            who = me()
             done = attempt(lambda: ledger.correct_ledger(ws.store, int(old), int(new), who))
             if done is not None:
                 flash_and_rerun(f"{done.line()}.")

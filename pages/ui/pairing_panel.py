@@ -12,9 +12,11 @@ import polars as pl
 import streamlit as st
 
 from pages.ui.display import attempt, clear_selection, flash_and_rerun, idr, table
+from pages.ui.people import can, me, role_note
 from pages.ui.text import plain
-from pages.ui.workspace import actor, query
+from pages.ui.workspace import query
 from rekon import pairing, suggestions
+from rekon.access import Role
 from rekon.workspace import Workspace
 
 SUGGESTIONS_SHOWN = 50
@@ -62,12 +64,13 @@ def basket(ws: Workspace, page: pl.DataFrame, selected: list[str]) -> None:
             format_func=lambda r: "—" if r is None else r.replace("_", " "),
         )  # fmt: skip
         note = st.text_input("Note (required with 'other')")
-        if st.form_submit_button("Match selected", type="primary"):
+        role_note(Role.REVIEWER, "match by hand")
+        if st.form_submit_button("Match selected", type="primary", disabled=not can(Role.REVIEWER)):
             order_keys = [k for k, (kind, _) in held.items() if kind == "order"]
             line_keys = [k for k, (kind, _) in held.items() if kind == "line"]
             made = attempt(
                 lambda: pairing.add_match(
-                    ws.store, order_keys, line_keys, actor(ws), reason, note,
+                    ws.store, order_keys, line_keys, me(), reason, note,
                     tolerance=pairing.run_tolerance(ws.store, order_keys),
                 )
             )  # fmt: skip
@@ -95,20 +98,18 @@ def manual_panel(ws: Workspace, result: dict[str, Any]) -> None:
             "logged_at": "When", "actor": "Who", "action": "What", "detail": "Detail"})  # fmt: skip
         with st.form(f"remove_{made.id}", clear_on_submit=True):
             note = st.text_input("Why remove it")
-            removed = st.form_submit_button("Remove") and attempt(
-                lambda: pairing.remove(ws.store, made.id, actor(ws), note)
+            removed = st.form_submit_button("Remove", disabled=not can(Role.REVIEWER)) and attempt(
+                lambda: pairing.remove(ws.store, made.id, me(), note)
             )
             if removed:
                 flash_and_rerun(f"Removed manual match {made.id}; its history stays.")
     elif result["order_id"] and result["ledger_id"] is not None:
         with st.expander("This line is not this order"), st.form("break", clear_on_submit=True):
             note = st.text_input("Why (recorded)")
-            if st.form_submit_button("Break pair"):
+            if st.form_submit_button("Break pair", disabled=not can(Role.REVIEWER)):
                 order_key = f"O:{result['provider']}:{result['order_id']}"
                 line_key = f"L:{result['ledger_id']}:{result['ledger_line']}"
-                made = attempt(
-                    lambda: pairing.add_break(ws.store, order_key, line_key, actor(ws), note)
-                )
+                made = attempt(lambda: pairing.add_break(ws.store, order_key, line_key, me(), note))
                 if made:
                     flash_and_rerun(
                         f"Broken apart as {made.id}; the next run leaves both as leftovers."
@@ -128,8 +129,11 @@ def suggestions_tab(ws: Workspace, run_id: int) -> None:
         st.caption("No suggestions: no leftover line and order look like each other.")
         return
     threshold = st.slider("Accept all at or above", 0, 100, 80, key=f"bulk_score_{run_id}")
-    if st.button(f"Accept every suggestion scoring {threshold} or more where every field agrees"):
-        made, waiting = suggestions.accept_at_or_above(ws.store, found, threshold, actor(ws))
+    if st.button(
+        f"Accept every suggestion scoring {threshold} or more where every field agrees",
+        disabled=not can(Role.REVIEWER),
+    ):
+        made, waiting = suggestions.accept_at_or_above(ws.store, found, threshold, me())
         flash_and_rerun(
             f"Accepted {len(made)} suggestion(s) as manual matches; {waiting} at that score wait "
             "for a person. The next run of the period applies them."
@@ -138,16 +142,18 @@ def suggestions_tab(ws: Workspace, run_id: int) -> None:
         text, accept_col, decline_col = st.columns([6, 1, 1])
         text.write(f"**{s.score}** · " + plain(f"{', '.join(s.orders)} ↔ {', '.join(s.lines)}"))
         text.caption(plain(s.evidence))
-        if accept_col.button("Accept", key=f"accept_{run_id}_{i}"):
+        if accept_col.button("Accept", key=f"accept_{run_id}_{i}", disabled=not can(Role.REVIEWER)):
             made = attempt(partial(_accept, ws, s))
             if made:
                 flash_and_rerun(f"Accepted as manual match {made.id}.")
-        if decline_col.button("Decline", key=f"decline_{run_id}_{i}"):
-            suggestions.decline(ws.store, s, actor(ws))
+        if decline_col.button(
+            "Decline", key=f"decline_{run_id}_{i}", disabled=not can(Role.REVIEWER)
+        ):
+            suggestions.decline(ws.store, s, me())
             flash_and_rerun("Declined: it will not be suggested again.")
 
 
 def _accept(ws: Workspace, suggestion: suggestions.Suggestion) -> pairing.ManualMatch:
     # A difference the reviewer accepts as it stands is booked as "other", with the evidence.
     reason = None if suggestion.difference == 0 else "other"
-    return suggestions.accept(ws.store, suggestion, actor(ws), reason)
+    return suggestions.accept(ws.store, suggestion, me(), reason)

@@ -9,6 +9,7 @@ import streamlit as st
 
 from pages.ui.address import publish, seed
 from pages.ui.display import idr, local_time
+from pages.ui.signoff import signoff_banner
 from pages.ui.text import plain
 from pages.ui.workspace import query
 from rekon import fetch_log, pairing, results
@@ -105,9 +106,11 @@ def latest_run_id(ws: Workspace, start: date, end: date) -> int | None:
     return int(runs["id"][0]) if runs.height else None
 
 
-def period_warnings(ws: Workspace, start: date, end: date) -> None:
+def period_warnings(ws: Workspace, start: date, end: date, lapse_details: bool = False) -> None:
     """Say so when the period has days whose orders were never fetched (reconciled, every sale
-    booked on them would look missing at the provider), or orders not in rupiah."""
+    booked on them would look missing at the provider), or orders not in rupiah; and whether it
+    is signed off (with `lapse_details`, a lapse's changed orders)."""
+    signoff_banner(ws, start, end, lapse_details)
     for gap in query(ws, fetch_log.fetch_gaps, start, end, tuple(ws.configured_providers())):
         st.warning(
             f"{gap.describe()}. Fetch them on the **Fetch** page.", icon=":material/cloud_off:"

@@ -9,7 +9,7 @@ helpers live in this package).
 from __future__ import annotations
 
 import runpy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,33 +17,50 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from pages.ui.text import plain
+from rekon.access import Role
 from rekon.config import Settings, load_settings
 from rekon.errors import RekonError
 from rekon.workspace import Workspace, open_workspace
 
-# Every page, in navigation order: (file, title). app.py, the AppTest suite and the page
-# benchmark all read this list, so a page cannot be added to one and forgotten in another. No
-# icons: a Material icon makes the browser fetch it from Google's CDN (the app must load nothing
-# from outside), and an emoji shows as an empty box where no emoji font is installed.
+# Every page, in navigation order: (file, title, the least role that sees it). app.py, the
+# AppTest suite and the page benchmark all read this list, so a page cannot be added to one and
+# forgotten in another. No icons: a Material icon makes the browser fetch it from Google's CDN
+# (the app must load nothing from outside), and an emoji shows as an empty box where no emoji
+# font is installed.
 PAGES = [
-    ("pages/overview.py", "Overview"),
-    ("pages/fetch.py", "Fetch"),
-    ("pages/ledger.py", "Ledger"),
-    ("pages/reconcile.py", "Reconcile"),
-    ("pages/charts.py", "Charts"),
-    ("pages/exports.py", "Exports"),
-    ("pages/orders.py", "Orders"),
+    ("pages/overview.py", "Overview", Role.VIEWER),
+    ("pages/fetch.py", "Fetch", Role.VIEWER),
+    ("pages/ledger.py", "Ledger", Role.VIEWER),
+    ("pages/reconcile.py", "Reconcile", Role.VIEWER),
+    ("pages/charts.py", "Charts", Role.VIEWER),
+    ("pages/exports.py", "Exports", Role.VIEWER),
+    ("pages/orders.py", "Orders", Role.VIEWER),
+    ("pages/close.py", "Close", Role.VIEWER),
+    ("pages/audit.py", "Audit", Role.APPROVER),
 ]
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
 def _secrets() -> dict[str, Any]:
-    """Plain values from .streamlit/secrets.toml (or AppTest's), or none when there is no file."""
+    """Settings from .streamlit/secrets.toml (or AppTest's), or none when there is no file: the
+    plain values, the [rekon] tables, and whether an [auth] table is there (never its keys)."""
     try:
-        return {k: v for k, v in st.secrets.items() if isinstance(v, str | int | float)}
+        found: dict[str, Any] = {}
+        for k, v in st.secrets.items():
+            if isinstance(v, str | int | float):
+                found[k] = v
+            elif k == "rekon" and isinstance(v, Mapping):
+                found[k] = _plain(v)
+            elif k == "auth" and isinstance(v, Mapping):
+                found[k] = {}
+        return found
     except Exception:
         return {}
+
+
+def _plain(table: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _plain(v) if isinstance(v, Mapping) else v for k, v in table.items()}
 
 
 def settings() -> Settings:
@@ -59,6 +76,11 @@ def workspace() -> Workspace:
     """The process-wide workspace for these settings (one DuckDB connection, one sandbox).
     A setting Rekon cannot use, or a database it cannot open, stops the page with the reason."""
     _run_through_app()
+    return app_workspace()
+
+
+def app_workspace() -> Workspace:
+    """`workspace()` for app.py itself, which is already the way in."""
     try:
         return _workspace()
     except RekonError as exc:
@@ -113,16 +135,3 @@ def sandbox_banner(ws: Workspace) -> None:
             "`.streamlit/secrets.toml` to use your real accounts.",
             icon=":material/science:",
         )
-
-
-def actor(ws: Workspace) -> str:
-    """Who is acting in this session: the name in the sidebar's Reviewer box (one name per
-    session, on every page, until sign-in replaces it), else REKON_REVIEWER."""
-    return str(st.session_state.get("reviewer") or "").strip() or ws.settings.reviewer
-
-
-def reviewer_box(ws: Workspace) -> None:
-    """The sidebar's one Reviewer name, recorded on every action this session takes."""
-    st.session_state.setdefault("reviewer", ws.settings.reviewer)
-    st.text_input("Reviewer", key="reviewer")
-    st.caption("Recorded on every decision, import, run and fetch of this session.")
