@@ -3,7 +3,8 @@
 import polars as pl
 import streamlit as st
 
-from pages.ui.display import count, show_error, table
+from pages.ui.display import count, show_error, show_flash, table
+from pages.ui.fetch_schedule import schedule_panel
 from pages.ui.people import can, me, role_note
 from pages.ui.period import period
 from pages.ui.text import plain
@@ -16,6 +17,7 @@ from rekon.providers.base import PROVIDER_TITLES, Progress, provider_title
 
 ws = workspace()
 st.title("Fetch orders")
+show_flash()
 configured = ws.configured_providers()
 if not configured:
     st.error(
@@ -70,6 +72,8 @@ if submitted:
             for client in clients.values():
                 client.close()
 
+schedule_panel(ws, configured)
+
 st.subheader("Fetch history")
 history = query(ws, fetch_log.fetch_history, 50)
 if history.is_empty():
@@ -91,5 +95,6 @@ else:
             "orders_new": "New",
             "orders_updated": "Updated",
             "error": "Error",
+            "requested_by": "By",
         },
     )

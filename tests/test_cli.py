@@ -508,3 +508,23 @@ def test_closing_a_month_from_the_command_line(tmp_path: Path) -> None:
         assert expected in actions
     assert {r["actor"] for r in rows} == {"ops@example.co.id"}
     assert rekon("audit", "--out", str(trail), *on).returncode == 1  # exists: needs --force
+
+
+def test_a_store_the_dashboard_holds_is_named_with_the_way_out(tmp_path: Path) -> None:
+    db = tmp_path / "held.duckdb"
+    Store(db).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from rekon.store import Store; s = Store(sys.argv[1]);"
+         " print('open', flush=True); time.sleep(60)", str(db)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        refused = rekon("ledger", "list", "--db", str(db))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+    assert f"(process {holder.pid}) has it open, a Rekon dashboard most likely" in refused.stderr
+    assert "let the dashboard fetch by itself (Fetch page, Schedule)" in refused.stderr

@@ -113,6 +113,6 @@ def foreign_orders(store: Store, start: date, end: date) -> list[ForeignOrders]:
 def fetch_history(store: Store, limit: int = 50) -> pl.DataFrame:
     return store.query(
         "SELECT id, providers, range_from, range_to, started_at, finished_at, status,"
-        " orders_seen, orders_new, orders_updated, error FROM fetch_runs"
+        " orders_seen, orders_new, orders_updated, error, requested_by FROM fetch_runs"
         f" ORDER BY id DESC LIMIT {int(limit)}"
     )

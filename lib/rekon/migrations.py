@@ -325,4 +325,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "the dashboard's fetch schedules",
+        """
+        CREATE TABLE fetch_schedules (        -- the latest row per provider is in force
+            provider VARCHAR NOT NULL,
+            every_hours INTEGER,              -- every N hours, or
+            daily_at VARCHAR,                 -- HH:MM in the configured timezone; both NULL: off
+            window_days INTEGER NOT NULL,     -- the last D business days, today included
+            set_by VARCHAR NOT NULL,
+            set_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
 ]

@@ -316,8 +316,9 @@ def _why_not(exc: Exception) -> str:
     if "lock" in text.lower():
         holder = re.search(r"\(PID (\d+)\)", text)
         return (
-            f"another program{f' (process {holder[1]})' if holder else ''} has it open: "
-            "close the other Rekon (a dashboard or a `rekon` command) first"
+            f"another program{f' (process {holder[1]})' if holder else ''} has it open, a Rekon "
+            "dashboard most likely, and one program at a time can use a Rekon file: let the "
+            "dashboard fetch by itself (Fetch page, Schedule), or stop the other program first"
         )
     if _DAMAGE.search(text):
         return (

@@ -27,6 +27,7 @@ from rekon.matching import ReconcileParams, reconcile
 from rekon.periods import month_bounds
 from rekon.sandbox.data import GOLDEN_MONTH, SAMPLE_LEDGER, sandbox_settings
 from rekon.sandbox.server import RunningSandbox, make_state, start_in_thread
+from rekon.schedule import Runner
 from rekon.store import Store
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class Workspace:
     settings: Settings  # as the clients should use them (sandbox URL and keys filled in)
     store: Store
     sandbox: RunningSandbox | None = None
+    runner: Runner | None = None  # the schedule, started once the workspace is open
 
     @property
     def sandbox_mode(self) -> bool:
@@ -48,6 +50,12 @@ class Workspace:
 
     def clients(self, providers: str = "all") -> dict[str, OrderSource]:
         return make_clients(self.settings, providers, ClientOptions())
+
+    def start_schedule(self) -> Workspace:
+        """Run the fetch schedules in this process (the one that holds the store)."""
+        if self.runner is None:
+            self.runner = Runner(self.store, self.clients).start()
+        return self
 
     def configured_providers(self) -> list[str]:
         return list(self.settings.providers)
@@ -67,7 +75,7 @@ def open_workspace(settings: Settings, root: Path = Path(".")) -> Workspace:
     if not settings.sandbox:
         store = Store(settings.db_path, settings.timezone, settings.memory_limit)
         record_settings(store, settings, DASHBOARD)
-        return Workspace(settings, store)
+        return Workspace(settings, store).start_schedule()
     db_path = root / SANDBOX_DB if settings.db_path == DEFAULT_DB else settings.db_path
     sandbox = start_in_thread(make_state())
     sandboxed = replace(sandbox_settings(settings, sandbox.url), db_path=db_path)
@@ -77,7 +85,7 @@ def open_workspace(settings: Settings, root: Path = Path(".")) -> Workspace:
     workspace = Workspace(sandboxed, store, sandbox)
     if settings.bootstrap and store.scalar("SELECT count(*) FROM recon_runs") == 0:
         seed_sample_month(workspace, root)
-    return workspace
+    return workspace.start_schedule()
 
 
 def seed_sample_month(workspace: Workspace, root: Path = Path(".")) -> None:
