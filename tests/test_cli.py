@@ -528,3 +528,18 @@ def test_a_store_the_dashboard_holds_is_named_with_the_way_out(tmp_path: Path) -
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1
     assert f"(process {holder.pid}) has it open, a Rekon dashboard most likely" in refused.stderr
     assert "let the dashboard fetch by itself (Fetch page, Schedule)" in refused.stderr
+
+
+def test_a_postgresql_address_is_refused_without_showing_it(tmp_path: Path) -> None:
+    url = "postgresql://finance:s3cret-pw@127.0.0.1:5432/rekon"
+    for how in (("--db", url), ()):
+        refused = subprocess.run(
+            [str(REKON), "ledger", "list", *how],
+            capture_output=True, text=True, timeout=60, cwd=tmp_path,
+            env={k: v for k, v in os.environ.items() if not k.startswith("REKON_")}
+            | {"REKON_DB": url},
+        )  # fmt: skip
+        assert refused.returncode == 1
+        assert "names a PostgreSQL database" in refused.stderr
+        assert "s3cret" not in refused.stderr + refused.stdout and "finance" not in refused.stderr
+    assert list(tmp_path.iterdir()) == []  # no file or folder named after the address

@@ -195,10 +195,17 @@ def load_settings(
         durianpay = ProviderSettings(
             base_url=get("DURIANPAY_BASE_URL") or DURIANPAY_DEFAULT_URL, key=Secret(d_key)
         )
+    database = str(db_path or get("REKON_DB") or DEFAULT_DB)
+    if re.match(r"(?i)\s*postgres(ql)?(\+\w+)?://", database):
+        # Never echoed: a database address carries its password.
+        raise ConfigError(
+            "REKON_DB (or --db) names a PostgreSQL database, and this version of Rekon keeps its "
+            "store in one DuckDB file: give a file path such as data/rekon.duckdb"
+        )
     rekon_table = secrets.get("rekon")
     access = rekon_table.get("access") if isinstance(rekon_table, Mapping) else None
     return Settings(
-        db_path=Path(db_path or get("REKON_DB") or DEFAULT_DB),
+        db_path=Path(database),
         timezone=tz,
         xepeng=xepeng,
         durianpay=durianpay,
