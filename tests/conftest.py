@@ -95,3 +95,13 @@ def expected_count(sandbox: RunningSandbox, provider: str, start: date, end: dat
     tz = ZoneInfo("Asia/Jakarta")
     orders = sandbox.state.xepeng if provider == "xepeng" else sandbox.state.durianpay
     return sum(1 for o in orders if start <= o.business_date(tz) <= end)
+
+
+@pytest.fixture
+def no_live_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app as a fresh checkout sees it: no provider or Rekon setting from this machine's
+    environment, run from the repository's root (where .streamlit/ is)."""
+    for name in list(os.environ):
+        if name.startswith(("XEPENG_", "DURIANPAY_", "REKON_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])

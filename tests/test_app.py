@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -28,12 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = [path for path, *_ in PAGE_LIST]
 
 
-@pytest.fixture(autouse=True)
-def _no_live_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("XEPENG_", "DURIANPAY_", "REKON_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(ROOT)
+pytestmark = pytest.mark.usefixtures("no_live_keys")
 
 
 def app(db: Path, **secrets: str) -> AppTest:

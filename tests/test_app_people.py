@@ -4,7 +4,6 @@ hidden button. Without sign-in: the one local user, and no serving beyond this m
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,12 +33,7 @@ AUTH = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _no_live_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("XEPENG_", "DURIANPAY_", "REKON_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(ROOT)
+pytestmark = pytest.mark.usefixtures("no_live_keys")
 
 
 @pytest.fixture(scope="module")

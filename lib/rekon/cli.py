@@ -8,9 +8,9 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import date
 from typing import Any
 
+from rekon.cli_recon import day_arg
 from rekon.config import Settings, load_settings
 from rekon.errors import RekonError
 from rekon.providers.base import PROVIDER_TITLES, Progress
@@ -26,13 +26,6 @@ def command(name: str) -> Callable[[Handler], Handler]:
         return fn
 
     return register
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from exc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,11 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _period(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--from", dest="start", type=_date, required=True, metavar="YYYY-MM-DD",
+        "--from", dest="start", type=day_arg, required=True, metavar="YYYY-MM-DD",
         help="first business date (in REKON_TIMEZONE)",
     )  # fmt: skip
     p.add_argument(
-        "--to", dest="end", type=_date, required=True, metavar="YYYY-MM-DD",
+        "--to", dest="end", type=day_arg, required=True, metavar="YYYY-MM-DD",
         help="last business date, included",
     )  # fmt: skip
 

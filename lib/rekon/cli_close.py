@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from rekon.cli_recon import Handler, open_store
+from rekon.cli_recon import Handler, day_arg, open_store
 from rekon.config import Settings
 from rekon.errors import RekonError
 from rekon.locks import period_name
@@ -47,8 +47,8 @@ def add_parsers(
     db(ro)
 
     au = sub.add_parser("audit", help="write the audit trail (every action) to a CSV file")
-    au.add_argument("--from", dest="start", type=_day, metavar="YYYY-MM-DD")
-    au.add_argument("--to", dest="end", type=_day, metavar="YYYY-MM-DD")
+    au.add_argument("--from", dest="start", type=day_arg, metavar="YYYY-MM-DD")
+    au.add_argument("--to", dest="end", type=day_arg, metavar="YYYY-MM-DD")
     au.add_argument("--actor", metavar="NAME", help="one person's actions (an email or a name)")
     au.add_argument("--action", action="append", default=[], help="only these (repeat)")
     au.add_argument("--out", type=Path, required=True, help="the CSV file to write")
@@ -61,13 +61,6 @@ def _month(text: str) -> tuple[date, date]:
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a month YYYY-MM")
     return month_bounds(text)
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from exc
 
 
 def _period_command(args: argparse.Namespace, settings: Settings) -> int:

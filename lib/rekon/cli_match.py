@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from rekon.cli_recon import Handler, open_store
+from rekon.cli_recon import Handler, day_arg, open_store
 from rekon.config import Settings
 from rekon.terminal import safe
 
@@ -47,8 +47,8 @@ def add_parsers(
     brk.add_argument("--note", required=True, help="why the line is not the order")
     db(brk)
     lst = msub.add_parser("list", help="manual matches and breaks, one a line, the id first")
-    lst.add_argument("--from", dest="start", type=_day, metavar="YYYY-MM-DD")
-    lst.add_argument("--to", dest="end", type=_day, metavar="YYYY-MM-DD")
+    lst.add_argument("--from", dest="start", type=day_arg, metavar="YYYY-MM-DD")
+    lst.add_argument("--to", dest="end", type=day_arg, metavar="YYYY-MM-DD")
     lst.add_argument(
         "--stale",
         action="store_true",
@@ -161,15 +161,6 @@ def _suggest(args: argparse.Namespace, settings: Settings) -> int:
     for suggestion in found:
         print(safe(suggestion.line()))
     return 0
-
-
-def _day(text: str) -> Any:
-    from datetime import date
-
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from exc
 
 
 def _match(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,14 @@ from rekon.store import Store
 from rekon.terminal import safe
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def day_arg(text: str) -> date:
+    """A command-line date, YYYY-MM-DD, refused in argparse's words otherwise."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from exc
 
 
 def add_parsers(
