@@ -71,7 +71,7 @@ if signed is None:
                     )
                 )
                 if done is not None:
-                    flash_and_rerun(f"{done.line()}; locked.")
+                    flash_and_rerun(f"Signed off (version {done.version}): the period is locked.")
 else:
     st.subheader("Reopen")
     if not can(Role.APPROVER):

@@ -19,6 +19,7 @@ from rekon.access import Actor, Role
 from rekon.errors import RekonError
 from rekon.locks import ACTIVE_SQL, period_name, refuse_range_if_locked
 from rekon.matching import EXCEPTIONS
+from rekon.money import format_count
 from rekon.periods import day_range
 from rekon.reviews import LATEST_SQL
 from rekon.store import Store, business_date_sql, utc_now
@@ -73,7 +74,7 @@ class SignOff:
             f"UTC on run {self.run_id} (version {self.version})"
         )
         if self.open_exceptions:
-            text += f", with {self.open_exceptions} exception(s) still open"
+            text += f", with {format_count(self.open_exceptions)} exception(s) still open"
         return text
 
     def sidecar_json(self) -> str:
