@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import duckdb
 import pytest
 
 from rekon import duck
@@ -19,7 +20,11 @@ __all__ = ["postgres_url"]  # the session's cluster, a fixture
 def test_duckdb_reads_and_writes_postgresql_exactly_and_in_one_transaction(
     postgres_url: str,
 ) -> None:
-    con = duck.connect(":memory:")
+    with duck.connect(":memory:") as con:
+        exact_and_transactional(con, postgres_url)
+
+
+def exact_and_transactional(con: duckdb.DuckDBPyConnection, postgres_url: str) -> None:
     duck.attach_postgres(con, postgres_url, "pg")
     con.execute("DROP TABLE IF EXISTS pg.amounts")
     con.execute(
@@ -42,20 +47,24 @@ def test_duckdb_reads_and_writes_postgresql_exactly_and_in_one_transaction(
 
 
 def test_an_advisory_lock_is_held_by_one_connection_at_a_time(postgres_url: str) -> None:
-    first, second = duck.connect(":memory:"), duck.connect(":memory:")
-    for con in (first, second):
-        duck.attach_postgres(con, postgres_url, "pg")
     take = "SELECT * FROM postgres_query('pg', 'SELECT pg_try_advisory_lock(4242)')"
-    assert first.execute(take).fetchone() == (True,)
-    assert second.execute(take).fetchone() == (False,)
-    first.close()  # its session ends, and the lock with it
-    assert second.execute(take).fetchone() == (True,)
+    with duck.connect(":memory:") as second:
+        duck.attach_postgres(second, postgres_url, "pg")
+        with duck.connect(":memory:") as first:
+            duck.attach_postgres(first, postgres_url, "pg")
+            assert first.execute(take).fetchone() == (True,)
+            assert second.execute(take).fetchone() == (False,)
+        # The first connection closed: its session ended, and the lock with it.
+        assert second.execute(take).fetchone() == (True,)
 
 
 def test_a_wrong_password_is_named_without_showing_it(postgres_url: str) -> None:
     password = postgres_url.split(":")[2].split("@")[0]
     wrong = postgres_url.replace(password, "not-the-password-7f3a")
-    with pytest.raises(PostgresUnavailable, match="cannot use the PostgreSQL database") as e:
-        duck.attach_postgres(duck.connect(":memory:"), wrong, "pg")
+    with (
+        duck.connect(":memory:") as con,
+        pytest.raises(PostgresUnavailable, match="cannot use the PostgreSQL database") as e,
+    ):
+        duck.attach_postgres(con, wrong, "pg")
     assert "not-the-password-7f3a" not in str(e.value) and password not in str(e.value)
     assert "password authentication failed" in str(e.value)

@@ -9,6 +9,7 @@ runs what is due; with one store file there is one dashboard process, so one run
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import re
@@ -190,6 +191,9 @@ class Runner:
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="rekon-schedule", daemon=True)
             self._thread.start()
+            # Stopped before the interpreter tears down: a thread left mid-query at exit can
+            # take the process down with it instead of letting it end cleanly.
+            atexit.register(self.stop)
         return self
 
     def stop(self) -> None:
