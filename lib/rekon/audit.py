@@ -18,7 +18,7 @@ import polars as pl
 
 from rekon.access import Actor, Role
 from rekon.config import Settings
-from rekon.reports import neutralise
+from rekon.reports import neutralise, sql_path
 from rekon.store import Store
 
 COLUMNS = ("logged_at_utc", "actor", "action", "subject", "detail")
@@ -105,7 +105,7 @@ def export_trail(store: Store, where: TrailFilter, path: Path, by: Actor) -> int
     n = int(store.scalar(f"SELECT count(*) FROM ({sql})", params | {"tz": store.timezone}))
     with store.read() as cur:
         cur.execute(
-            f"COPY (SELECT {neutral} FROM ({sql})) TO '{_sql_path(path)}' (HEADER, DELIMITER ',')",
+            f"COPY (SELECT {neutral} FROM ({sql})) TO '{sql_path(path)}' (HEADER, DELIMITER ',')",
             params | {"tz": store.timezone},
         )
     with store.write() as cur:
@@ -123,10 +123,6 @@ def trail_csv(store: Store, where: TrailFilter, by: Actor) -> bytes:
         path = Path(tmp) / "audit.csv"
         export_trail(store, where, path, by)
         return path.read_bytes()
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 # Settings a change of which the trail records: what Rekon connects to and the rules it

@@ -250,7 +250,7 @@ def _write(
         # DuckDB would otherwise choose it by the file's extension (.xlsx, .parquet, .json).
         select = export_sql(kind, accounts=accounts)
         written = cur.execute(
-            f"COPY ({select}) TO '{_sql_path(out)}' (FORMAT csv, HEADER, DELIMITER ',')",
+            f"COPY ({select}) TO '{sql_path(out)}' (FORMAT csv, HEADER, DELIMITER ',')",
             {"run": run_id},
         ).fetchall()
     return int(written[0][0])
@@ -338,7 +338,7 @@ def run_sheet(store: Store, run_id: int) -> pl.DataFrame:
     )
 
 
-def _sql_path(path: Path) -> str:
+def sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
