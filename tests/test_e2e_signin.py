@@ -138,7 +138,11 @@ def test_sign_in_decide_under_the_email_and_sign_out(
 
     page.get_by_role("link", name="Reconcile").click()
     page.get_by_role("heading", name="Reconcile · October 2026").wait_for(timeout=60_000)
+    # The results grid and the item panel paint after the heading: let them settle, as the main
+    # browser test does, before choosing the decision.
+    page.wait_for_timeout(2000)
     page.get_by_text("resolve", exact=True).click()
+    page.wait_for_timeout(500)
     page.locator("textarea").first.fill("Fee booked net, signed in")
     page.get_by_role("button", name="Record decision").click()
     page.get_by_text("Recorded resolved for 1 item(s).").wait_for(timeout=60_000)
