@@ -138,14 +138,23 @@ def test_sign_in_decide_under_the_email_and_sign_out(
 
     page.get_by_role("link", name="Reconcile").click()
     page.get_by_role("heading", name="Reconcile · October 2026").wait_for(timeout=60_000)
-    # The results grid and the item panel paint after the heading: let them settle, as the main
-    # browser test does, before choosing the decision.
-    page.wait_for_timeout(2000)
-    page.get_by_text("resolve", exact=True).click()
-    page.wait_for_timeout(500)
-    page.locator("textarea").first.fill("Fee booked net, signed in")
-    page.get_by_role("button", name="Record decision").click()
-    page.get_by_text("Recorded resolved for 1 item(s).").wait_for(timeout=60_000)
+    # The results grid and the item panel paint after the heading: wait for the item being
+    # looked at and the decision form, then check each choice took before recording it.
+    page.get_by_text("Look at", exact=True).wait_for(timeout=60_000)
+    page.get_by_role("button", name="Record decision").wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    try:
+        resolve = page.get_by_role("radio", name="resolve", exact=True)
+        page.get_by_text("resolve", exact=True).click()
+        expect(resolve).to_be_checked(timeout=10_000)
+        note = page.get_by_label("Note (required to resolve, and for several items at once)")
+        note.fill("Fee booked net, signed in")
+        expect(note).to_have_value("Fee booked net, signed in", timeout=10_000)
+        page.get_by_role("button", name="Record decision").click()
+        page.get_by_text("Recorded resolved for 1 item(s).").wait_for(timeout=60_000)
+    except Exception:
+        page.screenshot(path=str(SHOTS / "04-failed.png"), full_page=True)
+        raise
     page.screenshot(path=str(SHOTS / "04-decided.png"), full_page=True)
 
     page.get_by_role("button", name="Sign out").click()

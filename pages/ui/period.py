@@ -39,34 +39,53 @@ def period_picker(ws: Workspace) -> None:
         reverse=True,
     )
     # A reload or a shared link opens the same period: ?month=2026-10 or ?from=…&to=….
-    seed("period_month", "month", lambda m: f"{month_bounds(m)[0]:%Y-%m}")
+    seed("chosen_month", "month", lambda m: f"{month_bounds(m)[0]:%Y-%m}")
     if "from" in st.query_params and "to" in st.query_params:
-        seed("period_mode", "from", lambda _: "Custom range")
+        seed("chosen_mode", "from", lambda _: "Custom range")
         seed(
-            "period_range", "from", lambda _: _range(st.query_params["from"], st.query_params["to"])
+            "chosen_range", "from", lambda _: _range(st.query_params["from"], st.query_params["to"])
         )
-    st.session_state.setdefault("period_month", f"{default[0]:%Y-%m}")
-    st.session_state.setdefault("period_range", default)
-    if st.session_state["period_month"] not in months:  # an older month from a link
-        months = sorted([*months, st.session_state["period_month"]], reverse=True)
-    mode = st.radio("Period", ["Month", "Custom range"], horizontal=True, key="period_mode")
+    chosen_month = st.session_state.setdefault("chosen_month", f"{default[0]:%Y-%m}")
+    chosen_range = st.session_state.setdefault("chosen_range", default)
+    if chosen_month not in months:  # an older month from a link
+        months = sorted([*months, chosen_month], reverse=True)
+    # The choice is kept apart from the widgets and drawn as their default: the sidebar is
+    # drawn again on each page, and a widget the browser re-creates on a page change would
+    # otherwise fall back to its first option (the newest month) on the next click.
+    modes = ["Month", "Custom range"]
+    mode = st.radio(
+        "Period", modes, index=modes.index(st.session_state.get("chosen_mode", "Month")),
+        horizontal=True, key="period_mode", on_change=_keep, args=("chosen_mode", "period_mode"),
+    )  # fmt: skip
     if mode == "Month":
         month = st.selectbox(
             "Month",
             months,
+            index=months.index(chosen_month),
             key="period_month",
             format_func=lambda m: f"{date.fromisoformat(m + '-01'):%B %Y}",
+            on_change=_keep,
+            args=("chosen_month", "period_month"),
         )
         st.session_state["period"] = month_bounds(month)
         publish(month=month, **{"from": None, "to": None})
     else:
-        picked = st.date_input("From – to", key="period_range", format="DD/MM/YYYY")
+        picked = st.date_input(
+            "From – to", chosen_range, key="period_range", format="DD/MM/YYYY",
+            on_change=_keep, args=("chosen_range", "period_range"),
+        )  # fmt: skip
         if isinstance(picked, tuple) and len(picked) == 2:
             st.session_state["period"] = (picked[0], picked[1])
             publish(month=None, **{"from": picked[0].isoformat(), "to": picked[1].isoformat()})
         else:
             st.session_state.setdefault("period", default)
     st.caption(f"Dates are business dates in {ws.settings.timezone}.")
+
+
+def _keep(chosen: str, widget: str) -> None:
+    value = st.session_state[widget]
+    if not (isinstance(value, tuple) and len(value) != 2):  # a range half picked is not kept
+        st.session_state[chosen] = value
 
 
 def _range(start: str, end: str) -> tuple[date, date]:
