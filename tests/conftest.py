@@ -19,6 +19,9 @@ from rekon.sandbox.app import Faults
 from rekon.sandbox.data import DataConfig, sandbox_settings
 from rekon.sandbox.server import RunningSandbox, make_state, start_in_thread
 from rekon.store import Store
+from tests.postgres import Databases, postgres_databases, postgres_url
+
+__all__ = ["postgres_databases", "postgres_url"]
 
 # Property tests check what is true, not how fast: a first example that pays for a cold import
 # on a busy 2-core machine must not fail on Hypothesis's 200 ms deadline. On CI the examples are
@@ -54,8 +57,26 @@ def settings(tmp_path: Path, sandbox: RunningSandbox) -> Settings:
     return sandbox_settings(Settings(db_path=tmp_path / "rekon.duckdb"), sandbox.url)
 
 
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A store on each backend: the embedded DuckDB file, and a PostgreSQL database of the
+    test's own (skipped, saying how to enable it, where PostgreSQL is not installed)."""
+    if request.param == "duckdb":
+        s = Store(tmp_path / "rekon.duckdb")
+        yield s
+        s.close()
+        return
+    databases: Databases = request.getfixturevalue("postgres_databases")
+    url = databases.new()
+    s = Store(url)
+    yield s
+    s.close()
+    databases.drop(url)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
+def file_store(tmp_path: Path) -> Iterator[Store]:
+    """The embedded DuckDB file, for what only a file has (its folder, its lock, its damage)."""
     s = Store(tmp_path / "rekon.duckdb")
     yield s
     s.close()

@@ -142,6 +142,7 @@ def fingerprint(
             t
             for (t,) in cur.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+                " AND schema_name = current_schema()"
                 " AND NOT temporary ORDER BY 1"
             ).fetchall()
             if t not in leave_out

@@ -133,7 +133,7 @@ def _reviewer_writes(store: Store, run_id: int, ledger: int) -> dict[str, Callab
 
 
 def test_a_viewer_is_refused_by_every_library_write_and_nothing_is_written(
-    october: tuple[Store, int, int],
+    october: tuple[Store, int, int], tmp_path: Path
 ) -> None:
     from tests.factories import fingerprint
 
@@ -147,7 +147,7 @@ def test_a_viewer_is_refused_by_every_library_write_and_nothing_is_written(
         with pytest.raises(AccessDenied, match="read the audit trail"):
             audit.trail(store, audit.TrailFilter(), who)
     with pytest.raises(AccessDenied, match="export the audit trail: that needs the admin role"):
-        audit.export_trail(store, audit.TrailFilter(), store.path.with_suffix(".csv"), APPROVER)
+        audit.export_trail(store, audit.TrailFilter(), tmp_path / "audit.csv", APPROVER)
     assert audit.trail(store, audit.TrailFilter(), APPROVER).height > 0
 
 
@@ -175,7 +175,7 @@ def test_every_action_is_on_the_trail_and_no_write_changes_an_earlier_row(
 
     ana, budi = REVIEWER, APPROVER
     step(lambda: audit.signed_in(store, ana))
-    step(lambda: audit.record_settings(store, Settings(db_path=store.path), "dashboard start"))
+    step(lambda: audit.record_settings(store, Settings(db_path=tmp_path / "x.duckdb"), "start"))
     step(lambda: fetch_orders(store, clients, *OCTOBER, by=ana))
     first = step(lambda: add_ledger(store, (D5, "nothing", 1_000), (D5, "BCA 9", 2_000)))
     opts = ImportOptions(name="fixed", date_format="%d/%m/%Y")

@@ -235,8 +235,9 @@ def test_changing_the_timezone_recomputes_business_dates(
 
 
 def test_a_fetch_pages_into_a_staging_file_of_its_own_and_leaves_the_store_budget_alone(
-    store: Store, clients: dict[str, OrderSource], sandbox: RunningSandbox
+    file_store: Store, tmp_path: Path, clients: dict[str, OrderSource], sandbox: RunningSandbox
 ) -> None:
+    store = file_store
     configured = store.scalar("SELECT current_setting('memory_limit')")
     seen: set[str] = set()
     staging: set[str] = set()
@@ -244,17 +245,17 @@ def test_a_fetch_pages_into_a_staging_file_of_its_own_and_leaves_the_store_budge
     def progress(*_: object) -> None:
         # Other readers of the store keep its whole budget while the providers page.
         seen.add(store.scalar("SELECT current_setting('memory_limit')"))
-        staging.update(p.name for p in store.path.parent.glob(".rekon.duckdb.fetch-*"))
+        staging.update(p.name for p in tmp_path.glob(".rekon.duckdb.fetch-*"))
 
     fetch_orders(store, clients, *OCTOBER, progress=progress, by=OPERATOR)
     assert seen == {configured}
     assert len(staging) == 1
-    assert not list(store.path.parent.glob(".rekon.duckdb.fetch-*"))
+    assert not list(tmp_path.glob(".rekon.duckdb.fetch-*"))
     sandbox.state.faults = Faults(always_fail="durianpay")
     with pytest.raises(ProviderUnavailable):
         fetch_orders(store, clients, *OCTOBER, by=OPERATOR)
     assert store.scalar("SELECT current_setting('memory_limit')") == configured
-    assert not list(store.path.parent.glob(".rekon.duckdb.fetch-*"))
+    assert not list(tmp_path.glob(".rekon.duckdb.fetch-*"))
 
 
 def test_the_landing_budget_never_raises_a_smaller_configured_one(tmp_path: Path) -> None:

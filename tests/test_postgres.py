@@ -12,9 +12,6 @@ import pytest
 
 from rekon import duck
 from rekon.duck import PostgresUnavailable
-from tests.postgres import postgres_url
-
-__all__ = ["postgres_url"]  # the session's cluster, a fixture
 
 
 def test_duckdb_reads_and_writes_postgresql_exactly_and_in_one_transaction(

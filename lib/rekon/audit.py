@@ -129,7 +129,7 @@ def trail_csv(store: Store, where: TrailFilter, by: Actor) -> bytes:
 # follows. Never a key or a password.
 def settings_snapshot(settings: Settings) -> dict[str, str]:
     return {
-        "database": str(settings.db_path),
+        "database": settings.store_name,
         "timezone": settings.timezone,
         "xepeng": settings.xepeng.base_url if settings.xepeng else "not configured",
         "durianpay": settings.durianpay.base_url if settings.durianpay else "not configured",

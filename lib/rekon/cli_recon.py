@@ -165,7 +165,7 @@ def open_store(settings: Settings) -> Store:
     start are recorded in the audit trail first."""
     from rekon.audit import record_settings
 
-    store = Store(settings.db_path, settings.timezone, settings.memory_limit)
+    store = Store(settings.store_location, settings.timezone, settings.memory_limit)
     record_settings(store, settings, settings.reviewer)
     return store
 

@@ -22,7 +22,7 @@ from rekon.matching import EXCEPTIONS
 from rekon.money import format_count
 from rekon.periods import day_range
 from rekon.reviews import LATEST_SQL
-from rekon.store import Store, business_date_sql, utc_now
+from rekon.store import Store, business_date_sql, next_id, utc_now
 
 # What a sign-off fingerprints, per order of the period: a later change to any of these is a
 # change to the signed numbers, and the sign-off lapses exactly when the fingerprint would move.
@@ -197,15 +197,16 @@ def signoff(
             " WHERE period_from = ? AND period_to = ?",
             [start, end],
         ).fetchone()
-        row = cur.execute(
+        signoff_id = next_id(cur, "signoff_id")
+        cur.execute(
             """
-            INSERT INTO signoffs (period_from, period_to, version, run_id, signed_by, signed_at,
+            INSERT INTO signoffs (id, period_from, period_to, version, run_id, signed_by, signed_at,
                                   note, open_exceptions, classes, ledgers, orders, fingerprint)
-            VALUES ($start, $end, $version, $run, $by, $at, $note, $open, $classes, $ledgers,
-                    $orders, $fingerprint)
-            RETURNING id
+            VALUES ($id, $start, $end, $version, $run, $by, $at, $note, $open, $classes,
+                    $ledgers, $orders, $fingerprint)
             """,
             {
+                "id": signoff_id,
                 "start": start,
                 "end": end,
                 "version": version[0] if version else 1,
@@ -219,9 +220,8 @@ def signoff(
                 "orders": n_orders,
                 "fingerprint": fingerprint,
             },
-        ).fetchone()
-        assert row is not None
-        made = _get(cur, int(row[0]))
+        )
+        made = _get(cur, signoff_id)
         store.audit(cur, by.name, "period.signoff", _subject(start, end), json.dumps(
             {"run": run_id, "version": made.version, "open_exceptions": open_count,
              "note": note}))  # fmt: skip
@@ -471,16 +471,19 @@ def record_changes(cur: duckdb.DuckDBPyConnection, store: Store, fetch_run: int,
         {"run": fetch_run},
     )
     lapsed = cur.execute(
+        "SELECT DISTINCT signoff_id FROM lapsed_orders WHERE fetch_run = ? ORDER BY 1",
+        [fetch_run],
+    ).fetchall()
+    cur.execute(
         """
         INSERT INTO signoff_events
         SELECT DISTINCT signoff_id, 'lapsed', now()::TIMESTAMP, $actor,
                count(*) OVER (PARTITION BY signoff_id) || ' order(s) changed at the provider',
                $run
         FROM lapsed_orders WHERE fetch_run = $run
-        RETURNING signoff_id
         """,
         {"actor": actor, "run": fetch_run},
-    ).fetchall()
+    )
     for (signoff_id,) in lapsed:
         store.audit(cur, actor, "period.lapse", f"signoff:{signoff_id}",
                     json.dumps({"fetch": fetch_run}))  # fmt: skip

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from rekon.access import AccessList, Actor, operator
 from rekon.errors import RekonError
 from rekon.names import PROVIDER_TITLES
+from rekon.redaction import redact_url
 
 DEFAULT_DB = Path("data/rekon.duckdb")
 DEFAULT_TIMEZONE = "Asia/Jakarta"
@@ -78,6 +79,8 @@ class ProviderSettings:
 @dataclass(frozen=True)
 class Settings:
     db_path: Path = DEFAULT_DB
+    # A PostgreSQL store shared by a team, instead of the file; its address carries a password.
+    db_url: Secret | None = None
     timezone: str = DEFAULT_TIMEZONE
     xepeng: ProviderSettings | None = None
     durianpay: ProviderSettings | None = None
@@ -93,6 +96,18 @@ class Settings:
     access: AccessList = field(default_factory=AccessList)
     four_eyes: bool = True
     allow_anonymous: bool = False
+
+    @property
+    def store_location(self) -> str | Path:
+        """What `Store` opens: the PostgreSQL address when one is configured, else the file."""
+        return self.db_url.reveal() if self.db_url else self.db_path
+
+    @property
+    def store_name(self) -> str:
+        """The store as shown to people: a PostgreSQL address with its password masked."""
+        if self.db_url:
+            return redact_url(self.db_url.reveal(), self.db_url.reveal())
+        return str(self.db_path)
 
     @property
     def operator(self) -> Actor:
@@ -195,17 +210,13 @@ def load_settings(
         durianpay = ProviderSettings(
             base_url=get("DURIANPAY_BASE_URL") or DURIANPAY_DEFAULT_URL, key=Secret(d_key)
         )
-    database = str(db_path or get("REKON_DB") or DEFAULT_DB)
-    if re.match(r"(?i)\s*postgres(ql)?(\+\w+)?://", database):
-        # Never echoed: a database address carries its password.
-        raise ConfigError(
-            "REKON_DB (or --db) names a PostgreSQL database, and this version of Rekon keeps its "
-            "store in one DuckDB file: give a file path such as data/rekon.duckdb"
-        )
+    database = str(db_path or get("REKON_DB") or DEFAULT_DB).strip()
+    db_url = Secret(database) if is_postgres_url(database) else None
     rekon_table = secrets.get("rekon")
     access = rekon_table.get("access") if isinstance(rekon_table, Mapping) else None
     return Settings(
-        db_path=Path(database),
+        db_path=DEFAULT_DB if db_url else Path(database),
+        db_url=db_url,
         timezone=tz,
         xepeng=xepeng,
         durianpay=durianpay,
@@ -223,6 +234,11 @@ def load_settings(
         four_eyes=_flag(get("REKON_FOUR_EYES"), True),
         allow_anonymous=_flag(get("REKON_ALLOW_ANONYMOUS"), False),
     )
+
+
+def is_postgres_url(location: str | Path) -> bool:
+    """Whether a store location is a PostgreSQL address rather than a file path."""
+    return bool(re.match(r"(?i)\s*postgres(ql)?://", str(location)))
 
 
 def _flag(value: str | None, default: bool) -> bool:

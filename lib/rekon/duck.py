@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from rekon.errors import RekonError
+from rekon.redaction import redact_url
 
 SAFE_CONFIG = {
     "autoinstall_known_extensions": False,
@@ -81,15 +82,6 @@ def attach_postgres(con: duckdb.DuckDBPyConnection, url: str, alias: str) -> Non
     except duckdb.Error as exc:
         reason = redact_url(str(exc).splitlines()[0], url)
         raise PostgresUnavailable(f"cannot use the PostgreSQL database: {reason}") from None
-
-
-def redact_url(text: str, url: str) -> str:
-    """`text` with the database address, and any password in it, masked."""
-    password = re.search(r"://[^:/@]*:([^@]*)@", url)
-    text = text.replace(url, "postgresql://…")
-    if password and password[1]:
-        text = text.replace(password[1], "****")
-    return text
 
 
 def _sql(text: Path | str) -> str:

@@ -30,7 +30,7 @@ from rekon.providers.durianpay import DurianpayClient
 from rekon.providers.xepeng import XepengClient
 from rekon.redaction import redact
 from rekon.staging import STAGING_MEMORY_LIMIT, OrderStaging
-from rekon.store import INTERRUPTED, Store, UpsertCounts, utc_now
+from rekon.store import INTERRUPTED, Store, UpsertCounts, next_id, utc_now
 
 PROVIDER_NAMES = tuple(PROVIDER_TITLES)
 
@@ -152,18 +152,35 @@ def fetch_orders(
     if end < start:
         raise ValueError(f"the range ends ({end}) before it starts ({start})")
     began = time.perf_counter()
-    with store.write() as cur:
-        row = cur.execute(
-            "INSERT INTO fetch_runs (providers, range_from, range_to, started_at, status,"
-            " requested_by) VALUES (?, ?, ?, ?, 'running', ?) RETURNING id",
-            [",".join(clients), start, end, utc_now(), by.name],
-        ).fetchone()
-    assert row is not None
-    run_id = int(row[0])
+    # On a shared store, a second fetch of a provider waits for the first; the run's own lock
+    # tells other processes it is still running.
+    with store.hold(*(f"fetch:{name}" for name in clients)) as held:
+        with store.write() as cur:
+            run_id = next_id(cur, "fetch_run_id")
+            if held:  # before the row is seen as running
+                held.take(f"fetch-run:{run_id}")
+            cur.execute(
+                "INSERT INTO fetch_runs (id, providers, range_from, range_to, started_at, status,"
+                " requested_by) VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                [run_id, ",".join(clients), start, end, utc_now(), by.name],
+            )
+        return _fetch(store, clients, start, end, progress, by, run_id, began)
+
+
+def _fetch(
+    store: Store,
+    clients: Mapping[str, OrderSource],
+    start: date,
+    end: date,
+    progress: ProgressCallback | None,
+    by: Actor,
+    run_id: int,
+    began: float,
+) -> FetchSummary:
     results: dict[str, UpsertCounts] = {}
     lapsed = 0
     try:
-        with OrderStaging(None if store.in_memory else store.path) as staging:
+        with OrderStaging(store.scratch) as staging:
             for client in clients.values():
                 staging.append(client.iter_orders(start, end, progress))
             staging.settle()

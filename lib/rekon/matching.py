@@ -35,7 +35,7 @@ from rekon.money import format_count
 from rekon.periods import day_range
 from rekon.providers.base import PROVIDER_TITLES
 from rekon.rules import CLEARED_CLAIMS_SQL, EXCLUDED_LINES_SQL
-from rekon.store import Store, utc_now
+from rekon.store import Store, next_id, utc_now
 
 # The reviewers' matches and breaks still in force (see pairing.py).
 ACTIVE_SQL = """
@@ -388,7 +388,7 @@ STEPS: list[tuple[str, str]] = [
         "booked below",
         """
         CREATE OR REPLACE TEMP TABLE refunded_orders AS
-        SELECT rowid AS oid FROM orders
+        SELECT oid FROM {order_rows}
         WHERE status = 'refunded' AND business_date BETWEEN $lo AND $hi
         """,
     ),
@@ -481,23 +481,37 @@ STEPS: list[tuple[str, str]] = [
 # The candidates: orders and ledger lines dated within the period and its window; the tiers
 # see those no manual match holds.
 ALL_CANDIDATE_ORDERS = """
-    SELECT rowid AS oid, provider, order_id, payment_id, merchant_ref, amount,
+    SELECT oid, provider, order_id, payment_id, merchant_ref, amount,
            status = 'paid' AS paid, business_date
-    FROM orders WHERE business_date BETWEEN $lo AND $hi"""
+    FROM {order_rows} WHERE business_date BETWEEN $lo AND $hi"""
 ALL_CANDIDATE_LINES = """
-    SELECT rowid AS lid, ledger_id, line_no, entry_date, trim(reference) AS ref, amount
-    FROM ledger_lines
+    SELECT lid, ledger_id, line_no, entry_date, trim(reference) AS ref, amount
+    FROM {line_rows}
     WHERE entry_date BETWEEN $lo AND $hi
       AND (len($ledgers) = 0 OR list_contains($ledgers, ledger_id))"""
-CANDIDATE_ORDERS = ALL_CANDIDATE_ORDERS + " AND rowid NOT IN (SELECT oid FROM manual_orders)"
-CANDIDATE_LINES = ALL_CANDIDATE_LINES + " AND rowid NOT IN (SELECT lid FROM manual_lines)"
+CANDIDATE_ORDERS = ALL_CANDIDATE_ORDERS + " AND oid NOT IN (SELECT oid FROM manual_orders)"
+CANDIDATE_LINES = ALL_CANDIDATE_LINES + " AND lid NOT IN (SELECT lid FROM manual_lines)"
 # The provider a ledger line names, when its provider column names one Rekon knows
 # ("Durianpay", "durian pay"); anything else names none. Looked up by row id for the few
 # lines that need it (those tier 1 left, or whose reference names several orders), never
 # carried through tier 1's full join.
-LINE_PROVIDERS = (
-    "SELECT rowid AS lid, provider AS line_provider FROM ledger_lines WHERE provider <> ''"
-)
+LINE_PROVIDERS = "SELECT lid, provider AS line_provider FROM {line_rows} WHERE provider <> ''"
+# How a run knows an order and a line by one integer: DuckDB's rowid in the file. PostgreSQL's
+# tables have no rowid DuckDB can read, so there the period's orders are numbered into a temp
+# table first (NUMBER_ORDERS), and a line is known by its ledger and line number.
+FILE_ROWS = {
+    "{order_rows}": "(SELECT rowid AS oid, * FROM orders)",
+    "{line_rows}": "(SELECT rowid AS lid, * FROM ledger_lines)",
+}
+SHARED_ROWS = {
+    "{order_rows}": "order_rows",
+    "{line_rows}": "(SELECT ledger_id * 4294967296 + line_no AS lid, * FROM ledger_lines)",
+}
+NUMBER_ORDERS = """
+    CREATE OR REPLACE TEMP TABLE order_rows AS
+    SELECT row_number() OVER () AS oid, provider, order_id, payment_id, merchant_ref, amount,
+           status, business_date
+    FROM orders WHERE business_date BETWEEN $lo AND $hi"""
 NAMED_PROVIDER = (
     "CASE WHEN replace(lower(line_provider), ' ', '') IN ("
     + ", ".join(f"'{name}'" for name in PROVIDER_TITLES)
@@ -508,12 +522,13 @@ PAIR_COLUMNS = """o.provider, o.order_id, o.amount AS order_amount, o.paid, o.bu
                   l.ledger_id, l.line_no, l.amount AS ledger_amount, l.entry_date"""
 TEMP_TABLES = ("claims", "free_lines", "free_orders", "passed_over", "t2", "ambiguous", "t3",
                "t3_claims", "duplicates", "manual_orders", "manual_lines", "manual_groups",
-               "broken", "refunded_orders", "refunds", "excluded_lines", "cleared")  # fmt: skip
+               "broken", "refunded_orders", "refunds", "excluded_lines", "cleared",
+               "order_rows")  # fmt: skip
 
 
-def render(template: str, tolerance: Decimal) -> str:
-    """A step's SQL with its shared fragments in place."""
-    return (
+def render(template: str, tolerance: Decimal, shared: bool = False) -> str:
+    """A step's SQL with its shared fragments in place; `shared`: for a PostgreSQL store."""
+    sql = (
         template.replace("{all_candidate_orders}", ALL_CANDIDATE_ORDERS)
         .replace("{all_candidate_lines}", ALL_CANDIDATE_LINES)
         .replace("{active_manual}", ACTIVE_SQL)
@@ -526,6 +541,9 @@ def render(template: str, tolerance: Decimal) -> str:
         .replace("{line_providers}", LINE_PROVIDERS)
         .replace("{named}", NAMED_PROVIDER)
     )
+    for fragment, rows in (SHARED_ROWS if shared else FILE_ROWS).items():
+        sql = sql.replace(fragment, rows)
+    return sql
 
 
 def tier3_pairing(tolerance: Decimal) -> str:
@@ -571,10 +589,12 @@ def reconcile(store: Store, params: ReconcileParams, by: Actor) -> RunSummary:
     }
     with store.write() as cur:
         refuse_range_if_locked(cur, params.start, params.end, "running a reconciliation")
-        row = cur.execute(
-            "INSERT INTO recon_runs (period_from, period_to, ledger_ids, amount_tolerance,"
-            " date_window, started_at, run_by) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        run_id = next_id(cur, "recon_run_id")
+        cur.execute(
+            "INSERT INTO recon_runs (id, period_from, period_to, ledger_ids, amount_tolerance,"
+            " date_window, started_at, run_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
+                run_id,
                 params.start,
                 params.end,
                 ledgers,
@@ -583,10 +603,10 @@ def reconcile(store: Store, params: ReconcileParams, by: Actor) -> RunSummary:
                 utc_now(),
                 by.name,
             ],
-        ).fetchall()
-        run_id = int(row[0][0])
-        for _, template in STEPS:
-            sql = render(template, params.amount_tolerance)
+        )
+        steps = [("", NUMBER_ORDERS)] * store.shared + STEPS
+        for _, template in steps:
+            sql = render(template, params.amount_tolerance, store.shared)
             used = {k: v for k, v in (values | {"run": run_id}).items() if f"${k}" in sql}
             cur.execute(sql, used)
         found = dict(

@@ -25,7 +25,7 @@ from rekon.errors import RekonError
 from rekon.locks import refuse_if_locked
 from rekon.matching import ACTIVE_SQL, current_line
 from rekon.money import format_plain
-from rekon.store import Store, utc_now
+from rekon.store import Store, next_id, utc_now
 
 REASONS = ("fee", "rounding", "partial_payment", "write_off", "other")
 
@@ -298,13 +298,13 @@ def _insert(
     difference: Decimal | None,
     made_by: str,
 ) -> ManualMatch:
-    row = cur.execute(
-        "INSERT INTO manual_matches (kind, order_keys, line_keys, reason, note, difference,"
-        " made_by, made_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-        [kind, list(keys.orders), list(keys.lines), reason, note, difference, made_by,
-         utc_now()],
-    ).fetchone()  # fmt: skip
-    assert row is not None  # RETURNING gives the row just written
+    row = (next_id(cur, "manual_match_id"), kind, list(keys.orders), list(keys.lines), reason,
+           note, difference, made_by, utc_now())  # fmt: skip
+    cur.execute(
+        "INSERT INTO manual_matches (id, kind, order_keys, line_keys, reason, note, difference,"
+        " made_by, made_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        list(row),
+    )
     cur.execute(
         "INSERT INTO audit_log VALUES (now()::TIMESTAMP, ?, ?, ?, ?)",
         [made_by, f"{kind}.add", f"match:{row[0]}",

@@ -27,3 +27,12 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for pattern, replacement in _SHAPES:
         text = pattern.sub(replacement, text)
     return text
+
+
+def redact_url(text: str, url: str) -> str:
+    """`text` with a database address, and any password in it, masked."""
+    password = re.search(r"://[^:/@]*:([^@]*)@", url)
+    text = text.replace(url, "postgresql://…")
+    if password and password[1]:
+        text = text.replace(password[1], MASK)
+    return text

@@ -26,7 +26,7 @@ import polars as pl
 from rekon.access import Actor, Role
 from rekon.errors import RekonError
 from rekon.names import PROVIDER_TITLES
-from rekon.store import Store, utc_now
+from rekon.store import Store, next_id, utc_now
 
 ACTIONS = ("excluded", "fee", "rounding")
 FIELDS = ("description", "reference")
@@ -107,7 +107,7 @@ def _text(field_sql: str) -> str:
 EXCLUDED_LINES_SQL = f"""
     SELECT lid, name AS rule_name FROM (
         SELECT f.lid, r.name, r.position
-        FROM free_lines f JOIN ledger_lines l ON l.rowid = f.lid, ({ACTIVE_RULES_SQL}) r
+        FROM free_lines f JOIN {{line_rows}} l ON l.lid = f.lid, ({ACTIVE_RULES_SQL}) r
         WHERE r.action = 'excluded' AND {_fits(_text("l."), "l.amount", "l.provider")}
         QUALIFY row_number() OVER (PARTITION BY f.lid ORDER BY r.position) = 1
     )
@@ -115,7 +115,7 @@ EXCLUDED_LINES_SQL = f"""
 CLEARED_CLAIMS_SQL = f"""
     SELECT lid, name AS rule_name, action AS reason FROM (
         SELECT c.lid, r.name, r.action, r.position
-        FROM claims c JOIN ledger_lines l ON l.rowid = c.lid, ({ACTIVE_RULES_SQL}) r
+        FROM claims c JOIN {{line_rows}} l ON l.lid = c.lid, ({ACTIVE_RULES_SQL}) r
         WHERE c.paid AND c.ledger_amount <> c.order_amount AND r.action IN ('fee', 'rounding')
           AND abs(c.ledger_amount - c.order_amount) > $tol
           AND {_fits(_text("l."), "abs(c.ledger_amount - c.order_amount)", "l.provider")}
@@ -134,19 +134,19 @@ def add_rule(store: Store, rule: Rule, by: Actor) -> int:
         ).fetchone()
         if taken and taken[0]:
             raise RuleError(f"there is a rule named {rule.name!r} already: remove it first")
-        row = cur.execute(
+        rule_id = next_id(cur, "match_rule_id")
+        cur.execute(
             """
-            INSERT INTO match_rules (name, position, field, pattern, regex, provider,
+            INSERT INTO match_rules (id, name, position, field, pattern, regex, provider,
                                      min_amount, max_amount, action, made_by, made_at)
-            SELECT ?, coalesce(max(position), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?
-            FROM match_rules RETURNING id
+            SELECT ?, ?, coalesce(max(position), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?
+            FROM match_rules
             """,
-            [rule.name, rule.field, rule.pattern, rule.regex, rule.provider, rule.min_amount,
-             rule.max_amount, rule.action, by.name, utc_now()],
-        ).fetchone()  # fmt: skip
-        assert row is not None
+            [rule_id, rule.name, rule.field, rule.pattern, rule.regex, rule.provider,
+             rule.min_amount, rule.max_amount, rule.action, by.name, utc_now()],
+        )  # fmt: skip
         store.audit(cur, by.name, "rule.add", f"rule:{rule.name}", json.dumps(rule.describe()))
-    return int(row[0])
+    return rule_id
 
 
 def remove_rule(store: Store, name: str, by: Actor) -> None:

@@ -1,8 +1,10 @@
-"""The DuckDB file: schema, forward migrations, transactions, and the order upsert.
+"""The store: schema, forward migrations, transactions, and the order upsert.
 
-One process holds the file. Readers take a cursor per use; every write goes through
-`Store.write()`, which serialises writers with one lock and wraps them in a transaction, so a
-fetch or an import lands whole or not at all.
+Two places keep the tables, with one SQL dialect over both, DuckDB's: an embedded DuckDB file
+(one process at a time), or a PostgreSQL database that DuckDB attaches, shared by every
+dashboard, schedule and command of a team. Readers take a cursor per use; every write goes
+through `Store.write()`, a transaction that lands whole or not at all. Writers take turns by a
+lock: a Python one within a process, and with PostgreSQL also an advisory lock across processes.
 """
 
 from __future__ import annotations
@@ -19,15 +21,20 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from rekon.config import size_in_bytes
-from rekon.duck import connect
+from rekon import team_locks
+from rekon.config import is_postgres_url, size_in_bytes
+from rekon.duck import attach_postgres, connect
 from rekon.errors import RekonError
 from rekon.migrations import MIGRATIONS
+from rekon.migrations_pg import PG_MIGRATIONS
 from rekon.providers.base import Order
+from rekon.redaction import redact_url
 from rekon.staging import ORDER_COLUMNS, OrderStaging, remove_stale
 
 # Why a fetch stopped by a signal, a kill or a power cut stored nothing.
 INTERRUPTED = "the fetch was stopped before it finished; nothing was stored"
+# The name a PostgreSQL store is attached by: every cursor reads and writes its tables.
+PG = "rekon_pg"
 
 
 class StoreError(RekonError):
@@ -43,25 +50,32 @@ class UpsertCounts:
 
 
 class Store:
-    """A DuckDB file shared by every session of a process: a cursor per read, one writer."""
+    """A DuckDB file, or a PostgreSQL database through DuckDB, shared by every session of a
+    process: a cursor per read, one writer at a time."""
 
     def __init__(
-        self, path: str | Path, timezone: str = "Asia/Jakarta", memory_limit: str = "1GB"
+        self, location: str | Path, timezone: str = "Asia/Jakarta", memory_limit: str = "1GB"
     ) -> None:
-        self.path = Path(path)
-        self.in_memory = str(path) == ":memory:"
+        # A PostgreSQL address carries a password: `where` is what messages and pages show.
+        self.url = str(location).strip() if is_postgres_url(location) else None
+        self.path = None if self.url else Path(location)
+        self.where = redact_url(self.url, self.url) if self.url else str(location)
+        self.in_memory = str(location) == ":memory:"
         self._lock = threading.RLock()
         self.timezone = timezone
         # A fixed budget instead of DuckDB's 80 % of RAM: big fetches and joins spill to disk
         # rather than growing the process with the data.
         self.memory_limit = memory_limit
         try:
-            if not self.in_memory:
+            if self.path and not self.in_memory:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = connect(path, memory_limit)
+            self._con = connect(":memory:" if self.url else location, memory_limit)
         except (duckdb.Error, OSError) as exc:
-            raise StoreError(f"cannot open the database {path}: {_why_not(exc)}") from exc
+            raise StoreError(f"cannot open the database {location}: {_why_not(exc)}") from exc
         try:
+            if self.url:
+                attach_postgres(self._con, self.url, PG)
+                self._con.execute(f"USE {PG}")
             self._require_a_file()
             self._con.execute("SET preserve_insertion_order = false")
             self.migrate()
@@ -70,13 +84,23 @@ class Store:
         except BaseException:
             self._con.close()
             raise
-        if not self.in_memory:
+        if self.path and not self.in_memory:
             remove_stale(self.path)
+
+    @property
+    def shared(self) -> bool:
+        """Whether the store is PostgreSQL, which other processes may be using at once."""
+        return self.url is not None
+
+    @property
+    def scratch(self) -> Path | None:
+        """Where a fetch's staging files go: beside the file, or (None) a temporary folder."""
+        return None if self.in_memory else self.path
 
     def _require_a_file(self) -> None:
         """DuckDB opens a .csv or .json path as an empty in-memory database: every write would
         report success and vanish when the process ends. Refuse it by name."""
-        if self.in_memory:
+        if self.in_memory or self.url:
             return
         found = self._con.execute(
             "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
@@ -97,6 +121,8 @@ class Store:
         """A new cursor for one read; DuckDB connections are not shared across threads."""
         cur = self._con.cursor()
         cur.execute("SET TimeZone = 'UTC'")
+        if self.url:
+            cur.execute(f"USE {PG}")
         return cur
 
     @contextmanager
@@ -117,6 +143,8 @@ class Store:
             cur = self.cursor()
             cur.execute("BEGIN TRANSACTION")
             try:
+                if self.url:
+                    cur.execute(team_locks.lock_sql(PG, [team_locks.WRITE]))
                 yield cur
             except duckdb.IOException as exc:
                 cur.execute("ROLLBACK")
@@ -134,7 +162,7 @@ class Store:
         """A read the file could not serve — cut short by a failed copy, a full disk — in words
         that say what to do, instead of DuckDB's."""
         if _DAMAGE.search(str(exc)):
-            raise StoreError(f"cannot read the database {self.path}: {_why_not(exc)}") from exc
+            raise StoreError(f"cannot read the database {self.where}: {_why_not(exc)}") from exc
 
     @contextmanager
     def memory_budget(self, limit: str) -> Iterator[None]:
@@ -168,6 +196,9 @@ class Store:
     # ------------------------------------------------------------ schema
 
     def migrate(self) -> None:
+        if self.url:
+            self._migrate_postgres()
+            return
         with self._lock:
             self._con.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version ("
@@ -184,6 +215,50 @@ class Store:
                         "INSERT INTO schema_version VALUES (?, ?, now()::TIMESTAMP)",
                         [version, name],
                     )
+
+    def _migrate_postgres(self) -> None:
+        """PostgreSQL's own DDL (see `migrations_pg.py`), each migration in a transaction under
+        the write lock, so processes starting together apply each one once."""
+        with self.write() as cur:
+            self.pg_execute(
+                cur,
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                " version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)",
+            )
+        for version, (name, sql) in enumerate(PG_MIGRATIONS, start=1):
+            with self.write() as cur:
+                row = cur.execute(
+                    f"SELECT * FROM postgres_query('{PG}',"
+                    " 'SELECT coalesce(max(version), 0) FROM schema_version')"
+                ).fetchone()
+                if row and row[0] >= version:
+                    continue
+                self.pg_execute(cur, sql)
+                self.pg_execute(
+                    cur,
+                    f"INSERT INTO schema_version VALUES ({version}, '{_literal(name)}',"
+                    " now() AT TIME ZONE 'UTC')",
+                )
+        self._con.execute("CALL pg_clear_cache()")  # DuckDB's view of the tables, refreshed
+
+    def pg_execute(self, cur: duckdb.DuckDBPyConnection, sql: str) -> None:
+        """Run PostgreSQL's own SQL in the cursor's transaction (DDL DuckDB cannot express)."""
+        cur.execute(f"CALL postgres_execute('{PG}', '{_literal(sql)}')")
+
+    @contextmanager
+    def hold(self, *names: str) -> Iterator[team_locks.Held | None]:
+        """Hold named locks (waiting for them) for a block, across every process using a
+        PostgreSQL store; yields None on the embedded file, which one process holds."""
+        if not self.url:
+            yield None
+            return
+        held = team_locks.Held(self.cursor(), PG)
+        try:
+            if names:
+                held.take(*names)
+            yield held
+        finally:
+            held.release()
 
     @property
     def schema_version(self) -> int:
@@ -209,7 +284,7 @@ class Store:
     ) -> UpsertCounts:
         """A few orders that come one by one rather than from a fetch (an update sent to a
         provider), settled and landed in the caller's transaction."""
-        with OrderStaging(None if self.in_memory else self.path) as staging:
+        with OrderStaging(self.scratch) as staging:
             staging.append(orders)
             staging.settle()
             cur.register("settled_orders", staging.table())
@@ -278,15 +353,27 @@ class Store:
         return UpsertCounts(n_seen, n_new, n_updated, n_seen - n_new - n_updated)
 
     def _end_interrupted_fetches(self) -> None:
-        """A fetch killed mid-way (SIGTERM, kill -9, a power cut) left its run `running`; one
-        process holds the file, so at opening no fetch is running any more."""
-        if self.scalar("SELECT count(*) FROM fetch_runs WHERE status = 'running'"):
-            with self.write() as cur:
-                cur.execute(
-                    "UPDATE fetch_runs SET status = 'interrupted', finished_at = ?, error = ?"
-                    " WHERE status = 'running'",
-                    [utc_now(), INTERRUPTED],
-                )
+        """A fetch killed mid-way (SIGTERM, kill -9, a power cut) left its run `running`. One
+        process holds a file, so at opening no fetch is running any more; on PostgreSQL a
+        running fetch holds its run's lock, so a run whose lock is free has lost its process."""
+        running = self.query("SELECT id FROM fetch_runs WHERE status = 'running'")["id"]
+        if running.is_empty():
+            return
+        with self.write() as cur:
+            ended = [
+                run_id
+                for run_id in running.to_list()
+                if not self.url
+                or cur.execute(
+                    team_locks.lock_sql(PG, [f"fetch-run:{run_id}"], wait=False)
+                ).fetchone()
+                == (True,)
+            ]
+            cur.execute(
+                "UPDATE fetch_runs SET status = 'interrupted', finished_at = ?, error = ?"
+                " WHERE id IN (SELECT unnest(?::BIGINT[]))",
+                [utc_now(), INTERRUPTED, ended],
+            )
 
     def counts(self) -> dict[str, int]:
         with self.read() as cur:
@@ -318,7 +405,9 @@ def _why_not(exc: Exception) -> str:
         return (
             f"another program{f' (process {holder[1]})' if holder else ''} has it open, a Rekon "
             "dashboard most likely, and one program at a time can use a Rekon file: let the "
-            "dashboard fetch by itself (Fetch page, Schedule), or stop the other program first"
+            "dashboard fetch by itself (Fetch page, Schedule), keep the store in PostgreSQL so "
+            "every program can share it (REKON_DB=postgresql://…, see docs/team-store.md), or "
+            "stop the other program first"
         )
     if _DAMAGE.search(text):
         return (
@@ -334,9 +423,29 @@ def _why_not(exc: Exception) -> str:
     return text.removeprefix("IO Error: ")
 
 
+def next_id(cur: duckdb.DuckDBPyConnection, sequence: str) -> int:
+    """The next number of a sequence, for the id of a row about to be inserted: DuckDB cannot
+    return the ids PostgreSQL assigns, so on both backends the id is taken first."""
+    if not re.fullmatch(r"[a-z_]+", sequence):
+        raise ValueError(f"{sequence!r} is not a sequence name")
+    on = cur.execute("SELECT current_database()").fetchone()
+    if on == (PG,):
+        sql = f"SELECT * FROM postgres_query('{PG}', 'SELECT nextval(''{sequence}'')')"
+    else:
+        sql = f"SELECT nextval('{sequence}')"
+    row = cur.execute(sql).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def _sql_path(path: Path) -> str:
     """A file path inside a SQL string literal."""
     return str(path).replace("'", "''")
+
+
+def _literal(text: str) -> str:
+    """Text inside a SQL string literal."""
+    return text.replace("'", "''")
 
 
 def business_date_sql(column: str) -> str:

@@ -73,13 +73,13 @@ class Workspace:
 def open_workspace(settings: Settings, root: Path = Path(".")) -> Workspace:
     """Open the store; in sandbox mode also start the sandbox and seed the sample month."""
     if not settings.sandbox:
-        store = Store(settings.db_path, settings.timezone, settings.memory_limit)
+        store = Store(settings.store_location, settings.timezone, settings.memory_limit)
         record_settings(store, settings, DASHBOARD)
         return Workspace(settings, store).start_schedule()
     db_path = root / SANDBOX_DB if settings.db_path == DEFAULT_DB else settings.db_path
     sandbox = start_in_thread(make_state())
     sandboxed = replace(sandbox_settings(settings, sandbox.url), db_path=db_path)
-    store = Store(db_path, settings.timezone, settings.memory_limit)
+    store = Store(sandboxed.store_location, settings.timezone, settings.memory_limit)
     # As configured, not as pointed at this start's sandbox port.
     record_settings(store, replace(settings, db_path=db_path), DASHBOARD)
     workspace = Workspace(sandboxed, store, sandbox)

@@ -91,7 +91,8 @@ def app_workspace() -> Workspace:
 def _workspace() -> Workspace:
     s = settings()
     key = (
-        str(s.db_path),
+        s.store_name,
+        hash(s.db_url),
         s.timezone,
         s.sandbox,
         s.bootstrap,
@@ -124,7 +125,7 @@ def query(ws: Workspace, fn: Callable[..., Any], *args: Any) -> Any:
     """`fn(store, *args)`, a read, cached until the data changes: a fetch, import, run, review
     or order update."""
     name = f"{fn.__module__}.{fn.__qualname__}"
-    return _cached(name, ws.data_version(), str(ws.store.path), args, fn)
+    return _cached(name, ws.data_version(), ws.store.where, args, fn)
 
 
 def sandbox_banner(ws: Workspace) -> None:

@@ -25,7 +25,7 @@ from rekon.ledger.model import (
 from rekon.ledger.reading import read_ledger
 from rekon.locks import refuse_if_locked
 from rekon.money import format_count
-from rekon.store import Store, utc_now
+from rekon.store import Store, next_id, utc_now
 
 
 def import_ledger(
@@ -86,13 +86,14 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions, by: Actor
             cur.execute("DELETE FROM ledgers WHERE id = ?", [old_id])
         # The same file keeps its ledger id, so its lines keep their result keys and the reviews
         # recorded on them stay attached when the month is reconciled again.
-        row = cur.execute(
+        ledger_id = existing[0][0] if existing else next_id(cur, "ledger_id")
+        cur.execute(
             "INSERT INTO ledgers (id, name, file_name, content_hash, imported_at, imported_by,"
             " mapping, format, lines_total, lines_imported, lines_rejected, amount_total,"
             " date_from, date_to, rejected)"
-            " VALUES (coalesce(?, nextval('ledger_id')),?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
-                existing[0][0] if existing else None,
+                ledger_id,
                 name,
                 parsed.file_name,
                 parsed.content_hash,
@@ -108,8 +109,7 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions, by: Actor
                 lines["entry_date"].max(),
                 json.dumps([asdict(r) for r in parsed.rejected[:1000]]),
             ],
-        ).fetchall()
-        ledger_id = int(row[0][0])
+        )
         columns = ("line_no", "entry_date", "reference", "description", "amount", "currency",
                    "provider", "email")  # fmt: skip
         # The table's column order; from_arrow rather than register() so the batch is not

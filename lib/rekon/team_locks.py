@@ -1,0 +1,72 @@
+"""How processes sharing one PostgreSQL store take turns: PostgreSQL advisory locks, held by a
+transaction, so a process that dies (kill -9, a power cut) lets go with its connection.
+
+The embedded file needs none of this: one process holds it, and `Store.write` serialises that
+process's writers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import duckdb
+
+# Every write on a shared store takes this lock for its transaction: the checks a write makes
+# (a locked period, a ledger imported twice, the next version of a sign-off) then hold until it
+# commits, as they do on the embedded file.
+WRITE = "write"
+
+
+def lock_sql(alias: str, names: Iterable[str], *, wait: bool = True) -> str:
+    """A statement taking the named transaction locks, in a fixed order so two holders of the
+    same names never wait on each other."""
+    function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+    calls = " AND ".join(
+        f"{function}(hashtextextended(''rekon:{_name(n)}'', 0)) IS NOT NULL"
+        if wait
+        else f"{function}(hashtextextended(''rekon:{_name(n)}'', 0))"
+        for n in sorted(set(names))
+    )
+    return f"SELECT * FROM postgres_query('{alias}', 'SELECT {calls} AS held')"
+
+
+class Held:
+    """Locks held by a transaction of their own, open until `release`: a fetch holds its
+    providers' locks while it reads them, the schedule its runner's for the life of a process."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection, alias: str) -> None:
+        self._cur = cur
+        self._alias = alias
+        cur.execute("BEGIN TRANSACTION")
+
+    def take(self, *names: str) -> None:
+        """Wait until every lock is free, then hold it."""
+        self._cur.execute(lock_sql(self._alias, names))
+
+    def try_take(self, name: str) -> bool:
+        """Hold the lock if it is free; False at once if another process holds it."""
+        row = self._cur.execute(lock_sql(self._alias, [name], wait=False)).fetchone()
+        return bool(row and row[0])
+
+    def alive(self) -> bool:
+        """Whether the transaction, and so every lock it holds, is still there."""
+        try:
+            self._cur.execute(f"SELECT * FROM postgres_query('{self._alias}', 'SELECT 1')")
+            return True
+        except duckdb.Error:
+            return False
+
+    def release(self) -> None:
+        try:
+            self._cur.execute("ROLLBACK")
+        except duckdb.Error:  # the connection is gone, and the locks with it
+            pass
+        finally:
+            self._cur.close()
+
+
+def _name(name: str) -> str:
+    if not re.fullmatch(r"[a-z0-9_:.-]+", name):
+        raise ValueError(f"{name!r} is not a lock name")
+    return name
