@@ -58,11 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     fe.add_argument("--sandbox-url", help="use a running `rekon sandbox` and its test keys")
     _db(fe)
 
-    from rekon import cli_close, cli_match, cli_recon
+    from rekon import cli_close, cli_db, cli_match, cli_recon
 
     COMMANDS.update(cli_recon.add_parsers(sub, _db, _period))
     COMMANDS.update(cli_match.add_parsers(sub, _db, _period))
     COMMANDS.update(cli_close.add_parsers(sub, _db, _period))
+    COMMANDS.update(cli_db.add_parsers(sub, _db))
     return parser
 
 
@@ -79,7 +80,9 @@ def _period(p: argparse.ArgumentParser) -> None:
 
 def _db(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--db", default=None, help="DuckDB file (default $REKON_DB or data/rekon.duckdb)"
+        "--db",
+        default=None,
+        help="DuckDB file or postgresql:// address (default $REKON_DB or data/rekon.duckdb)",
     )
 
 

@@ -4,7 +4,9 @@ HH:MM (in REKON_TIMEZONE), inside the dashboard process, recorded in the fetch h
 
 A schedule is a row; changing it appends a new row (the latest per provider holds), so its
 history is kept like everything else. One runner per process wakes every `tick` seconds and
-runs what is due; with one store file there is one dashboard process, so one runner.
+runs what is due. With one store file there is one dashboard process, so one runner; with a
+PostgreSQL store shared by several dashboard processes, the runner that holds the `schedule`
+lease (a PostgreSQL advisory lock) runs them, and another takes over when its process ends.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from rekon.errors import RekonError
 from rekon.fetching import OrderSource, fetch_orders
 from rekon.names import PROVIDER_TITLES, provider_title
 from rekon.store import Store, utc_now
+from rekon.team_locks import Lease
 
 log = logging.getLogger(__name__)
 
@@ -163,10 +166,22 @@ class Runner:
         self.tick = tick
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lease: Lease | None = None
+
+    def elected(self) -> bool:
+        """Whether this process runs the schedule: always on a file, which one process holds;
+        on PostgreSQL, while it holds the lease (taken when free)."""
+        if not self.store.url:
+            return True
+        if self._lease is None:
+            self._lease = Lease(self.store.url, "schedule")
+        return self._lease.try_take()
 
     def run_due(self, now: datetime | None = None) -> list[str]:
         """Fetch every provider whose schedule is due at `now` (UTC); returns them. A failed
         fetch is in the history like any other, and waits for its next turn."""
+        if not self.elected():
+            return []
         now = now or utc_now()
         ran = []
         for provider, plan in planned(self.store).items():
@@ -200,6 +215,9 @@ class Runner:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
 
     def _loop(self) -> None:
         while not self._stop.wait(self.tick):

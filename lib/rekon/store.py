@@ -144,7 +144,7 @@ class Store:
             cur.execute("BEGIN TRANSACTION")
             try:
                 if self.url:
-                    cur.execute(team_locks.lock_sql(PG, [team_locks.WRITE]))
+                    self.pg_execute(cur, team_locks.WRITE_LOCK)
                 yield cur
             except duckdb.IOException as exc:
                 cur.execute("ROLLBACK")
@@ -219,12 +219,19 @@ class Store:
     def _migrate_postgres(self) -> None:
         """PostgreSQL's own DDL (see `migrations_pg.py`), each migration in a transaction under
         the write lock, so processes starting together apply each one once."""
-        with self.write() as cur:
-            self.pg_execute(
-                cur,
-                "CREATE TABLE IF NOT EXISTS schema_version ("
-                " version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)",
-            )
+        with self._lock:  # the write lock's table is made here, under a lock of its own
+            cur = self.cursor()
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                cur.execute(team_locks.lock_sql(PG, ["migrate"]))
+                self.pg_execute(
+                    cur,
+                    "CREATE TABLE IF NOT EXISTS schema_version ("
+                    " version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)",
+                )
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
         for version, (name, sql) in enumerate(PG_MIGRATIONS, start=1):
             with self.write() as cur:
                 row = cur.execute(
@@ -297,12 +304,19 @@ class Store:
     @contextmanager
     def attached(self, path: Path) -> Iterator[str]:
         """A settled staging file attached read-only for a landing: yields the relation to
-        read it by. Attached outside any transaction, as DuckDB detaches only after a commit."""
+        read it by."""
+        with self.attached_file(path) as alias:
+            yield f"{alias}.stage_orders"
+
+    @contextmanager
+    def attached_file(self, path: Path) -> Iterator[str]:
+        """A DuckDB file attached read-only (a staging file, a copy's source): yields its
+        alias. Attached outside any transaction, as DuckDB detaches only after a commit."""
         alias = f"staged_{abs(hash(path)):x}"
         with self._lock:
             self._con.execute(f"ATTACH '{_sql_path(path)}' AS {alias} (READ_ONLY)")
         try:
-            yield f"{alias}.stage_orders"
+            yield alias
         finally:
             with self._lock:
                 self._con.execute(f"DETACH {alias}")
