@@ -27,11 +27,10 @@ from rekon.matching import ReconcileParams, reconcile
 from rekon.migrations import MIGRATIONS
 from rekon.migrations_pg import PG_MIGRATIONS
 from rekon.sandbox.app import Faults
-from rekon.sandbox.data import SAMPLE_LEDGER, sandbox_settings
+from rekon.sandbox.data import GOLDEN_MONTH, SAMPLE_LEDGER, sandbox_settings
 from rekon.sandbox.server import RunningSandbox, wait_for_http
 from rekon.schedule import Runner, set_schedule
 from rekon.store import Store
-from rekon.workspace import GOLDEN_MONTH
 from tests.conftest import OCTOBER
 from tests.factories import OPERATOR, REVIEWER, add_ledger, add_orders, fingerprint, order
 from tests.postgres import Databases
@@ -207,7 +206,7 @@ def test_two_reviewers_deciding_one_item_at_once_both_land(
 def test_the_schedule_runs_in_exactly_one_process_and_another_takes_over(
     two: tuple[Store, Store], clients: dict[str, OrderSource]
 ) -> None:
-    first, second = two
+    first = two[0]
     set_schedule(first, "xepeng", every_hours=1, daily_at=None, window_days=1, by=REVIEWER)
     runners = [Runner(s, lambda _p: {"xepeng": clients["xepeng"]}) for s in two]
     try:
