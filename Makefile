@@ -34,6 +34,7 @@ bench: setup
 	$(VENV)/bin/python -m bench.fetch
 	$(VENV)/bin/python -m bench.reconcile
 	$(VENV)/bin/python -m bench.pages
+	$(VENV)/bin/python -m bench.team_store
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -26,7 +26,7 @@ from tests.factories import OPERATOR
 PAGES = [path for path, *_ in PAGE_LIST]
 
 
-def child(folder: Path, runs: int) -> dict[str, Any]:
+def child(db: str, runs: int) -> dict[str, Any]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
@@ -35,7 +35,7 @@ def child(folder: Path, runs: int) -> dict[str, Any]:
         if name.startswith(("XEPENG_", "DURIANPAY_", "REKON_")):
             del os.environ[name]
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-    at.secrets["REKON_DB"] = str(folder / "bench.duckdb")
+    at.secrets["REKON_DB"] = db
     at.secrets["REKON_MEMORY_LIMIT"] = "1500MB"
     t0 = time.perf_counter()
     at.run()
@@ -74,6 +74,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", choices=["build", "render"])
     parser.add_argument("--folder", type=Path)
+    parser.add_argument("--db", help="the store to render over (a file or postgresql://)")
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
     report_option(parser)
@@ -82,7 +83,7 @@ def main() -> None:
         print(json.dumps(build(args.folder, args.n)))
         return
     if args.child == "render":
-        print(json.dumps(child(args.folder, args.runs)))
+        print(json.dumps(child(args.db or str(args.folder / "bench.duckdb"), args.runs)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         sizes = run_child("pages", "--child", "build", "--folder", tmp, "--n", str(args.n))

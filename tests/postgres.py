@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,7 +21,7 @@ import pytest
 INSTALL = "PostgreSQL is not installed: `apt-get install postgresql` to run the PostgreSQL tests"
 
 
-def _bin_dir() -> Path | None:
+def postgres_bin() -> Path | None:
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
     return found[0].parent if found else None
 
@@ -37,15 +38,20 @@ def _as_owner(args: list[str], owner: str | None) -> None:
     subprocess.run(args, check=True, capture_output=True, timeout=120)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """postgresql://rekon:PASSWORD@127.0.0.1:PORT/rekon on a cluster of the session's own."""
-    bin_dir = _bin_dir()
+class NoPostgres(Exception):
+    """PostgreSQL cannot be started here; the message says how to enable it."""
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[str]:
+    """postgresql://rekon:PASSWORD@127.0.0.1:PORT/rekon on a cluster of its own, stopped and
+    removed at the end (the tests' fixture, and the benchmarks)."""
+    bin_dir = postgres_bin()
     if bin_dir is None:
-        pytest.skip(INSTALL)
+        raise NoPostgres(INSTALL)
     owner = "postgres" if os.geteuid() == 0 else None
     if owner and shutil.which("su") is None:
-        pytest.skip("running as root without `su`: cannot start PostgreSQL as its own user")
+        raise NoPostgres("running as root without `su`: cannot start PostgreSQL as its own user")
     root = Path(tempfile.mkdtemp(prefix="rekon-pg-"))
     data, sockets, pwfile = root / "data", root / "sock", root / "pw"
     password = secrets.token_urlsafe(12)
@@ -73,6 +79,21 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A cluster of the session's own; the tests that need it are skipped, saying how to
+    enable them, where PostgreSQL is not installed."""
+    try:
+        cluster = throwaway_cluster()
+        url = cluster.__enter__()
+    except NoPostgres as exc:
+        pytest.skip(str(exc))
+    try:
+        yield url
+    finally:
+        cluster.__exit__(None, None, None)
+
+
 class Databases:
     """Fresh databases on the session's cluster, each a copy of one already migrated: a test
     gets a store of its own in milliseconds."""
@@ -87,7 +108,7 @@ class Databases:
         self._template: str | None = None
 
     def _run(self, tool: str, *args: str) -> None:
-        bin_dir = _bin_dir()
+        bin_dir = postgres_bin()
         assert bin_dir is not None
         subprocess.run([str(bin_dir / tool), *self._args, *args], check=True,
                        capture_output=True, timeout=60, env=self._env)  # fmt: skip

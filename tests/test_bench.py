@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres import INSTALL, postgres_bin
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -39,6 +41,15 @@ def table_rows(text: str) -> list[list[str]]:
         ("reconcile", ("--sizes", "3000"), "3,000"),
         ("fetch", ("--sizes", "2000"), "2,000"),
         ("pages", ("--n", "3000", "--runs", "1"), "pages/overview.py"),
+        pytest.param(
+            "team_store",
+            ("--n", "3000", "--fetch-per-provider", "1000", "--runs", "1"),
+            "ledger import (3,000 lines)",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(postgres_bin() is None, reason=INSTALL),
+            ],
+        ),
     ],
 )
 def test_benchmark_writes_its_section_and_nothing_else(

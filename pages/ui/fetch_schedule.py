@@ -23,6 +23,12 @@ def schedule_panel(ws: Workspace, providers: list[str]) -> None:
     st.caption(
         f"Keeps the store current by itself: the dashboard fetches on this schedule (times in "
         f"{ws.settings.timezone}), recorded in the history below as *schedule*."
+        + (
+            " The store is shared: one of the dashboard processes using it runs the schedule "
+            "(elected by a PostgreSQL lock), and another takes over if it stops."
+            if ws.store.shared
+            else ""
+        )
     )
     plans = query(ws, schedule.planned)
     for provider in providers:
