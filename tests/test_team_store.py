@@ -15,12 +15,14 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 from playwright.sync_api import sync_playwright
 
 from rekon import reviews
 from rekon.access import operator
-from rekon.config import Settings
+from rekon.audit import record_settings
+from rekon.config import Settings, load_settings
 from rekon.fetching import OrderSource, fetch_orders, make_clients
 from rekon.ledger import import_ledger
 from rekon.matching import ReconcileParams, reconcile
@@ -30,7 +32,7 @@ from rekon.sandbox.app import Faults
 from rekon.sandbox.data import GOLDEN_MONTH, SAMPLE_LEDGER, sandbox_settings
 from rekon.sandbox.server import RunningSandbox, wait_for_http
 from rekon.schedule import Runner, set_schedule
-from rekon.store import Store
+from rekon.store import Store, StoreError
 from tests.conftest import OCTOBER
 from tests.factories import OPERATOR, REVIEWER, add_ledger, add_orders, fingerprint, order
 from tests.postgres import Databases
@@ -367,3 +369,23 @@ def _rekon(*args: str) -> subprocess.CompletedProcess[str]:
         [str(BIN / "rekon"), *args], capture_output=True, text=True, timeout=240,
         env=_clean_env(), cwd=ROOT,
     )  # fmt: skip
+
+
+def test_the_address_and_its_password_are_never_shown(url: str) -> None:
+    password = url.split(":")[2].split("@")[0]
+    store = Store(url)
+    assert password not in store.where and store.where.startswith("postgresql://")
+    record_settings(store, load_settings(db_path=url), "start")
+    assert password not in str(store.query("SELECT * FROM audit_log").rows())
+    # A connection DuckDB makes again and cannot: its error quotes the address.
+    with (
+        pytest.raises(StoreError, match="the PostgreSQL database failed") as failed,
+        store.read(),
+    ):
+        raise duckdb.IOException(f'Unable to connect to Postgres at "{url}": refused')
+    assert password not in str(failed.value)
+    with pytest.raises(StoreError) as failed, store.write():
+        raise duckdb.IOException(f"lost {url}")
+    assert password not in str(failed.value)
+    assert repr(load_settings(db_path=url)).count(password) == 0
+    store.close()

@@ -114,6 +114,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except KeyboardInterrupt:
         return _fail("interrupted; nothing was written")
+    except Exception as exc:
+        # A database error Rekon did not foresee: one line, with anything shaped like a
+        # credential (a password in an address) masked, rather than a traceback.
+        if type(exc).__module__.lstrip("_").split(".")[0] != "duckdb":
+            raise
+        from rekon.redaction import redact
+
+        return _fail(redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
 
 
 @command("sandbox")

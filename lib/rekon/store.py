@@ -127,19 +127,20 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        cur = self.cursor()
-        try:
-            yield cur
-        except duckdb.IOException as exc:
-            self._raise_if_damaged(exc)
-            raise
-        finally:
-            cur.close()
+        with self._scrubbed():
+            cur = self.cursor()
+            try:
+                yield cur
+            except duckdb.IOException as exc:
+                self._raise_if_damaged(exc)
+                raise
+            finally:
+                cur.close()
 
     @contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One serialised transaction: committed on success, rolled back on any exception."""
-        with self._lock:
+        with self._lock, self._scrubbed():
             cur = self.cursor()
             cur.execute("BEGIN TRANSACTION")
             try:
@@ -157,6 +158,20 @@ class Store:
                 cur.execute("COMMIT")
             finally:
                 cur.close()
+
+    @contextmanager
+    def _scrubbed(self) -> Iterator[None]:
+        """DuckDB quotes a PostgreSQL address, password and all, when a connection it makes
+        again fails (the server restarted, the network dropped): such an error is raised again
+        without it."""
+        try:
+            yield
+        except duckdb.Error as exc:
+            text = str(exc)
+            if self.url and redact_url(text, self.url) != text:
+                reason = redact_url(text.splitlines()[0], self.url)
+                raise StoreError(f"the PostgreSQL database failed: {reason}") from None
+            raise
 
     def _raise_if_damaged(self, exc: duckdb.IOException) -> None:
         """A read the file could not serve — cut short by a failed copy, a full disk — in words
