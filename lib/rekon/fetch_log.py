@@ -103,7 +103,7 @@ def foreign_orders(store: Store, start: date, end: date) -> list[ForeignOrders]:
     currencies are set aside at import; an order is the provider's record and stays."""
     rows = store.query(
         "SELECT provider, currency, count(*) FROM orders"
-        " WHERE business_date BETWEEN ? AND ? AND upper(currency) <> 'IDR'"
+        " WHERE business_date BETWEEN ? AND ? AND currency <> 'IDR'"
         " GROUP BY ALL ORDER BY ALL",
         [start, end],
     )

@@ -5,7 +5,9 @@ sequences, enums or generated columns through an attached database, so the DDL i
 Each entry matches the one of the same position and name in `MIGRATIONS` (a test holds them
 together); what differs is only how PostgreSQL spells it. DuckDB's zone maps find a run's rows
 without an index; PostgreSQL needs one, so the results keep theirs here. JSON is kept as text:
-DuckDB writes its updates to PostgreSQL as text, which a `json` column refuses.
+DuckDB writes its updates to PostgreSQL as text, which a `json` column refuses. A result's class
+is text checked against the enum rather than the enum itself: DuckDB hands a filter on a text
+column down to PostgreSQL (only a run's exceptions cross the wire), but not one on an enum.
 """
 
 from rekon.migrations import MIGRATIONS, RESULT_CLASSES
@@ -162,8 +164,8 @@ PG_MIGRATIONS: list[tuple[str, str]] = [
         CREATE TYPE match_rule AS ENUM ('order_id', 'payment_id', 'merchant_ref', 'amount_date');
         CREATE TABLE recon_results_v3 (
             run_id BIGINT NOT NULL,
-            result result_class NOT NULL,
-            rule match_rule,
+            result VARCHAR NOT NULL CHECK (result::result_class IS NOT NULL),
+            rule VARCHAR CHECK (rule::match_rule IS NOT NULL),
             provider VARCHAR,
             order_id VARCHAR,
             ledger_id BIGINT,
@@ -175,7 +177,7 @@ PG_MIGRATIONS: list[tuple[str, str]] = [
         );
         INSERT INTO recon_results_v3 (run_id, result, rule, provider, order_id, ledger_id,
             line_no, order_amount, ledger_amount, business_date, ledger_date)
-        SELECT run_id, result::result_class, rule::match_rule, provider, order_id, ledger_id,
+        SELECT run_id, result, rule, provider, order_id, ledger_id,
                line_no, order_amount, ledger_amount, business_date, ledger_date
         FROM recon_results ORDER BY run_id;
         DROP TABLE recon_results;
@@ -247,7 +249,7 @@ PG_MIGRATIONS: list[tuple[str, str]] = [
             'unpaid', 'refunded', 'excluded');
         CREATE TABLE recon_results_v4 (
             run_id BIGINT NOT NULL,
-            result result_class_v2 NOT NULL,
+            result VARCHAR NOT NULL CHECK (result::result_class_v2 IS NOT NULL),
             rule VARCHAR,
             provider VARCHAR,
             order_id VARCHAR,
@@ -262,7 +264,7 @@ PG_MIGRATIONS: list[tuple[str, str]] = [
         );
         INSERT INTO recon_results_v4 (run_id, result, rule, provider, order_id, ledger_id,
             line_no, order_amount, ledger_amount, business_date, ledger_date)
-        SELECT run_id, result::text::result_class_v2, rule::text, provider, order_id,
+        SELECT run_id, result, rule, provider, order_id,
                ledger_id, line_no, order_amount, ledger_amount, business_date, ledger_date
         FROM recon_results ORDER BY run_id;
         DROP TABLE recon_results;

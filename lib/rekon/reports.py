@@ -20,7 +20,7 @@ from rekon.errors import RekonError
 from rekon.matching import EXCEPTIONS, RESULTS
 from rekon.money import format_count
 from rekon.periods import is_whole_month
-from rekon.results import RESULTS_SQL
+from rekon.results import NARROW_SQL, RESULTS_SQL
 from rekon.reviews import LATEST_SQL
 from rekon.store import Store
 
@@ -488,7 +488,7 @@ def exceptions_by_age(
                result, count(*) AS count, sum(amount) AS amount
         FROM (SELECT result, date_diff('day', anchor_date, $as_of) AS age,
                      coalesce(ledger_amount, order_amount) AS amount, provider
-              FROM ({RESULTS_SQL}) WHERE result IN {EXCEPTIONS} AND review_status = 'open'
+              FROM ({NARROW_SQL}) WHERE result IN {EXCEPTIONS} AND review_status = 'open'
                 AND (len($providers) = 0 OR list_contains($providers, provider)))
         GROUP BY ALL ORDER BY min(age), result
         """,

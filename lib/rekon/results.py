@@ -16,6 +16,7 @@ import polars as pl
 from rekon.errors import RekonError
 from rekon.matching import EXCEPTIONS, RESULTS
 from rekon.money import MoneyError, parse_amount
+from rekon.names import PROVIDER_TITLES
 from rekon.reviews import LATEST_SQL
 from rekon.store import Store
 
@@ -44,7 +45,27 @@ RESULTS_SQL = f"""
 """
 
 
+# The same rows before the order's and the line's columns are joined: enough to filter (but
+# for a search, which reads their text), count and order a page. A page is then joined to only
+# its own orders and lines, so showing 100 results reads 100 orders, not the run's million
+# (on PostgreSQL, a million rows over the wire).
+NARROW_SQL = f"""
+    SELECT r.result_key, r.result, r.provider, r.order_id, r.ledger_id, r.line_no,
+           r.order_amount, r.ledger_amount, r.anchor_date, {REVIEW_STATUS} AS review_status
+    FROM recon_results r LEFT JOIN ({LATEST_SQL}) v USING (result_key)
+    WHERE r.run_id = $run
+"""
+PAGE_ORDER = f"array_position({list(RESULTS)}, result), anchor_date, result_key"
+
 PAGE_LIMIT = 1_000
+
+
+def _known(values: tuple[str, ...], known: tuple[str, ...]) -> str:
+    """Values of a known set as SQL literals; anything else is refused, never quoted."""
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise RekonError(f"unknown filter value {unknown[0]!r}: use one of {', '.join(known)}")
+    return ", ".join(f"'{v}'" for v in values)
 
 
 @dataclass(frozen=True)
@@ -63,12 +84,12 @@ class ResultFilter:
         if self.within:
             clauses.append("anchor_date BETWEEN $within_from AND $within_to")
             params |= {"within_from": self.within[0], "within_to": self.within[1]}
+        # Classes and providers as literals from their known sets: a literal IN is handed down
+        # to PostgreSQL, which then sends only those rows.
         if self.results:
-            clauses.append("list_contains($results, result)")
-            params["results"] = list(self.results)
+            clauses.append(f"result IN ({_known(self.results, RESULTS)})")
         if self.providers:
-            clauses.append("list_contains($providers, provider)")
-            params["providers"] = list(self.providers)
+            clauses.append(f"provider IN ({_known(self.providers, tuple(PROVIDER_TITLES))})")
         if self.review:
             clauses.append("list_contains($review, review_status)")
             params["review"] = list(self.review)
@@ -89,27 +110,74 @@ class ResultFilter:
 
 
 def results_page(
-    store: Store, run_id: int, flt: ResultFilter = ResultFilter(), offset: int = 0, limit: int = 100
+    store: Store,
+    run_id: int,
+    flt: ResultFilter = ResultFilter(),
+    offset: int = 0,
+    limit: int = 100,
+    total: int | None = None,
 ) -> tuple[pl.DataFrame, int]:
-    """One page of results (never more than PAGE_LIMIT rows) and the filtered total."""
+    """One page of results (never more than PAGE_LIMIT rows) and the filtered total (counted
+    unless the caller has it)."""
     where, params = flt.sql()
     limit = max(1, min(limit, PAGE_LIMIT))
-    base = f"SELECT * FROM ({RESULTS_SQL}) WHERE {where}"
+    window = f"ORDER BY {PAGE_ORDER} LIMIT {limit} OFFSET {max(0, int(offset))}"
     params = params | {"run": run_id}
-    total = int(store.scalar(f"SELECT count(*) FROM ({base})", params) or 0)
-    page = store.query(
-        f"{base} ORDER BY array_position({list(RESULTS)}, result), anchor_date, result_key"
-        f" LIMIT {limit} OFFSET {max(0, int(offset))}",
-        params,
+    if total is None:
+        total = results_total(store, run_id, flt)
+    wide = bool(flt.search.strip())  # a search reads the orders' and lines' text
+    found = store.query(
+        f"SELECT * FROM ({RESULTS_SQL if wide else NARROW_SQL}) WHERE {where} {window}", params
     )
-    return page, total
+    return (found if wide else _rows_of(store, run_id, found)), total
+
+
+def results_total(store: Store, run_id: int, flt: ResultFilter = ResultFilter()) -> int:
+    """How many results of a run pass the filter."""
+    where, params = flt.sql()
+    rows = NARROW_SQL if not flt.search.strip() else RESULTS_SQL
+    sql = f"SELECT count(*) FROM ({rows}) WHERE {where}"
+    return int(store.scalar(sql, params | {"run": run_id}) or 0)
+
+
+def _rows_of(store: Store, run_id: int, keys: pl.DataFrame) -> pl.DataFrame:
+    """The wide rows of a page of results, joined to their own orders and lines only. The keys
+    go in as literals: a list parameter is not handed down to PostgreSQL, a literal IN is."""
+    if keys.is_empty():
+        return store.query(f"SELECT * FROM ({RESULTS_SQL}) WHERE FALSE", {"run": run_id})
+
+    def listed(values: list[Any]) -> str:
+        texts = [str(v).replace("'", "''") for v in values if v is not None]
+        return ", ".join(f"'{t}'" for t in texts) or "NULL"
+
+    def numbers(column: str) -> str:
+        return ", ".join(str(int(i)) for i in keys[column].drop_nulls().unique()) or "NULL"
+
+    sql = (
+        RESULTS_SQL.replace(
+            "LEFT JOIN orders o",
+            f"LEFT JOIN (SELECT * FROM orders WHERE order_id IN"
+            f" ({listed(keys['order_id'].unique().to_list())})) o",
+        )
+        .replace(
+            "LEFT JOIN ledger_lines l",
+            f"LEFT JOIN (SELECT * FROM ledger_lines WHERE ledger_id IN ({numbers('ledger_id')})"
+            f" AND line_no IN ({numbers('line_no')})) l",
+        )
+        .replace(
+            "WHERE r.run_id = $run",
+            f"WHERE r.run_id = $run AND r.result_key IN ({listed(keys['result_key'].to_list())})",
+        )
+    )
+    return store.query(f"SELECT * FROM ({sql}) ORDER BY {PAGE_ORDER}", {"run": run_id})
 
 
 def result_detail(store: Store, run_id: int, key: str) -> dict[str, Any]:
     """One result with its full order (raw JSON included) and ledger line."""
-    rows = store.query(
-        f"SELECT * FROM ({RESULTS_SQL}) WHERE result_key = $key", {"run": run_id, "key": key}
+    keys = store.query(
+        f"SELECT * FROM ({NARROW_SQL}) WHERE result_key = $key", {"run": run_id, "key": key}
     )
+    rows = _rows_of(store, run_id, keys)
     if rows.is_empty():
         raise RekonError(f"no result {key} in run {run_id}")
     result = rows.row(0, named=True)

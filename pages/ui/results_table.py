@@ -10,7 +10,7 @@ from pages.ui.address import listed, publish, seed
 from pages.ui.display import as_read, count, decisions_made, table
 from rekon.matching import EXCEPTIONS, RESULTS, class_name
 from rekon.providers.base import PROVIDER_TITLES, provider_title
-from rekon.results import ResultFilter, results_page
+from rekon.results import ResultFilter, results_page, results_total
 from rekon.workspace import Workspace
 
 PAGE_SIZE = 100
@@ -56,16 +56,17 @@ def results_table(
     review = f3.multiselect("Review", REVIEW_STATES, key="f_review")
     search = f4.text_input("Search id, reference, description, customer or amount", key="f_search")
     flt = ResultFilter(tuple(classes), tuple(providers), tuple(review), search, within)
-    total = results_page(ws.store, run_id, flt, 0, 1)[1]  # the count decides the pages
-    page_count = max(1, -(-total // PAGE_SIZE))
     # Another filter starts at its first page; a page past the end (a stale link) at the last.
     if st.session_state.get("f_filter", (run_id, flt)) != (run_id, flt):
         st.session_state["f_page"] = 1
     st.session_state["f_filter"] = (run_id, flt)
+    total = results_total(ws.store, run_id, flt)  # the count decides the pages
+    page_count = max(1, -(-total // PAGE_SIZE))
     st.session_state["f_page"] = min(max(1, int(st.session_state.get("f_page", 1))), page_count)
     page_no = st.number_input(
         f"Page (of {page_count}; {count(total)} results)", 1, page_count, key="f_page"
     )
+    page, _ = results_page(ws.store, run_id, flt, (page_no - 1) * PAGE_SIZE, PAGE_SIZE, total)
     publish(
         run=str(run_id),
         classes=",".join(classes) if classes != list(EXCEPTIONS) else None,
@@ -74,7 +75,6 @@ def results_table(
         q=search,
         page=str(page_no) if page_no > 1 else None,
     )
-    page, _ = results_page(ws.store, run_id, flt, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
     if page.is_empty():
         st.info("No result matches these filters.", icon=":material/filter_alt_off:")
         st.stop()
