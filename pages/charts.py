@@ -20,15 +20,14 @@ providers = tuple(
     )
 )
 
-status = query(ws, reports.status_by_provider, start, end, providers)
+cube = query(ws, reports.order_cube, start, end, providers)  # one read for every orders chart
+status = reports.status_of(cube)
 if status.is_empty():
     st.info("No orders in this period yet.")
     st.stop()
 left, right = st.columns(2)
 left.plotly_chart(charts.status_by_provider(status), width="stretch")
-right.plotly_chart(
-    charts.paid_per_day(query(ws, reports.paid_per_day, start, end, providers)), width="stretch"
-)
+right.plotly_chart(charts.paid_per_day(reports.paid_days_of(cube)), width="stretch")
 
 run_id = latest_run_id(ws, start, end)
 left, right = st.columns(2)
@@ -56,6 +55,6 @@ else:
         title = f"Open exceptions by age on {day(as_of)} ({when})"
         right.plotly_chart(charts.exceptions_by_age(aged, title), width="stretch")
 st.plotly_chart(
-    charts.amount_distribution(query(ws, reports.amount_distribution, start, end, providers)),
+    charts.amount_distribution(reports.bands_of(cube)),
     width="stretch",
 )

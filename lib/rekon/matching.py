@@ -503,15 +503,18 @@ FILE_ROWS = {
     "{order_rows}": "(SELECT rowid AS oid, * FROM orders)",
     "{line_rows}": "(SELECT rowid AS lid, * FROM ledger_lines)",
 }
-SHARED_ROWS = {
-    "{order_rows}": "order_rows",
-    "{line_rows}": "(SELECT ledger_id * 4294967296 + line_no AS lid, * FROM ledger_lines)",
-}
+SHARED_ROWS = {"{order_rows}": "order_rows", "{line_rows}": "line_rows"}
+# Read once from PostgreSQL into the run's own temp tables, rather than once per tier: only
+# the period and its window, which is all a run reads of either.
 NUMBER_ORDERS = """
     CREATE OR REPLACE TEMP TABLE order_rows AS
     SELECT row_number() OVER () AS oid, provider, order_id, payment_id, merchant_ref, amount,
            status, business_date
     FROM orders WHERE business_date BETWEEN $lo AND $hi"""
+NUMBER_LINES = """
+    CREATE OR REPLACE TEMP TABLE line_rows AS
+    SELECT ledger_id * 4294967296 + line_no AS lid, *
+    FROM ledger_lines WHERE entry_date BETWEEN $lo AND $hi"""
 NAMED_PROVIDER = (
     "CASE WHEN replace(lower(line_provider), ' ', '') IN ("
     + ", ".join(f"'{name}'" for name in PROVIDER_TITLES)
@@ -523,7 +526,7 @@ PAIR_COLUMNS = """o.provider, o.order_id, o.amount AS order_amount, o.paid, o.bu
 TEMP_TABLES = ("claims", "free_lines", "free_orders", "passed_over", "t2", "ambiguous", "t3",
                "t3_claims", "duplicates", "manual_orders", "manual_lines", "manual_groups",
                "broken", "refunded_orders", "refunds", "excluded_lines", "cleared",
-               "order_rows")  # fmt: skip
+               "order_rows", "line_rows")  # fmt: skip
 
 
 def render(template: str, tolerance: Decimal, shared: bool = False) -> str:
@@ -604,7 +607,7 @@ def reconcile(store: Store, params: ReconcileParams, by: Actor) -> RunSummary:
                 by.name,
             ],
         )
-        steps = [("", NUMBER_ORDERS)] * store.shared + STEPS
+        steps = [("", NUMBER_ORDERS), ("", NUMBER_LINES)] * store.shared + STEPS
         for _, template in steps:
             sql = render(template, params.amount_tolerance, store.shared)
             used = {k: v for k, v in (values | {"run": run_id}).items() if f"${k}" in sql}
