@@ -35,6 +35,7 @@ bench: setup
 	$(VENV)/bin/python -m bench.reconcile
 	$(VENV)/bin/python -m bench.pages
 	$(VENV)/bin/python -m bench.team_store
+	$(VENV)/bin/python -m bench.startup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -7,7 +7,7 @@ from pages.ui.display import count, idr
 from pages.ui.period import latest_run_id, period, period_label
 from pages.ui.workspace import query, workspace
 from rekon import charts, reports, results
-from rekon.matching import EXCEPTIONS, class_name
+from rekon.classes import EXCEPTIONS, class_name
 from rekon.periods import day
 from rekon.providers.base import PROVIDER_TITLES, provider_title
 

@@ -10,7 +10,8 @@ from pages.ui.period import period, period_label, run_label
 from pages.ui.text import plain
 from pages.ui.workspace import query, workspace
 from rekon import audit, closing, results
-from rekon.reports import FORMATS, KINDS, XLSX_MAX_ROWS, export_bytes, export_name, export_rows
+from rekon.classes import KINDS
+from rekon.reports import FORMATS, XLSX_MAX_ROWS, export_bytes, export_name, export_rows
 
 MIME = {
     "csv": "text/csv",

@@ -16,8 +16,9 @@ from pages.ui.text import plain
 from pages.ui.workspace import PAGES as PAGE_LIST
 from rekon import reviews
 from rekon.access import operator
+from rekon.classes import EXCEPTIONS, RESULTS
 from rekon.ledger import import_ledger, list_ledgers, load_mapping
-from rekon.matching import EXCEPTIONS, RESULTS, ReconcileParams, reconcile
+from rekon.matching import ReconcileParams, reconcile
 from rekon.results import ResultFilter, results_page
 from rekon.sandbox.data import SAMPLE_LEDGER, generate, sandbox_settings
 from rekon.store import Store
@@ -769,8 +770,8 @@ def test_exports_page_downloads_return_the_expected_bytes(tmp_path: Path, media:
     import openpyxl
     import polars as pl
 
-    from rekon.matching import EXCEPTIONS
-    from rekon.reports import EXPORT_COLUMNS, KINDS
+    from rekon.classes import EXCEPTIONS, KINDS
+    from rekon.reports import EXPORT_COLUMNS
 
     at = app(tmp_path / "seeded.duckdb").switch_page("pages/exports.py").run()
     assert_clean(at)
@@ -800,7 +801,7 @@ def test_exports_page_offers_no_xlsx_that_excel_could_not_hold(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import rekon.reports
-    from rekon.matching import EXCEPTIONS
+    from rekon.classes import EXCEPTIONS
 
     planned = generate().expected
     exceptions = sum(planned[k] for k in EXCEPTIONS)

@@ -41,6 +41,7 @@ def table_rows(text: str) -> list[list[str]]:
         ("reconcile", ("--sizes", "3000"), "3,000"),
         ("fetch", ("--sizes", "2000"), "2,000"),
         ("pages", ("--n", "3000", "--runs", "1"), "pages/overview.py"),
+        ("startup", ("--runs", "1"), "`rekon --help`"),
         pytest.param(
             "team_store",
             ("--n", "3000", "--fetch-per-provider", "1000", "--runs", "1"),

@@ -561,3 +561,21 @@ def test_a_postgresql_store_out_of_reach_is_named_without_its_password(tmp_path:
         assert refused.stderr.startswith("rekon: cannot use the PostgreSQL database: ")
         assert "s3cret" not in refused.stderr + refused.stdout
     assert list(tmp_path.iterdir()) == []  # no file or folder named after the address
+
+
+def test_listing_runs_and_ledgers_starts_without_the_heavy_libraries(tmp_path: Path) -> None:
+    """`rekon --help`, `rekon runs` and `rekon ledger list` load no polars, pyarrow, httpx or
+    pandas: a command that lists a few rows starts in a fraction of a second."""
+    db = str(tmp_path / "quick.duckdb")
+    assert rekon("runs", "--db", db).returncode == 0  # the store exists, migrated
+    probe = (
+        "import atexit, sys; atexit.register(lambda: print(sorted(m for m in"
+        " ('polars', 'pyarrow', 'httpx', 'pandas') if m in sys.modules), file=sys.stderr));"
+        " from rekon.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    for args in (["--help"], ["runs", "--db", db], ["ledger", "list", "--db", db]):
+        ran = subprocess.run(
+            [sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60,
+            cwd=ROOT, env={k: v for k, v in os.environ.items() if not k.startswith("REKON_")},
+        )  # fmt: skip
+        assert ran.stderr.strip().splitlines()[-1] == "[]", (args, ran.stderr)

@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 from playwright.sync_api import Page
 
-from rekon.matching import EXCEPTIONS
+from rekon.classes import EXCEPTIONS
 from rekon.sandbox.data import SAMPLE_LEDGER, generate
 from rekon.sandbox.server import wait_for_http
 

@@ -12,10 +12,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from rekon.classes import RESULTS
 from rekon.config import Settings
 from rekon.fetching import fetch_orders, make_clients
 from rekon.ledger import import_ledger
-from rekon.matching import RESULTS, ReconcileError, ReconcileParams, RunSummary, reconcile
+from rekon.matching import ReconcileError, ReconcileParams, RunSummary, reconcile
 from rekon.sandbox.data import (
     SAMPLE_EXPECTED,
     SAMPLE_LEDGER,

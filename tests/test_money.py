@@ -12,16 +12,14 @@ from hypothesis import strategies as st
 from rekon.money import (
     DecimalStyle,
     MoneyError,
-    amount_expr,
     format_amount,
     format_count,
     format_idr,
     format_plain,
     parse_amount,
     parse_api_amount,
-    side_expr,
-    sniff_style,
 )
+from rekon.money_columns import amount_expr, side_expr, sniff_style
 
 amounts = st.decimals(
     min_value=Decimal("-999999999999.99"),

@@ -10,7 +10,8 @@ import pytest
 
 from rekon import charts, reports, results
 from rekon.access import operator
-from rekon.matching import EXCEPTIONS, ReconcileParams, reconcile
+from rekon.classes import EXCEPTIONS
+from rekon.matching import ReconcileParams, reconcile
 from rekon.store import Store
 from tests.conftest import OCTOBER
 from tests.factories import OPERATOR, add_ledger, add_orders, order

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from rekon import reviews
 from rekon.access import AccessDenied, operator
+from rekon.classes import EXCEPTIONS, KINDS, RESULTS
 from rekon.errors import RekonError
 from rekon.ledger import (
     Correction,
@@ -29,8 +30,6 @@ from rekon.ledger import (
     list_ledgers,
 )
 from rekon.matching import (
-    EXCEPTIONS,
-    RESULTS,
     ReconcileError,
     ReconcileParams,
     reconcile,
@@ -40,7 +39,6 @@ from rekon.matching import (
 from rekon.order_lookup import find_orders
 from rekon.reports import (
     EXPORT_COLUMNS,
-    KINDS,
     REVIEW_COLUMNS,
     ExportError,
     csv_rows,

@@ -12,14 +12,15 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from rekon.access import Actor, Role
 from rekon.config import Settings
-from rekon.reports import neutralise, sql_path
-from rekon.store import Store
+
+if TYPE_CHECKING:  # a command records its settings here at start: nothing heavy loads for it
+    import polars as pl
+
+    from rekon.store import Store
 
 COLUMNS = ("logged_at_utc", "actor", "action", "subject", "detail")
 PAGE_LIMIT = 1_000
@@ -99,6 +100,8 @@ def export_trail(store: Store, where: TrailFilter, path: Path, by: Actor) -> int
     the export itself is audited. Returns the number of rows written."""
     by.require(Role.ADMIN, "export the audit trail")
     sql, params = where.sql()
+    from rekon.reports import neutralise, sql_path
+
     # Names, subjects and details come from people and files: neutralised like every export.
     neutral = ", ".join(["logged_at_utc", *(neutralise(c) for c in COLUMNS[1:])])
     sql = f"SELECT logged_at_utc, actor, action, subject, detail::VARCHAR AS detail FROM ({sql})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from rekon.matching import EXCEPTIONS, class_name
+from rekon.classes import EXCEPTIONS, class_name
 from rekon.providers.base import PROVIDER_TITLES, provider_title
 
 STATUS_COLORS = {

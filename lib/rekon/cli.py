@@ -8,13 +8,16 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rekon.cli_recon import day_arg
 from rekon.config import Settings, load_settings
 from rekon.errors import RekonError
-from rekon.providers.base import PROVIDER_TITLES, Progress
+from rekon.names import PROVIDER_TITLES
 from rekon.terminal import safe
+
+if TYPE_CHECKING:  # the HTTP clients load only in the commands that fetch
+    from rekon.providers.base import Progress
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 COMMANDS: dict[str, Handler] = {}

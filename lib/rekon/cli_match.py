@@ -17,7 +17,7 @@ def add_parsers(
     period: Callable[[argparse.ArgumentParser], None],
 ) -> dict[str, Handler]:
     """The `match` command's parsers; returns its handler for `rekon.cli` to dispatch."""
-    from rekon.pairing import REASONS
+    from rekon.classes import REASONS
 
     match = sub.add_parser("match", help="pair leftovers by hand, or break a wrong pair")
     msub = match.add_subparsers(dest="match_command", required=True)

@@ -7,15 +7,17 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rekon.access import operator
+from rekon.classes import KINDS
 from rekon.config import Settings
 from rekon.errors import RekonError
 from rekon.money import DecimalStyle, MoneyError, format_count, format_plain, parse_amount
-from rekon.reports import KINDS
-from rekon.store import Store
 from rekon.terminal import safe
+
+if TYPE_CHECKING:  # the store, polars and the rest load in the command that needs them
+    from rekon.store import Store
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -164,6 +166,7 @@ def open_store(settings: Settings) -> Store:
     """The store a command works on; settings that changed since the last command or dashboard
     start are recorded in the audit trail first."""
     from rekon.audit import record_settings
+    from rekon.store import Store
 
     store = Store(settings.store_location, settings.timezone, settings.memory_limit)
     record_settings(store, settings, settings.reviewer)
@@ -171,19 +174,21 @@ def open_store(settings: Settings) -> Store:
 
 
 def _ledger(args: argparse.Namespace, settings: Settings) -> int:
-    from rekon import ledger
-
     store = open_store(settings)
     if args.ledger_command == "list":
-        frame = ledger.list_ledgers(store)
-        if not frame.height:
+        from rekon.listings import LEDGERS_SQL
+
+        listed = store.records(LEDGERS_SQL)
+        if not listed:
             print("No ledgers imported yet.")
-        for row in frame.iter_rows(named=True):
+        for row in listed:
             print(
                 f"{row['id']:>4}  {safe(row['name']):<30} {row['lines_imported']:>9} lines "
                 f"{format_plain(row['amount_total']):>18}  {row['date_from']}..{row['date_to']}"
             )
         return 0
+    from rekon import ledger
+
     if args.ledger_command == "delete":
         lines = ledger.delete_ledger(store, args.id, settings.operator)
         print(f"Deleted ledger {args.id} and its {lines} lines.")
@@ -273,13 +278,13 @@ def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
 def _runs(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
-    from rekon.matching import exception_count
-    from rekon.results import recent_runs
+    from rekon.classes import exception_count
+    from rekon.listings import RECENT_RUNS_SQL
 
-    found = recent_runs(open_store(settings), args.limit)
-    if found.is_empty():
+    found = open_store(settings).records(RECENT_RUNS_SQL.format(limit=max(1, int(args.limit))))
+    if not found:
         print("No reconciliation runs yet: run `rekon reconcile`.")
-    for r in found.iter_rows(named=True):
+    for r in found:
         counts = json.loads(r["counts"] or "{}")
         ledgers = ",".join(map(str, r["ledger_ids"])) if r["ledger_ids"] else "all"
         print(
@@ -293,7 +298,8 @@ def _runs(args: argparse.Namespace, settings: Settings) -> int:
 
 def _review(args: argparse.Namespace, settings: Settings) -> int:
     from rekon import reviews
-    from rekon.matching import EXCEPTIONS, resolve_run
+    from rekon.classes import EXCEPTIONS
+    from rekon.matching import resolve_run
     from rekon.results import ResultFilter, results_page
 
     store = open_store(settings)

@@ -16,9 +16,9 @@ import duckdb
 import polars as pl
 
 from rekon.access import Actor, Role
+from rekon.classes import EXCEPTIONS
 from rekon.errors import RekonError
 from rekon.locks import ACTIVE_SQL, period_name, refuse_range_if_locked
-from rekon.matching import EXCEPTIONS
 from rekon.money import format_count
 from rekon.periods import day_range
 from rekon.reviews import LATEST_SQL

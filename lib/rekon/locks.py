@@ -5,12 +5,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from rekon.errors import RekonError
 from rekon.periods import day_range, is_whole_month
+
+if TYPE_CHECKING:
+    import duckdb
 
 # The sign-offs that lock their dates: every one not reopened, lapsed or not.
 ACTIVE_SQL = """

@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from rekon.access import Actor, Role
+from rekon.classes import RESULTS, exception_count
 from rekon.errors import RekonError
 from rekon.locks import refuse_range_if_locked
-from rekon.migrations import RESULT_CLASSES_V2
 from rekon.money import format_count
 from rekon.periods import day_range
 from rekon.providers.base import PROVIDER_TITLES
@@ -41,24 +40,6 @@ from rekon.store import Store, next_id, utc_now
 ACTIVE_SQL = """
     SELECT m.* FROM manual_matches m ANTI JOIN manual_match_removals r ON r.match_id = m.id
 """
-
-RESULTS = RESULT_CLASSES_V2
-EXCEPTIONS = ("amount_mismatch", "status_mismatch", "missing_in_ledger", "missing_in_provider",
-              "duplicate_in_ledger", "ambiguous")  # fmt: skip
-# The tiers' rules as people name them ("Matched on"); classes read as their words.
-RULE_NAMES = {"order_id": "order id", "payment_id": "payment id",
-              "merchant_ref": "merchant ref", "amount_date": "amount and date",
-              "manual": "by hand"}  # fmt: skip
-
-
-def class_name(result: str) -> str:
-    """A result class as pages and charts name it: 'amount mismatch' (exports keep codes)."""
-    return result.replace("_", " ")
-
-
-def exception_count(counts: Mapping[str, int]) -> int:
-    """How many results of a run's counts per class are exceptions."""
-    return sum(counts.get(k, 0) for k in EXCEPTIONS)
 
 
 class ReconcileError(RekonError):

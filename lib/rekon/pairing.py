@@ -21,13 +21,12 @@ import duckdb
 import polars as pl
 
 from rekon.access import Actor, Role
+from rekon.classes import REASONS
 from rekon.errors import RekonError
 from rekon.locks import refuse_if_locked
 from rekon.matching import ACTIVE_SQL, current_line
 from rekon.money import format_plain
 from rekon.store import Store, next_id, utc_now
-
-REASONS = ("fee", "rounding", "partial_payment", "write_off", "other")
 
 
 class PairingError(RekonError):

@@ -16,15 +16,14 @@ import duckdb
 import polars as pl
 
 from rekon import closing
+from rekon.classes import EXCEPTIONS, KINDS, RESULTS
 from rekon.errors import RekonError
-from rekon.matching import EXCEPTIONS, RESULTS
 from rekon.money import format_count
 from rekon.periods import is_whole_month
 from rekon.results import NARROW_SQL, RESULTS_SQL
 from rekon.reviews import LATEST_SQL
 from rekon.store import Store
 
-KINDS = ("all", "exceptions", "matched", "summary", "reviews", "adjustments")
 # Where each booked difference goes in the books, unless the settings name other accounts.
 DEFAULT_ACCOUNTS = {
     "fee": "Bank and gateway fees",

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
-
+from rekon.classes import EXCEPTIONS, RESULTS
 from rekon.errors import RekonError
-from rekon.matching import EXCEPTIONS, RESULTS
+from rekon.listings import RECENT_RUNS_SQL
 from rekon.money import MoneyError, parse_amount
 from rekon.names import PROVIDER_TITLES
 from rekon.reviews import LATEST_SQL
-from rekon.store import Store
+
+if TYPE_CHECKING:  # frames come from Store.query; `rekon runs` reads this module without them
+    import polars as pl
+
+    from rekon.store import Store
 
 # A result's review status, from its row `r` and its latest review `v` (LATEST_SQL): an
 # exception is open until decided; other classes take no decision.
@@ -250,13 +253,7 @@ def class_totals(
 
 
 def recent_runs(store: Store, limit: int = 20) -> pl.DataFrame:
-    """The latest finished runs of any period, newest first, with their counts per class."""
-    return store.query(
-        "SELECT id, period_from, period_to, finished_at, run_by, ledger_ids, amount_tolerance,"
-        " date_window, counts FROM recon_runs WHERE finished_at IS NOT NULL"
-        " ORDER BY id DESC LIMIT ?",
-        [max(1, limit)],
-    )
+    return store.query(RECENT_RUNS_SQL.format(limit=max(1, int(limit))))
 
 
 def runs_for_period(store: Store, start: date, end: date) -> pl.DataFrame:

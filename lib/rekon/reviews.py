@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from rekon.access import Actor, Role
+from rekon.classes import EXCEPTIONS
 from rekon.errors import RekonError
 from rekon.locks import refuse_if_locked
-from rekon.matching import EXCEPTIONS
 from rekon.store import Store, utc_now
+
+if TYPE_CHECKING:
+    import polars as pl
 
 DECISIONS = ("accepted", "resolved", "reopened")
 

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from rekon.duck import connect
 from rekon.providers.base import Order, ProviderError
+from rekon.staging_folders import PREFIX
 
 ORDER_SCHEMA = pa.schema(
     [
@@ -45,7 +46,6 @@ _SQL_TYPES = {pa.string(): "VARCHAR", pa.timestamp("us"): "TIMESTAMP"}
 # pages out instead of caching them, so a month of 300k orders needs no more memory than 30k.
 STAGING_MEMORY_LIMIT = "256MB"
 # Folders of staged fetches sit beside the database they belong to, named after it.
-PREFIX = ".{name}.fetch-"
 
 
 class OrderStaging:
@@ -144,10 +144,3 @@ class OrderStaging:
     def table(self) -> pa.Table:
         """The settled orders as Arrow: for a handful, cheaper than attaching the file."""
         return self._con.sql("SELECT * FROM stage_orders").to_arrow_table()
-
-
-def remove_stale(database: Path) -> None:
-    """Staging folders a killed fetch left beside this database (one process holds it, so any
-    there now are nobody's)."""
-    for folder in database.parent.glob(PREFIX.format(name=database.name) + "*"):
-        shutil.rmtree(folder, ignore_errors=True)

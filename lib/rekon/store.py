@@ -16,10 +16,9 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 
 from rekon import team_locks
 from rekon.config import is_postgres_url, size_in_bytes
@@ -27,9 +26,12 @@ from rekon.duck import attach_postgres, connect
 from rekon.errors import RekonError
 from rekon.migrations import MIGRATIONS
 from rekon.migrations_pg import PG_MIGRATIONS
-from rekon.providers.base import Order
 from rekon.redaction import redact_url
-from rekon.staging import ORDER_COLUMNS, OrderStaging, remove_stale
+
+if TYPE_CHECKING:  # polars, pyarrow and httpx load where they are used: `rekon runs` needs none
+    import polars as pl
+
+    from rekon.providers.base import Order
 
 # Why a fetch stopped by a signal, a kill or a power cut stored nothing.
 INTERRUPTED = "the fetch was stopped before it finished; nothing was stored"
@@ -85,6 +87,8 @@ class Store:
             self._con.close()
             raise
         if self.path and not self.in_memory:
+            from rekon.staging_folders import remove_stale
+
             remove_stale(self.path)
 
     @property
@@ -203,6 +207,14 @@ class Store:
             frame: pl.DataFrame = cur.sql(sql, params=params).pl()
             return frame
 
+    def records(self, sql: str) -> list[dict[str, Any]]:
+        """A read as plain rows, for commands that must start quickly: no polars, and no
+        parameters (binding one makes DuckDB import pandas, most of a second)."""
+        with self.read() as cur:
+            cur.execute(sql)
+            names = [d[0] for d in cur.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
     def scalar(self, sql: str, params: Iterable[Any] | dict[str, Any] | None = None) -> Any:
         with self.read() as cur:
             rows = cur.execute(sql, params).fetchall()
@@ -306,6 +318,8 @@ class Store:
     ) -> UpsertCounts:
         """A few orders that come one by one rather than from a fetch (an update sent to a
         provider), settled and landed in the caller's transaction."""
+        from rekon.staging import OrderStaging
+
         with OrderStaging(self.scratch) as staging:
             staging.append(orders)
             staging.settle()
@@ -347,6 +361,8 @@ class Store:
         (DuckDB holds every key of such a statement in memory): new and changed orders are
         appended, and a changed order's old row deleted first.
         """
+        from rekon.staging import ORDER_COLUMNS
+
         incoming = f"(SELECT * FROM {source} WHERE provider = coalesce($provider, provider))"
         seen = cur.execute(f"SELECT count(*) FROM {incoming}", {"provider": provider}).fetchone()
         # A changed order is deleted and appended again: an UPDATE of wide rows keeps every
@@ -385,13 +401,14 @@ class Store:
         """A fetch killed mid-way (SIGTERM, kill -9, a power cut) left its run `running`. One
         process holds a file, so at opening no fetch is running any more; on PostgreSQL a
         running fetch holds its run's lock, so a run whose lock is free has lost its process."""
-        running = self.query("SELECT id FROM fetch_runs WHERE status = 'running'")["id"]
-        if running.is_empty():
+        with self.read() as cur:
+            running = cur.execute("SELECT id FROM fetch_runs WHERE status = 'running'").fetchall()
+        if not running:
             return
         with self.write() as cur:
             ended = [
                 run_id
-                for run_id in running.to_list()
+                for (run_id,) in running
                 if not self.url
                 or cur.execute(
                     team_locks.lock_sql(PG, [f"fetch-run:{run_id}"], wait=False)

@@ -14,8 +14,8 @@ import streamlit as st
 
 from pages.ui.text import plain
 from pages.ui.workspace import settings
+from rekon.classes import RULE_NAMES
 from rekon.errors import RekonError
-from rekon.matching import RULE_NAMES
 from rekon.money import format_count, format_idr
 from rekon.names import KEY_SETTINGS
 from rekon.providers.base import PROVIDER_TITLES, AuthError, ProviderError, provider_title

@@ -22,7 +22,7 @@ from pages.ui.people import can, me, role_note
 from pages.ui.text import plain
 from rekon import reviews
 from rekon.access import Role
-from rekon.matching import EXCEPTIONS, class_name
+from rekon.classes import EXCEPTIONS, class_name
 from rekon.periods import day
 from rekon.providers.base import provider_title
 from rekon.results import result_detail

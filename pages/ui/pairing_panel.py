@@ -17,6 +17,7 @@ from pages.ui.text import plain
 from pages.ui.workspace import query
 from rekon import pairing, suggestions
 from rekon.access import Role
+from rekon.classes import REASONS
 from rekon.workspace import Workspace
 
 SUGGESTIONS_SHOWN = 50
@@ -60,7 +61,7 @@ def basket(ws: Workspace, page: pl.DataFrame, selected: list[str]) -> None:
     table(pl.DataFrame({"key": list(held), "side": [k for k, _ in held.values()]}))
     with st.form("match", clear_on_submit=True):
         reason = st.selectbox(
-            "Reason, when the sums differ", [None, *pairing.REASONS],
+            "Reason, when the sums differ", [None, *REASONS],
             format_func=lambda r: "—" if r is None else r.replace("_", " "),
         )  # fmt: skip
         note = st.text_input("Note (required with 'other')")

@@ -8,7 +8,7 @@ import streamlit as st
 
 from pages.ui.address import listed, publish, seed
 from pages.ui.display import as_read, count, decisions_made, table
-from rekon.matching import EXCEPTIONS, RESULTS, class_name
+from rekon.classes import EXCEPTIONS, RESULTS, class_name
 from rekon.providers.base import PROVIDER_TITLES, provider_title
 from rekon.results import ResultFilter, results_page, results_total
 from rekon.workspace import Workspace

@@ -9,7 +9,7 @@ import streamlit as st
 from pages.ui.display import as_read, class_words, count, table
 from pages.ui.workspace import query
 from rekon import results
-from rekon.matching import EXCEPTIONS
+from rekon.classes import EXCEPTIONS
 from rekon.workspace import Workspace
 
 MOVED_SHOWN = 100

@@ -37,16 +37,8 @@ from rekon.ledger.sniffing import (
     sniff_date_format,
     sniff_delimiter,
 )
-from rekon.money import (
-    MONEY_DTYPE,
-    RUPIAH,
-    DecimalStyle,
-    amount_expr,
-    amount_problem,
-    format_plain,
-    side_expr,
-    sniff_style,
-)
+from rekon.money import RUPIAH, DecimalStyle, amount_problem, format_plain
+from rekon.money_columns import MONEY_DTYPE, amount_expr, side_expr, sniff_style
 
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType

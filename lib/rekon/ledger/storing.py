@@ -23,6 +23,7 @@ from rekon.ledger.model import (
     TooManyRejected,
 )
 from rekon.ledger.reading import read_ledger
+from rekon.listings import LEDGERS_SQL
 from rekon.locks import refuse_if_locked
 from rekon.money import format_count
 from rekon.store import Store, next_id, utc_now
@@ -207,10 +208,7 @@ def delete_ledger(store: Store, ledger_id: int, by: Actor) -> int:
 
 
 def list_ledgers(store: Store) -> pl.DataFrame:
-    return store.query(
-        "SELECT id, name, file_name, imported_at, lines_imported, lines_rejected, amount_total,"
-        " date_from, date_to FROM ledgers ORDER BY id"
-    )
+    return store.query(LEDGERS_SQL)
 
 
 def save_mapping(store: Store, name: str, saved: SavedMapping, by: Actor) -> str:
