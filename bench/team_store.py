@@ -165,7 +165,7 @@ def report(
     fetch_file: dict[str, Any],
     fetch_pg: dict[str, Any],
 ) -> None:
-    from bench.pages import PAGES
+    from bench.pages import PAGES, page_table
 
     ratio = on_pg["reconcile"] / on_file["reconcile"]
     rate_file = fetch_file["orders"] / fetch_file["seconds"]
@@ -198,12 +198,8 @@ def report(
         f"Dashboard pages over the {args.n:,}-order PostgreSQL store (AppTest, median of "
         f"{args.runs} renders with `st.cache_data` cleared; target ≤ 1.5 s):",
         "",
-        "| page | median render | ÷ target |",
-        "|---|---:|---:|",
+        *page_table(pages),
     ]
-    for page in PAGES:
-        seconds = float(pages[page])
-        lines.append(f"| {page} | {seconds:.2f} s | {seconds / 1.5:.2f} |")
     lines += [
         "",
         f"First run of the app on the PostgreSQL store: {float(pages['open']):.2f} s; slowest "

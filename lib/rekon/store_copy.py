@@ -72,6 +72,10 @@ def copy_store(source: Path, target: Store, by: Actor) -> CopySummary:
                 target.pg_execute(cur, f"SELECT setval('{sequence}', {int(top[0])})")
         target.audit(cur, by.name, "store.copy", "store", json.dumps(
             {"from": str(source), "rows": rows}))  # fmt: skip
+    # Statistics for the planner now, rather than when autovacuum next looks: the first pages
+    # over a freshly copied store would otherwise check every new row's visibility.
+    with target.write() as cur:
+        target.pg_execute(cur, "ANALYZE")
     return CopySummary(rows)
 
 
