@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from bench._common import machine, peak_rss_mb, report_option, run_child, write_section
 from tests.factories import OPERATOR
@@ -72,31 +70,6 @@ def child_fetch(location: str, url: str) -> dict[str, Any]:
     return {"orders": summary.total.seen, "stored": stored, "seconds": seconds}
 
 
-def analyze(url: str) -> None:
-    """VACUUM ANALYZE after a bulk load, as PostgreSQL's autovacuum does within a minute or so
-    of one: without it the first queries pay for checking every new row's visibility."""
-    parts = urlsplit(url)
-    bin_dir = sorted(Path("/usr/lib/postgresql").glob("*/bin/vacuumdb"))[-1].parent
-    subprocess.run(
-        [str(bin_dir / "vacuumdb"), "-z", "-h", parts.hostname or "", "-p", str(parts.port),
-         "-U", parts.username or "", parts.path.lstrip("/")],
-        check=True, capture_output=True, env={"PGPASSWORD": parts.password or ""},
-    )  # fmt: skip
-
-
-def database(cluster: str, name: str) -> str:
-    """A new, empty database on the cluster (by `createdb`: CREATE DATABASE cannot run in the
-    transaction DuckDB opens)."""
-    parts = urlsplit(cluster)
-    bin_dir = sorted(Path("/usr/lib/postgresql").glob("*/bin/createdb"))[-1].parent
-    subprocess.run(
-        [str(bin_dir / "createdb"), "-h", parts.hostname or "", "-p", str(parts.port),
-         "-U", parts.username or "", name],
-        check=True, capture_output=True, env={"PGPASSWORD": parts.password or ""},
-    )  # fmt: skip
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", choices=["reconcile", "copy", "fetch"])
@@ -120,18 +93,19 @@ def main() -> None:
 
     from bench.fetch import PORT, start_sandbox
     from bench.reconcile import prepare
-    from tests.postgres import throwaway_cluster
+    from tests.postgres import Databases, throwaway_cluster
 
     with throwaway_cluster() as cluster, tempfile.TemporaryDirectory() as tmp:
+        databases = Databases(cluster)
         folder = Path(tmp)
         prepare(args.n, folder)
         # The orders alone, before any import: the copy's source, then the file contender.
         pristine = folder / "pristine.duckdb"
         pristine.write_bytes((folder / "bench.duckdb").read_bytes())
-        shared = database(cluster, "bench_reconcile")
+        shared = databases.new(migrated=False)
         copy = run_child("team_store", "--child", "copy", "--source", str(pristine),
                          "--db", shared)  # fmt: skip
-        analyze(shared)
+        databases.analyze(shared)
         ledger = str(folder / "ledger.csv")
         on_file = run_child("team_store", "--child", "reconcile", "--db",
                             str(folder / "bench.duckdb"), "--source", ledger)  # fmt: skip
@@ -139,7 +113,7 @@ def main() -> None:
                           "--source", ledger)  # fmt: skip
         assert on_file["counts"] == on_pg["counts"], (on_file["counts"], on_pg["counts"])
         # Every page over the PostgreSQL store (its run and ledger are in it now).
-        analyze(shared)
+        databases.analyze(shared)
         pages = run_child("pages", "--child", "render", "--db", shared,
                           "--runs", str(args.runs))  # fmt: skip
         sandbox = start_sandbox(args.fetch_per_provider)
@@ -148,7 +122,7 @@ def main() -> None:
             fetch_file = run_child("team_store", "--child", "fetch", "--db",
                                    str(folder / "fetch.duckdb"), "--url", url)  # fmt: skip
             fetch_pg = run_child("team_store", "--child", "fetch", "--db",
-                                 database(cluster, "bench_fetch"), "--url", url)  # fmt: skip
+                                 databases.new(migrated=False), "--url", url)  # fmt: skip
         finally:
             sandbox.terminate()
             sandbox.wait()

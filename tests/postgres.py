@@ -133,6 +133,10 @@ class Databases:
     def drop(self, url: str) -> None:
         self._run("dropdb", "--force", urlsplit(url).path.lstrip("/"))
 
+    def analyze(self, url: str) -> None:
+        """VACUUM ANALYZE a database, as autovacuum does shortly after a bulk load."""
+        self._run("vacuumdb", "-z", urlsplit(url).path.lstrip("/"))
+
 
 @pytest.fixture(scope="session")
 def postgres_databases(postgres_url: str) -> Databases:

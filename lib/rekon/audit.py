@@ -100,7 +100,8 @@ def export_trail(store: Store, where: TrailFilter, path: Path, by: Actor) -> int
     the export itself is audited. Returns the number of rows written."""
     by.require(Role.ADMIN, "export the audit trail")
     sql, params = where.sql()
-    from rekon.reports import neutralise, sql_path
+    from rekon.duck import sql_text
+    from rekon.reports import neutralise
 
     # Names, subjects and details come from people and files: neutralised like every export.
     neutral = ", ".join(["logged_at_utc", *(neutralise(c) for c in COLUMNS[1:])])
@@ -108,7 +109,7 @@ def export_trail(store: Store, where: TrailFilter, path: Path, by: Actor) -> int
     n = int(store.scalar(f"SELECT count(*) FROM ({sql})", params | {"tz": store.timezone}))
     with store.read() as cur:
         cur.execute(
-            f"COPY (SELECT {neutral} FROM ({sql})) TO '{sql_path(path)}' (HEADER, DELIMITER ',')",
+            f"COPY (SELECT {neutral} FROM ({sql})) TO '{sql_text(path)}' (HEADER, DELIMITER ',')",
             params | {"tz": store.timezone},
         )
     with store.write() as cur:

@@ -76,15 +76,16 @@ def attach_postgres(con: duckdb.DuckDBPyConnection, url: str, alias: str) -> Non
     """Attach a PostgreSQL database as `alias`. The address carries a password, so no message
     from here quotes it."""
     try:
-        con.execute(f"LOAD '{_sql(postgres_extension())}'")
+        con.execute(f"LOAD '{sql_text(postgres_extension())}'")
         # ATTACH takes no parameters: the address is a quoted literal, the alias a name.
-        con.execute(f"ATTACH '{_sql(url)}' AS {_name(alias)} (TYPE postgres)")
+        con.execute(f"ATTACH '{sql_text(url)}' AS {_name(alias)} (TYPE postgres)")
     except duckdb.Error as exc:
         reason = redact_url(str(exc).splitlines()[0], url)
         raise PostgresUnavailable(f"cannot use the PostgreSQL database: {reason}") from None
 
 
-def _sql(text: Path | str) -> str:
+def sql_text(text: Path | str) -> str:
+    """Text (a path, an address, a statement) inside a SQL string literal."""
     return str(text).replace("'", "''")
 
 

@@ -588,7 +588,7 @@ def reconcile(store: Store, params: ReconcileParams, by: Actor) -> RunSummary:
                 by.name,
             ],
         )
-        steps = [("", NUMBER_ORDERS), ("", NUMBER_LINES)] * store.shared + STEPS
+        steps = ([("", NUMBER_ORDERS), ("", NUMBER_LINES)] if store.shared else []) + STEPS
         for _, template in steps:
             sql = render(template, params.amount_tolerance, store.shared)
             used = {k: v for k, v in (values | {"run": run_id}).items() if f"${k}" in sql}

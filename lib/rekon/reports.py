@@ -17,6 +17,7 @@ import polars as pl
 
 from rekon import closing
 from rekon.classes import EXCEPTIONS, KINDS, RESULTS
+from rekon.duck import sql_text
 from rekon.errors import RekonError
 from rekon.money import format_count
 from rekon.periods import is_whole_month
@@ -249,7 +250,7 @@ def _write(
         # DuckDB would otherwise choose it by the file's extension (.xlsx, .parquet, .json).
         select = export_sql(kind, accounts=accounts)
         written = cur.execute(
-            f"COPY ({select}) TO '{sql_path(out)}' (FORMAT csv, HEADER, DELIMITER ',')",
+            f"COPY ({select}) TO '{sql_text(out)}' (FORMAT csv, HEADER, DELIMITER ',')",
             {"run": run_id},
         ).fetchall()
     return int(written[0][0])
@@ -335,10 +336,6 @@ def run_sheet(store: Store, run_id: int) -> pl.DataFrame:
     return pl.DataFrame({"field": list(fields), "value": list(fields.values())}).with_columns(
         pl.when(value.str.contains(RUNNABLE)).then("'" + value).otherwise(value).alias("value")
     )
-
-
-def sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _write_xlsx(

@@ -12,6 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from rekon.classes import EXCEPTIONS, RESULTS
+from rekon.duck import sql_text
 from rekon.errors import RekonError
 from rekon.listings import RECENT_RUNS_SQL
 from rekon.money import MoneyError, parse_amount
@@ -30,8 +31,10 @@ REVIEW_STATUS = (
 )
 
 
-# One row per result, with what a reviewer needs to see beside it.
-RESULTS_SQL = f"""
+# One row per result, with what a reviewer needs to see beside it. The orders, the lines and a
+# condition on the results are holes a page of results fills (`_rows_of`); RESULTS_SQL is
+# every result of the run.
+_RESULTS_TEMPLATE = f"""
     SELECT r.result_key, r.result, r.rule, r.provider, r.order_id, o.merchant_ref,
            o.payment_id, o.status AS order_status, r.business_date AS order_date,
            r.order_amount, coalesce(o.currency, l.currency) AS currency,
@@ -41,11 +44,12 @@ RESULTS_SQL = f"""
            v.review_note, coalesce(v.review_seq, 0) AS review_seq, o.customer_name,
            o.customer_email, r.anchor_date, r.group_id, r.reason
     FROM recon_results r
-    LEFT JOIN orders o USING (provider, order_id)
-    LEFT JOIN ledger_lines l USING (ledger_id, line_no)
+    LEFT JOIN {{orders}} o USING (provider, order_id)
+    LEFT JOIN {{lines}} l USING (ledger_id, line_no)
     LEFT JOIN ({LATEST_SQL}) v USING (result_key)
-    WHERE r.run_id = $run
+    WHERE r.run_id = $run {{also}}
 """
+RESULTS_SQL = _RESULTS_TEMPLATE.format(orders="orders", lines="ledger_lines", also="")
 
 
 # The same rows before the order's and the line's columns are joined: enough to filter (but
@@ -151,30 +155,19 @@ def _rows_of(store: Store, run_id: int, keys: pl.DataFrame) -> pl.DataFrame:
         return store.query(f"SELECT * FROM ({RESULTS_SQL}) WHERE FALSE", {"run": run_id})
 
     def listed(values: list[Any]) -> str:
-        texts = [str(v).replace("'", "''") for v in values if v is not None]
-        return ", ".join(f"'{t}'" for t in texts) or "NULL"
+        return ", ".join(f"'{sql_text(v)}'" for v in values if v is not None) or "NULL"
 
     def numbers(column: str) -> str:
         return ", ".join(str(int(i)) for i in keys[column].drop_nulls().unique()) or "NULL"
 
-    orders = listed(keys["order_id"].unique().to_list())
-    sql = (
-        RESULTS_SQL.replace(
-            "LEFT JOIN orders o",
-            # The days first: a date is compared faster than an id, and leaves few ids.
-            f"LEFT JOIN (SELECT * FROM orders WHERE business_date IN"
-            f" ({listed(keys['business_date'].unique().to_list())})"
-            f" AND order_id IN ({orders})) o",
-        )
-        .replace(
-            "LEFT JOIN ledger_lines l",
-            f"LEFT JOIN (SELECT * FROM ledger_lines WHERE ledger_id IN ({numbers('ledger_id')})"
-            f" AND line_no IN ({numbers('line_no')})) l",
-        )
-        .replace(
-            "WHERE r.run_id = $run",
-            f"WHERE r.run_id = $run AND r.result_key IN ({listed(keys['result_key'].to_list())})",
-        )
+    sql = _RESULTS_TEMPLATE.format(
+        # The days first: a date is compared faster than an id, and leaves few ids.
+        orders=f"(SELECT * FROM orders WHERE business_date IN"
+        f" ({listed(keys['business_date'].unique().to_list())})"
+        f" AND order_id IN ({listed(keys['order_id'].unique().to_list())}))",
+        lines=f"(SELECT * FROM ledger_lines WHERE ledger_id IN ({numbers('ledger_id')})"
+        f" AND line_no IN ({numbers('line_no')}))",
+        also=f"AND r.result_key IN ({listed(keys['result_key'].to_list())})",
     )
     return store.query(f"SELECT * FROM ({sql}) ORDER BY {PAGE_ORDER}", {"run": run_id})
 

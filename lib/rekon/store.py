@@ -4,7 +4,8 @@ Two places keep the tables, with one SQL dialect over both, DuckDB's: an embedde
 (one process at a time), or a PostgreSQL database that DuckDB attaches, shared by every
 dashboard, schedule and command of a team. Readers take a cursor per use; every write goes
 through `Store.write()`, a transaction that lands whole or not at all. Writers take turns by a
-lock: a Python one within a process, and with PostgreSQL also an advisory lock across processes.
+lock: a Python one within a process, and with PostgreSQL also a table lock across processes
+(see `team_locks.py`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import duckdb
 
 from rekon import team_locks
 from rekon.config import is_postgres_url, size_in_bytes
-from rekon.duck import attach_postgres, connect
+from rekon.duck import attach_postgres, connect, sql_text
 from rekon.errors import RekonError
 from rekon.migrations import MIGRATIONS
 from rekon.migrations_pg import PG_MIGRATIONS
@@ -270,14 +271,14 @@ class Store:
                 self.pg_execute(cur, sql)
                 self.pg_execute(
                     cur,
-                    f"INSERT INTO schema_version VALUES ({version}, '{_literal(name)}',"
+                    f"INSERT INTO schema_version VALUES ({version}, '{sql_text(name)}',"
                     " now() AT TIME ZONE 'UTC')",
                 )
         self._con.execute("CALL pg_clear_cache()")  # DuckDB's view of the tables, refreshed
 
     def pg_execute(self, cur: duckdb.DuckDBPyConnection, sql: str) -> None:
         """Run PostgreSQL's own SQL in the cursor's transaction (DDL DuckDB cannot express)."""
-        cur.execute(f"CALL postgres_execute('{PG}', '{_literal(sql)}')")
+        cur.execute(f"CALL postgres_execute('{PG}', '{sql_text(sql)}')")
 
     @contextmanager
     def hold(self, *names: str) -> Iterator[team_locks.Held | None]:
@@ -343,7 +344,7 @@ class Store:
         alias. Attached outside any transaction, as DuckDB detaches only after a commit."""
         alias = f"staged_{abs(hash(path)):x}"
         with self._lock:
-            self._con.execute(f"ATTACH '{_sql_path(path)}' AS {alias} (READ_ONLY)")
+            self._con.execute(f"ATTACH '{sql_text(path)}' AS {alias} (READ_ONLY)")
         try:
             yield alias
         finally:
@@ -482,16 +483,6 @@ def next_id(cur: duckdb.DuckDBPyConnection, sequence: str) -> int:
     row = cur.execute(sql).fetchone()
     assert row is not None
     return int(row[0])
-
-
-def _sql_path(path: Path) -> str:
-    """A file path inside a SQL string literal."""
-    return str(path).replace("'", "''")
-
-
-def _literal(text: str) -> str:
-    """Text inside a SQL string literal."""
-    return text.replace("'", "''")
 
 
 def business_date_sql(column: str) -> str:

@@ -1,5 +1,7 @@
-"""How processes sharing one PostgreSQL store take turns: PostgreSQL advisory locks, held by a
-transaction, so a process that dies (kill -9, a power cut) lets go with its connection.
+"""How processes sharing one PostgreSQL store take turns: a table lock for every write, and
+advisory locks for named turns (a provider's fetch, a running fetch, the schedule's runner).
+Each is held by a transaction or a session, so a process that dies (kill -9, a power cut) lets
+go with its connection.
 
 The embedded file needs none of this: one process holds it, and `Store.write` serialises that
 process's writers.
@@ -47,19 +49,6 @@ class Held:
     def take(self, *names: str) -> None:
         """Wait until every lock is free, then hold it."""
         self._cur.execute(lock_sql(self._alias, names))
-
-    def try_take(self, name: str) -> bool:
-        """Hold the lock if it is free; False at once if another process holds it."""
-        row = self._cur.execute(lock_sql(self._alias, [name], wait=False)).fetchone()
-        return bool(row and row[0])
-
-    def alive(self) -> bool:
-        """Whether the transaction, and so every lock it holds, is still there."""
-        try:
-            self._cur.execute(f"SELECT * FROM postgres_query('{self._alias}', 'SELECT 1')")
-            return True
-        except duckdb.Error:
-            return False
 
     def release(self) -> None:
         try:
