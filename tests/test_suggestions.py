@@ -47,6 +47,16 @@ def test_a_fee_is_suggested_within_one_percent_and_says_so(store: Store) -> None
     assert found.difference == -1500 and not found.agrees
 
 
+def test_in_a_crowd_a_fee_pairs_only_by_the_reference_number(store: Store) -> None:
+    # More orders within 1 % and the window than CROWD: amount and date tell them apart no
+    # longer, so a line short by a fee meets only the order its reference's number names.
+    crowd = [order(f"xo_{i:04}", 200_000, D5) for i in range(suggestions.CROWD + 1)]
+    add_orders(store, *crowd, order("xo_named", 200_000, D6, merchant_ref="INV-77123"))
+    add_ledger(store, (D5, "TRF 77123", 198_500), (D5, "TRF", 198_000))
+    found = suggestions.suggest(store, reconcile(store, OCT, by=OPERATOR).run_id, limit=1_000)
+    assert [(s.orders, s.difference) for s in found] == [(("O:xepeng:xo_named",), -1500)]
+
+
 def test_a_daily_deposit_is_suggested_as_a_group(store: Store) -> None:
     add_orders(store, order("xo_1", 100_000, D5), order("xo_2", 150_000, D5),
                order("do_9", 150_000, D5, provider="durianpay"))  # fmt: skip

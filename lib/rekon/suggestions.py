@@ -4,7 +4,8 @@ a manual match) or declines it (it is never suggested again).
 
 Three shapes are proposed:
 - a pair: a leftover line and a leftover paid order within the run's date window whose
-  amounts are equal, within the tolerance, or within 1 % (a fee);
+  amounts are equal, within the tolerance, or within 1 % (a fee; in a crowd of orders of
+  about that amount, only with an order whose reference ends in the line's number);
 - a daily deposit: a line whose amount equals the sum of one provider's leftover paid orders
   of one business day, booked within the window after it;
 - a handful: two of one provider's leftover orders within the window that add up to a line
@@ -74,50 +75,84 @@ _LEFTOVERS_SQL = f"""
     FROM recon_results r JOIN ledger_lines l USING (ledger_id, line_no)
     WHERE r.run_id = $run AND r.result IN {LEFTOVER_LINES};
 """
-# Pairs: hash joins on (day, amount bucket) — each leftover order stands on every day of its
-# window and on its bucket's neighbours — so a line meets only orders of about its amount,
-# never every order of its day. One bucketing is absolute (the tolerance wide), one relative
-# (1 % wide); the exact band is checked afterwards. Points: amount 40 exact / 30 within the
-# tolerance / 15 within 1 %; date 20 on the day, 3 fewer a day apart; reference up to 25 by
-# similarity (nothing when the line has none); the customer's name in the description up to
-# 10; 5 when the line names the order's provider. Each line keeps its best three.
-_PAIRS_SQL = """
+# Pairs. Within the tolerance: a hash join on (day, amount bucket) — each leftover order
+# stands on every day of its window and on its bucket's neighbours — so a line meets only
+# orders of about its amount, never every order of its day. Within 1 % (a fee): the same on
+# 1 %-wide buckets, except for a line in a crowd (more than CROWD orders within 1 % and the
+# window, as in a busy month where thousands of orders share a handful of prices): there,
+# amount and date say nothing, so it meets only orders whose reference ends in the same
+# number. Exact bands are checked afterwards.
+# Points: amount 40 exact / 30 within the tolerance / 15 within 1 %; date 20 on the day, 3
+# fewer a day apart; reference up to 25 by similarity (nothing when the line has none); the
+# customer's name in the description up to 10; 5 when the line names the order's provider.
+# Each line keeps its best three, ties to the first order by key, by a grouped top-3 rather
+# than a window, so memory stays bounded by the lines.
+CROWD = 200
+_PAIRS_SQL = f"""
     CREATE OR REPLACE TEMP TABLE s_pairs AS
     WITH sized AS (
-        SELECT *, floor(amount / $width)::BIGINT AS ab, floor(ln(amount) / ln(1.01))::BIGINT AS rb
+        SELECT row_number() OVER (ORDER BY key) AS oid, *,
+               floor(amount / $width)::BIGINT AS ab,
+               floor(ln(amount) / ln(1.011))::BIGINT AS rb,  -- 1.1 %: a 1 % gap spans one
+               nullif(regexp_extract(ref, '([0-9]+)$', 1), '') AS tail
         FROM s_orders WHERE amount > 0
-    ), widened AS (
-        SELECT o.*, o.day + d::INTEGER AS on_day, o.ab + b AS on_ab, o.rb + b AS on_rb
-        FROM sized o, range(-$window, $window + 1) w(d), range(-1, 2) k(b)
     ), lines AS (
-        SELECT *, floor(amount / $width)::BIGINT AS ab, floor(ln(amount) / ln(1.01))::BIGINT AS rb
+        SELECT *, floor(amount / $width)::BIGINT AS ab,
+               floor(ln(amount) / ln(1.011))::BIGINT AS rb,
+               nullif(regexp_extract(ref, '([0-9]+)$', 1), '') AS tail
         FROM s_lines WHERE amount > 0
+    ), near AS (
+        SELECT oid, day + d::INTEGER AS on_day, ab + b AS on_ab, rb + b AS on_rb
+        FROM sized, range(-$window, $window + 1) w(d), range(-1, 2) k(b)
+    ), crowds AS (
+        SELECT l.key, sum(c.n) > {CROWD} AS crowded
+        FROM lines l JOIN (SELECT on_day, on_rb, count(*) AS n FROM near GROUP BY ALL) c
+          ON c.on_day = l.day AND c.on_rb = l.rb
+        GROUP BY l.key
     ), met AS (
-        SELECT l.key AS line_key, o.key AS order_key FROM lines l
-        JOIN widened o ON l.day = o.on_day AND l.ab = o.on_ab
-        UNION
-        SELECT l.key, o.key FROM lines l
-        JOIN widened o ON l.day = o.on_day AND l.rb = o.on_rb
+        SELECT l.key AS line_key, n.oid, 0 AS tier FROM lines l
+        JOIN near n ON n.on_day = l.day AND n.on_ab = l.ab
+        UNION ALL  -- beyond the tolerance, within 1 %
+        SELECT l.key, n.oid, 1 FROM lines l ANTI JOIN crowds c ON c.key = l.key AND c.crowded
+        JOIN near n ON n.on_day = l.day AND n.on_rb = l.rb
+        UNION ALL
+        SELECT l.key, o.oid, 1 FROM lines l SEMI JOIN crowds c ON c.key = l.key AND c.crowded
+        JOIN sized o ON o.tail = l.tail
+        WHERE abs(date_diff('day', o.day, l.day)) <= $window
     ), pairs AS (
-        SELECT m.line_key, [m.order_key] AS order_keys, l.amount - o.amount AS difference,
+        SELECT l.key AS line_key, o.oid, o.key AS order_key, l.amount - o.amount AS difference,
                abs(date_diff('day', o.day, l.day)) AS days,
                CASE WHEN l.ref = '' THEN NULL
                     ELSE jaro_winkler_similarity(l.ref, o.ref) END AS ref_alike,
                CASE WHEN o.name = '' OR l.description = '' THEN NULL
                     ELSE jaro_winkler_similarity(o.name, l.description) END AS name_alike,
                coalesce(l.named = o.provider, false) AS provider_named, o.provider
-        FROM met m JOIN s_lines l ON l.key = m.line_key JOIN s_orders o ON o.key = m.order_key
-        WHERE abs(l.amount - o.amount) <= greatest($tol, abs(o.amount) / 100)
-          AND (l.named IS NULL OR l.named = o.provider)
+        FROM met m JOIN lines l ON l.key = m.line_key JOIN sized o ON o.oid = m.oid
+        WHERE (l.named IS NULL OR l.named = o.provider)
+          AND CASE WHEN m.tier = 0 THEN abs(l.amount - o.amount) <= $tol
+                   ELSE abs(l.amount - o.amount) > $tol
+                        AND abs(l.amount - o.amount) <= abs(o.amount) / 100 END
+    ), scored AS (
+        SELECT *, least(100,
+                   CASE WHEN difference = 0 THEN 40 WHEN abs(difference) <= $tol THEN 30
+                        ELSE 15 END
+                   + greatest(0, 20 - 3 * days)
+                   + coalesce(round(25 * ref_alike), 0)
+                   + coalesce(round(10 * name_alike), 0)
+                   + CASE WHEN provider_named THEN 5 ELSE 0 END)::INTEGER AS score
+        FROM pairs
+    ), best AS (
+        SELECT line_key,
+               max_by({{'order_keys': [order_key], 'difference': difference, 'days': days,
+                       'ref_alike': ref_alike, 'name_alike': name_alike,
+                       'provider_named': provider_named, 'provider': provider,
+                       'score': score}},
+                      score::BIGINT * 4294967296 - oid, 3) AS top
+        FROM scored GROUP BY line_key
     )
-    SELECT 'pair' AS kind, *, 1 AS n, least(100,
-               CASE WHEN difference = 0 THEN 40 WHEN abs(difference) <= $tol THEN 30 ELSE 15 END
-               + greatest(0, 20 - 3 * days)
-               + coalesce(round(25 * ref_alike), 0)
-               + coalesce(round(10 * name_alike), 0)
-               + CASE WHEN provider_named THEN 5 ELSE 0 END)::INTEGER AS score
-    FROM pairs
-    QUALIFY row_number() OVER (PARTITION BY line_key ORDER BY score DESC, order_keys) <= 3
+    SELECT 'pair' AS kind, line_key, p.order_keys, p.difference, p.days, p.ref_alike,
+           p.name_alike, p.provider_named, p.provider, 1 AS n, p.score
+    FROM (SELECT line_key, unnest(top) AS p FROM best)
 """
 # Daily deposits: the sum of one provider's leftover paid orders of one day, equal to a line
 # booked that day or within the window after it.
@@ -137,9 +172,12 @@ _DEPOSITS_SQL = """
      AND (l.named IS NULL OR l.named = d.provider)
 """
 # A handful: two leftover orders of one provider within the line's window whose amounts add
-# up to it, for lines nothing else explains. Bounded: at most LONELY_LINES such lines, and one
-# hash join on the amount the second order must have, never a search over every subset.
+# up to it, for lines nothing else explains. Bounded: at most LONELY_LINES such lines, one hash
+# join on the amount the second order must have (never a search over every subset), and each
+# (provider, day, amount) offers its first few orders as the second — in a month where
+# hundreds of orders share a price, the first pairs by key are as good a suggestion as any.
 LONELY_LINES = 500
+SECONDS_PER_AMOUNT = 4
 _HANDFUL_SQL = f"""
     INSERT INTO s_pairs
     WITH lonely AS (
@@ -147,23 +185,33 @@ _HANDFUL_SQL = f"""
         WHERE amount > 0 AND key NOT IN (SELECT line_key FROM s_pairs)
         ORDER BY key LIMIT {LONELY_LINES}
     ), widened AS (
-        SELECT o.*, o.day + d::INTEGER AS on_day
+        SELECT o.key, o.provider, o.amount, o.day, o.day + d::INTEGER AS on_day
         FROM s_orders o, range(-$window, $window + 1) w(d) WHERE o.amount > 0
+    ), seconds AS (
+        SELECT provider, on_day, amount,
+               list(struct_pack(key, day) ORDER BY key)[:{SECONDS_PER_AMOUNT}] AS firsts
+        FROM widened GROUP BY ALL
     ), firsts AS (
         SELECT l.key AS line_key, l.amount - a.amount AS rest, a.key AS a_key, a.provider,
                l.day, l.named, abs(date_diff('day', a.day, l.day)) AS a_days
         FROM lonely l JOIN widened a ON a.on_day = l.day AND a.amount < l.amount
         WHERE l.named IS NULL OR l.named = a.provider
+    ), found AS (
+        SELECT f.*, unnest(s.firsts) AS b
+        FROM firsts f JOIN seconds s
+          ON s.amount = f.rest AND s.on_day = f.day AND s.provider = f.provider
+    ), best AS (
+        SELECT line_key, named,
+               min_by({{'a': a_key, 'b': b.key, 'provider': provider,
+                       'days': greatest(a_days, abs(date_diff('day', b.day, day)))}},
+                      [a_key, b.key], 3) AS top
+        FROM found WHERE b.key > a_key GROUP BY ALL
     )
-    SELECT 'handful', f.line_key, [f.a_key, b.key], 0,
-           greatest(f.a_days, abs(date_diff('day', b.day, f.day))), NULL, NULL,
-           coalesce(f.named = f.provider, false), f.provider, 2,
-           least(100, 30 + greatest(0, 20 - 3 * greatest(f.a_days,
-                                                         abs(date_diff('day', b.day, f.day))))
-                 + CASE WHEN f.named = f.provider THEN 5 ELSE 0 END)::INTEGER
-    FROM firsts f JOIN widened b
-      ON b.amount = f.rest AND b.on_day = f.day AND b.key > f.a_key AND b.provider = f.provider
-    QUALIFY row_number() OVER (PARTITION BY f.line_key ORDER BY f.a_key, b.key) <= 3
+    SELECT 'handful', line_key, [p.a, p.b], 0, p.days, NULL, NULL,
+           coalesce(named = p.provider, false), p.provider, 2,
+           least(100, 30 + greatest(0, 20 - 3 * p.days)
+                 + CASE WHEN named = p.provider THEN 5 ELSE 0 END)::INTEGER
+    FROM (SELECT *, unnest(top) AS p FROM best)
 """
 # The best of them, never one a reviewer declined.
 _BEST_SQL = """
