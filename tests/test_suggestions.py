@@ -4,6 +4,7 @@ a reviewer accepts one (a manual match) or declines it (never suggested again)."
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -54,7 +55,7 @@ def test_in_a_crowd_a_fee_pairs_only_by_the_reference_number(store: Store) -> No
     add_orders(store, *crowd, order("xo_named", 200_000, D6, merchant_ref="INV-77123"))
     add_ledger(store, (D5, "TRF 77123", 198_500), (D5, "TRF", 198_000))
     found = suggestions.suggest(store, reconcile(store, OCT, by=OPERATOR).run_id, limit=1_000)
-    assert [(s.orders, s.difference) for s in found] == [(("O:xepeng:xo_named",), -1500)]
+    assert [(s.orders, s.difference) for s in found] == [(("O:xepeng:xo_named",), Decimal(-1500))]
 
 
 def test_a_daily_deposit_is_suggested_as_a_group(store: Store) -> None:
