@@ -13,9 +13,9 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml uv.lock
 ifeq ($(UV),)
 	$(PYTHON) -m pip install --quiet --user uv || $(PYTHON) -m pip install --quiet uv
-	$(PYTHON) -m uv sync --frozen --all-groups
+	$(PYTHON) -m uv sync --frozen --all-groups --compile-bytecode
 else
-	$(UV) sync --frozen --all-groups
+	$(UV) sync --frozen --all-groups --compile-bytecode
 endif
 	@touch $(STAMP)
 

@@ -4,13 +4,15 @@ reason, never dropped quietly. Nothing is stored here."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import re
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -55,7 +57,8 @@ def read_ledger(
     options: ImportOptions | None = None,
     saved_mapping: SavedMapping | None = None,
 ) -> Parsed:
-    """Parse and validate a ledger file; nothing is stored. Raises LedgerError."""
+    """Parse and validate a ledger file held in memory; nothing is stored. Raises
+    LedgerError."""
     options = options or ImportOptions()
     if not raw.strip():
         raise LedgerError(f"{file_name} is empty")
@@ -63,10 +66,119 @@ def read_ledger(
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     delimiter = options.delimiter or sniff_delimiter(text)
-    header_index = find_header(text, delimiter)
-    header_line = numbered_rows(text, delimiter, header_index + 1)[header_index][1]
+    header_line = _header_line(text, delimiter)
     body = text if header_line == 1 else "\n".join(text.split("\n")[header_line - 1 :])
     frame, overlong = read_records(body, delimiter, header_line, file_name)
+    physical_lines = body.count("\n") + (not body.endswith("\n"))
+    source = _Source(
+        file_name, hashlib.sha256(raw).hexdigest(), encoding, delimiter, header_line,
+        physical_lines,
+    )  # fmt: skip
+    return _mapped(frame, source, options, saved_mapping, overlong)
+
+
+def read_ledger_file(
+    path: Path,
+    file_name: str | None = None,
+    options: ImportOptions | None = None,
+    saved_mapping: SavedMapping | None = None,
+) -> Parsed:
+    """Parse and validate a ledger file on disk; nothing is stored. Raises LedgerError.
+
+    A UTF-8 file with plain line ends (nearly every export) is never held in Python: one pass
+    over its bytes hashes it and counts its lines, the sniffing reads its opening bytes, and
+    polars reads the records where they lie. Anything else (another encoding, a BOM, CR line
+    ends, a record polars cannot read strictly) is read in memory as an upload is."""
+    options = options or ImportOptions()
+    file_name = file_name or path.name
+    scan = _scan(path)
+    if not scan.plain:
+        return read_ledger(path.read_bytes(), file_name, options, saved_mapping)
+    text, encoding = decode(scan.head)
+    delimiter = options.delimiter or sniff_delimiter(text)
+    header_line = _header_line(text, delimiter)
+    try:
+        frame = pl.read_csv(
+            path, separator=delimiter, infer_schema=False, quote_char='"', has_header=True,
+            skip_lines=header_line - 1,
+        )  # fmt: skip
+    except pl.exceptions.PolarsError:
+        return read_ledger(path.read_bytes(), file_name, options, saved_mapping)
+    physical_lines = scan.newlines - (header_line - 1) + (not scan.ends_with_newline)
+    source = _Source(file_name, scan.content_hash, encoding, delimiter, header_line, physical_lines)
+    return _mapped(frame, source, options, saved_mapping, [])
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What the records were read from: the file, and where its header is."""
+
+    file_name: str
+    content_hash: str
+    encoding: str
+    delimiter: str
+    header_line: int  # 1-based
+    physical_lines: int  # from the header line on
+
+
+@dataclass(frozen=True)
+class _Scan:
+    content_hash: str
+    head: bytes  # the opening lines, whole lines only, for sniffing
+    newlines: int
+    ends_with_newline: bool
+    plain: bool  # UTF-8 without a BOM, no CR, not blank: polars may read it where it lies
+
+
+SCAN_CHUNK = 1 << 24
+# The sniffing reads the opening 200,000 characters at most.
+HEAD_BYTES = 262_144
+
+
+def _scan(path: Path) -> _Scan:
+    """One pass over the file's bytes, a chunk at a time: its hash, its line count, and
+    whether it is plain UTF-8."""
+    digest = hashlib.sha256()
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    head, newlines, last, plain, blank = b"", 0, b"", True, True
+    with path.open("rb") as f:
+        while chunk := f.read(SCAN_CHUNK):
+            digest.update(chunk)
+            if len(head) < HEAD_BYTES:
+                head += chunk[: HEAD_BYTES - len(head)]
+            newlines += chunk.count(b"\n")
+            blank = blank and not chunk.strip()
+            if plain:
+                try:
+                    utf8.decode(chunk)
+                    plain = b"\r" not in chunk
+                except UnicodeDecodeError:
+                    plain = False
+            last = chunk[-1:]
+    try:
+        utf8.decode(b"", final=True)
+    except UnicodeDecodeError:
+        plain = False
+    plain = plain and not blank and not head.startswith(codecs.BOM_UTF8)
+    if len(head) >= HEAD_BYTES:  # a line cut in two would fool the sniffing
+        head = head[: head.rfind(b"\n") + 1] or head
+    return _Scan(digest.hexdigest(), head, newlines, last == b"\n", plain)
+
+
+def _header_line(text: str, delimiter: str) -> int:
+    """The 1-based line in the file on which the header row ends."""
+    header_index = find_header(text, delimiter)
+    return numbered_rows(text, delimiter, header_index + 1)[header_index][1]
+
+
+def _mapped(
+    frame: pl.DataFrame,
+    source: _Source,
+    options: ImportOptions,
+    saved_mapping: SavedMapping | None,
+    overlong: list[Rejected],
+) -> Parsed:
+    """The records mapped to ledger fields and checked."""
     frame = frame.rename({c: c.strip() for c in frame.columns})
     columns = frame.columns
     base = saved_mapping.columns if saved_mapping else auto_mapping(columns)
@@ -86,12 +198,8 @@ def read_ledger(
             columns,
             mapping,
         )
-    physical_lines = body.count("\n") + (not body.endswith("\n"))
     saved = saved_mapping or SavedMapping(mapping)
-    return _validate(
-        frame, physical_lines, mapping, file_name, raw, encoding, delimiter, header_line, options,
-        saved, overlong,
-    )  # fmt: skip
+    return _validate(frame, mapping, source, options, saved, overlong)
 
 
 def _read_csv(body: str, delimiter: str, quote: str | None, ragged: bool) -> pl.DataFrame:
@@ -171,31 +279,28 @@ def _lines_where(body: str, condition: pl.Expr) -> pl.DataFrame:
 
 def _validate(
     frame: pl.DataFrame,
-    physical_lines: int,
     mapping: ColumnMapping,
-    file_name: str,
-    raw: bytes,
-    encoding: str,
-    delimiter: str,
-    header_line: int,
+    source: _Source,
     options: ImportOptions,
     saved: SavedMapping,
     overlong: list[Rejected],
 ) -> Parsed:
     m = asdict(mapping)
+    file_name, header_line = source.file_name, source.header_line
     text_cols = list(frame.columns)  # the file's own columns, before helpers are added
     # Line in the file of each record: header line + 1 + index + newlines inside earlier records
     # (counted only when the file has more lines than records, i.e. when there are some).
     line_no = header_line + 1 + pl.int_range(pl.len())
-    if physical_lines > frame.height + 1:
+    if source.physical_lines > frame.height + 1:
         newlines = pl.sum_horizontal(
             [pl.col(c).fill_null("").str.count_matches("\n") for c in text_cols]
         )
         line_no = line_no + newlines.cum_sum() - newlines
     frame = frame.with_columns(
         line_no.alias("__line"),
+        # No character but white space: a search, where stripping would copy every text.
         pl.all_horizontal(
-            [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in text_cols]
+            [~pl.col(c).str.contains(r"\S").fill_null(False) for c in text_cols]
         ).alias("__blank"),
     )
     amount_cols = [c for c in (m["amount"], m["debit"], m["credit"]) if c]
@@ -212,7 +317,10 @@ def _validate(
     # The word test runs on the few rows without a date, not on every row.
     summary_lines = frame.filter(no_date & ~pl.col("__blank")).filter(wordy)["__line"]
     frame = frame.with_columns(pl.col("__line").is_in(summary_lines.implode()).alias("__summary"))
-    data = frame.filter(~pl.col("__blank") & ~pl.col("__summary"))
+    # A filter copies every column: at 10M lines each copy is the file's size again, so a
+    # clean file (no blank, total or rejected lines) is never filtered.
+    not_data = pl.col("__blank") | pl.col("__summary")
+    data = frame.filter(~not_data) if frame.select(not_data.any()).item() else frame
     if data.is_empty():
         raise LedgerError(f"{file_name} has a header but no ledger lines")
     if options.date_format:
@@ -246,7 +354,7 @@ def _validate(
         key=lambda r: r.line_no,
     )
     bad_lines = {r.line_no for r in rejected}
-    good = data.filter(~pl.col("__line").is_in(list(bad_lines)))
+    good = data.filter(~pl.col("__line").is_in(list(bad_lines))) if bad_lines else data
     # A NUL or a bidi mark inside a reference is invisible and keeps the line from ever
     # matching: such characters go, and the import says on how many lines.
     dirty = pl.lit(False)
@@ -281,10 +389,10 @@ def _validate(
                 f"lines add up to {format_plain(summed)} (difference "
                 f"{format_plain(summed - said)}){because}: check the file before reconciling"
             )
-    fmt = LedgerFormat(encoding, delimiter, header_line, style, date_format)
+    fmt = LedgerFormat(source.encoding, source.delimiter, header_line, style, date_format)
     return Parsed(
         file_name,
-        hashlib.sha256(raw).hexdigest(),
+        source.content_hash,
         fmt,
         mapping,
         text_cols,
@@ -396,16 +504,18 @@ def _rejections(
     amount_label = m["amount"] or "/".join(c for c in (m["debit"], m["credit"]) if c)
     amount_source = m["amount"] or m["debit"] or m["credit"]
     currency = _text(m["currency"])
-    checks = data.select(
+    # Orders are in rupiah: a line in another currency would pair by its bare number.
+    foreign = currency.is_not_null() & ~currency.str.to_uppercase().is_in(RUPIAH)
+    # The failing rows first: their texts are then read from a few rows, not copied from all.
+    checks = data.filter(pl.col("__date").is_null() | ~amount_ok | foreign).select(
         "__line",
         pl.col(m["date"]).fill_null("").alias("date_text"),
         pl.col(amount_source).fill_null("").alias("amount_text"),
         currency.alias("currency_text"),
         pl.col("__date").is_null().alias("bad_date"),
         (~amount_ok).alias("bad_amount"),
-        # Orders are in rupiah: a line in another currency would pair by its bare number.
-        (currency.is_not_null() & ~currency.str.to_uppercase().is_in(RUPIAH)).alias("foreign"),
-    ).filter(pl.col("bad_date") | pl.col("bad_amount") | pl.col("foreign"))
+        foreign.alias("foreign"),
+    )
     out = []
     # Only the failing rows reach Python, and the import is refused past 5 % of them.
     for line, date_text, amount_text, code, bad_date, bad_amount, foreign in checks.iter_rows():

@@ -22,7 +22,7 @@ from rekon.ledger.model import (
     SharedLines,
     TooManyRejected,
 )
-from rekon.ledger.reading import read_ledger
+from rekon.ledger.reading import read_ledger, read_ledger_file
 from rekon.listings import LEDGERS_SQL
 from rekon.locks import refuse_if_locked
 from rekon.money import format_count
@@ -42,14 +42,11 @@ def import_ledger(
     PeriodLocked (a line dated in a signed-off period) or AccessDenied."""
     by.require(Role.REVIEWER, "import a ledger")
     options = options or ImportOptions()
-    if isinstance(path_or_bytes, Path):
-        raw = path_or_bytes.read_bytes()
-        file_name = file_name or path_or_bytes.name
-    else:
-        raw = path_or_bytes
-    file_name = file_name or "ledger.csv"
     base = load_mapping(store, saved_mapping) if saved_mapping else None
-    parsed = read_ledger(raw, file_name, options, base)
+    if isinstance(path_or_bytes, Path):
+        parsed = read_ledger_file(path_or_bytes, file_name, options, base)
+    else:
+        parsed = read_ledger(path_or_bytes, file_name or "ledger.csv", options, base)
     return store_ledger(store, parsed, options, by)
 
 
@@ -116,7 +113,9 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions, by: Actor
         # The table's column order; from_arrow rather than register() so the batch is not
         # kept alive until the commit.
         new_lines = lines.select(pl.lit(ledger_id, pl.Int64).alias("ledger_id"), *columns)
-        cur.from_arrow(new_lines.to_arrow()).insert_into("ledger_lines")
+        cur.from_arrow(new_lines.to_arrow(compat_level=pl.CompatLevel.oldest())).insert_into(
+            "ledger_lines"
+        )
         refuse_if_locked(
             cur,
             "SELECT DISTINCT entry_date FROM ledger_lines WHERE ledger_id = $id",
