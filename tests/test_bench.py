@@ -38,7 +38,7 @@ def table_rows(text: str) -> list[list[str]]:
 @pytest.mark.parametrize(
     ("module", "args", "first_cell"),
     [
-        ("reconcile", ("--sizes", "3000"), "3,000"),
+        ("reconcile", ("--sizes", "3000", "--no-datacompy"), "3,000"),
         ("fetch", ("--sizes", "2000"), "2,000"),
         ("pages", ("--n", "3000", "--runs", "1"), "pages/overview.py"),
         ("startup", ("--runs", "1"), "`rekon --help`"),
