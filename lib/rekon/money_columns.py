@@ -51,13 +51,17 @@ def _negative_expr(col: pl.Expr) -> pl.Expr:
     return parens.xor(minus)
 
 
-def sniff_style(values: pl.Series, prefer: DecimalStyle | None = None) -> DecimalStyle:
-    """Decide the decimal style of a whole column from the evidence in all of its values; with
-    no evidence either way, the preferred style (a saved mapping's), else Indonesian.
+def sniff_style(
+    values: pl.Series | pl.DataFrame, prefer: DecimalStyle | None = None
+) -> DecimalStyle:
+    """Decide the decimal style of a whole column from the evidence in all of its values (a
+    Series, or its distinct texts `t` already counted in `rows`); with no evidence either way,
+    the preferred style (a saved mapping's), else Indonesian.
     Each distinct text is read once and weighs as many rows as carry it: a ledger repeats its
     amounts, so this reads thousands of texts instead of a million."""
-    texts = values.rename("v").value_counts(name="rows")
-    body = texts.select(_body_expr(pl.col("v")).alias("b"), "rows").drop_nulls("b")
+    if isinstance(values, pl.Series):
+        values = values.rename("t").value_counts(name="rows")
+    body = values.select(_body_expr(pl.col("t")).alias("b"), "rows").drop_nulls("b")
 
     def rows_like(pattern: str) -> int:
         return int(body.filter(pl.col("b").str.contains(pattern))["rows"].sum())

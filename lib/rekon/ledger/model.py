@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -160,19 +161,22 @@ class ImportOptions:
 
 
 @dataclass(frozen=True)
-class Parsed:
-    """A file read and checked, not yet stored."""
+class Checked:
+    """What checking every line of a file found, beside the lines themselves."""
 
     file_name: str
     content_hash: str
     format: LedgerFormat
     mapping: ColumnMapping
     columns: list[str]
-    lines: pl.DataFrame  # line_no, entry_date, reference, description, amount, currency, …
     rejected: list[Rejected]
     skipped: list[tuple[int, str]]  # blank lines and total rows: recognised, not data
-    cleaned: int = 0  # lines whose reference or description held control characters
-    warnings: list[str] = field(default_factory=list)  # e.g. a stated total the lines miss
+    cleaned: int  # lines whose reference or description held control characters
+    warnings: list[str]  # e.g. a stated total the lines miss
+    lines: int
+    total: Decimal
+    first_day: date | None
+    last_day: date | None
 
     @property
     def rejected_lines(self) -> int:
@@ -181,7 +185,59 @@ class Parsed:
 
     @property
     def data_rows(self) -> int:
-        return self.lines.height + self.rejected_lines
+        return self.lines + self.rejected_lines
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A file read and checked whole, not yet stored: what was found, and every line."""
+
+    checked: Checked
+    lines: pl.DataFrame  # line_no, entry_date, reference, description, amount, currency, …
+
+    @property
+    def file_name(self) -> str:
+        return self.checked.file_name
+
+    @property
+    def content_hash(self) -> str:
+        return self.checked.content_hash
+
+    @property
+    def format(self) -> LedgerFormat:
+        return self.checked.format
+
+    @property
+    def mapping(self) -> ColumnMapping:
+        return self.checked.mapping
+
+    @property
+    def columns(self) -> list[str]:
+        return self.checked.columns
+
+    @property
+    def rejected(self) -> list[Rejected]:
+        return self.checked.rejected
+
+    @property
+    def skipped(self) -> list[tuple[int, str]]:
+        return self.checked.skipped
+
+    @property
+    def cleaned(self) -> int:
+        return self.checked.cleaned
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.checked.warnings
+
+    @property
+    def rejected_lines(self) -> int:
+        return self.checked.rejected_lines
+
+    @property
+    def data_rows(self) -> int:
+        return self.checked.data_rows
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ import polars as pl
 from rekon.ledger.model import (
     DATE_SAMPLE,
     DELIMITER_NAMES,
+    Checked,
     ChoiceNeeded,
     ColumnMapping,
     ImportOptions,
@@ -77,36 +79,99 @@ def read_ledger(
     return _mapped(frame, source, options, saved_mapping, overlong)
 
 
+BATCH_ROWS = 1_000_000
+
+
+class LedgerStream:
+    """A ledger file read and checked a batch of lines at a time, so an import holds one
+    batch, never the whole file. `lines()` yields the checked lines; once it has run out,
+    `checked()` says what was set aside, the totals, and any warning."""
+
+    def __init__(
+        self, source: _Source, records: pl.LazyFrame | None, plan: _Plan | None,
+        parsed: Parsed | None = None, batch_rows: int = BATCH_ROWS,
+    ) -> None:  # fmt: skip
+        self.batch_rows = batch_rows
+        self.file_name = source.file_name
+        self.content_hash = source.content_hash
+        self._source, self._records, self._plan, self._parsed = source, records, plan, parsed
+        self._tally = _Tally()
+        self._done: Checked | None = None
+
+    @classmethod
+    def of(cls, parsed: Parsed) -> LedgerStream:
+        """A file already read in memory, as one batch."""
+        source = _Source(parsed.file_name, parsed.content_hash, "", "", 0, 0)
+        return cls(source, None, None, parsed)
+
+    def lines(self) -> Iterator[pl.DataFrame]:
+        if self._parsed is not None:
+            yield self._parsed.lines
+            self._done = self._parsed.checked
+            return
+        assert self._records is not None and self._plan is not None
+        for batch in self._records.collect_batches(chunk_size=self.batch_rows):
+            yield _check(batch, self._plan, self._source, self._tally)
+        self._done = _checked(self._plan, self._source, self._tally, [])
+
+    def checked(self) -> Checked:
+        if self._done is None:
+            raise RuntimeError("checked() before every batch of lines was read")
+        return self._done
+
+
+def open_ledger_file(
+    path: Path,
+    file_name: str | None = None,
+    options: ImportOptions | None = None,
+    saved_mapping: SavedMapping | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> LedgerStream:
+    """A ledger file on disk, ready to be checked batch by batch. Raises LedgerError.
+
+    A UTF-8 file with plain line ends (nearly every export) is never held in Python: one pass
+    over its bytes hashes it and counts its lines, the sniffing reads its opening bytes, one
+    streamed pass decides its formats from its distinct texts, and polars reads the records a
+    batch at a time where they lie. Anything else (another encoding, a BOM, CR line ends, a
+    record polars cannot read strictly) is read in memory as an upload is."""
+    options = options or ImportOptions()
+    file_name = file_name or path.name
+    scan = _scan(path)
+    if not scan.plain:
+        return LedgerStream.of(read_ledger(path.read_bytes(), file_name, options, saved_mapping))
+    text, encoding = decode(scan.head)
+    delimiter = options.delimiter or sniff_delimiter(text)
+    header_line = _header_line(text, delimiter)
+    physical_lines = scan.newlines - (header_line - 1) + (not scan.ends_with_newline)
+    source = _Source(file_name, scan.content_hash, encoding, delimiter, header_line, physical_lines)
+    records = pl.scan_csv(
+        path, separator=delimiter, infer_schema=False, quote_char='"', has_header=True,
+        skip_lines=header_line - 1,
+    )  # fmt: skip
+    try:
+        columns = records.collect_schema().names()
+        records = records.rename({c: c.strip() for c in columns})
+        mapping, saved = _mapping(records.collect_schema().names(), options, saved_mapping)
+        plan = _plan(records, mapping, source, options, saved)
+    except pl.exceptions.PolarsError:
+        # Not strict CSV (a record too long, a quote that is no CSV quote): the forgiving way
+        # needs the text.
+        return LedgerStream.of(read_ledger(path.read_bytes(), file_name, options, saved_mapping))
+    return LedgerStream(source, records, plan, batch_rows=batch_rows)
+
+
 def read_ledger_file(
     path: Path,
     file_name: str | None = None,
     options: ImportOptions | None = None,
     saved_mapping: SavedMapping | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> Parsed:
-    """Parse and validate a ledger file on disk; nothing is stored. Raises LedgerError.
-
-    A UTF-8 file with plain line ends (nearly every export) is never held in Python: one pass
-    over its bytes hashes it and counts its lines, the sniffing reads its opening bytes, and
-    polars reads the records where they lie. Anything else (another encoding, a BOM, CR line
-    ends, a record polars cannot read strictly) is read in memory as an upload is."""
-    options = options or ImportOptions()
-    file_name = file_name or path.name
-    scan = _scan(path)
-    if not scan.plain:
-        return read_ledger(path.read_bytes(), file_name, options, saved_mapping)
-    text, encoding = decode(scan.head)
-    delimiter = options.delimiter or sniff_delimiter(text)
-    header_line = _header_line(text, delimiter)
-    try:
-        frame = pl.read_csv(
-            path, separator=delimiter, infer_schema=False, quote_char='"', has_header=True,
-            skip_lines=header_line - 1,
-        )  # fmt: skip
-    except pl.exceptions.PolarsError:
-        return read_ledger(path.read_bytes(), file_name, options, saved_mapping)
-    physical_lines = scan.newlines - (header_line - 1) + (not scan.ends_with_newline)
-    source = _Source(file_name, scan.content_hash, encoding, delimiter, header_line, physical_lines)
-    return _mapped(frame, source, options, saved_mapping, [])
+    """A ledger file on disk read and checked whole (all its lines in one frame), as
+    `open_ledger_file` reads it."""
+    stream = open_ledger_file(path, file_name, options, saved_mapping, batch_rows)
+    lines = list(stream.lines())
+    return Parsed(stream.checked(), pl.concat(lines) if len(lines) > 1 else lines[0])
 
 
 @dataclass(frozen=True)
@@ -171,16 +236,10 @@ def _header_line(text: str, delimiter: str) -> int:
     return numbered_rows(text, delimiter, header_index + 1)[header_index][1]
 
 
-def _mapped(
-    frame: pl.DataFrame,
-    source: _Source,
-    options: ImportOptions,
-    saved_mapping: SavedMapping | None,
-    overlong: list[Rejected],
-) -> Parsed:
-    """The records mapped to ledger fields and checked."""
-    frame = frame.rename({c: c.strip() for c in frame.columns})
-    columns = frame.columns
+def _mapping(
+    columns: list[str], options: ImportOptions, saved_mapping: SavedMapping | None
+) -> tuple[ColumnMapping, SavedMapping]:
+    """The file's columns mapped to ledger fields, or a ChoiceNeeded naming what is missing."""
     base = saved_mapping.columns if saved_mapping else auto_mapping(columns)
     mapping = base.with_overrides(options.mapping)
     for fld, col in asdict(mapping).items():
@@ -198,8 +257,23 @@ def _mapped(
             columns,
             mapping,
         )
-    saved = saved_mapping or SavedMapping(mapping)
-    return _validate(frame, mapping, source, options, saved, overlong)
+    return mapping, saved_mapping or SavedMapping(mapping)
+
+
+def _mapped(
+    frame: pl.DataFrame,
+    source: _Source,
+    options: ImportOptions,
+    saved_mapping: SavedMapping | None,
+    overlong: list[Rejected],
+) -> Parsed:
+    """Records held in memory, mapped to ledger fields and checked as one batch."""
+    frame = frame.rename({c: c.strip() for c in frame.columns})
+    mapping, saved = _mapping(frame.columns, options, saved_mapping)
+    plan = _plan(frame.lazy(), mapping, source, options, saved)
+    tally = _Tally()
+    lines = _check(frame, plan, source, tally, frozenset(r.line_no for r in overlong))
+    return Parsed(_checked(plan, source, tally, overlong), lines)
 
 
 def _read_csv(body: str, delimiter: str, quote: str | None, ragged: bool) -> pl.DataFrame:
@@ -277,83 +351,138 @@ def _lines_where(body: str, condition: pl.Expr) -> pl.DataFrame:
     return pl.DataFrame({"text": body.split("\n")}).with_row_index("i").filter(condition)
 
 
-def _validate(
-    frame: pl.DataFrame,
-    mapping: ColumnMapping,
-    source: _Source,
-    options: ImportOptions,
-    saved: SavedMapping,
-    overlong: list[Rejected],
-) -> Parsed:
-    m = asdict(mapping)
-    file_name, header_line = source.file_name, source.header_line
-    text_cols = list(frame.columns)  # the file's own columns, before helpers are added
-    # Line in the file of each record: header line + 1 + index + newlines inside earlier records
-    # (counted only when the file has more lines than records, i.e. when there are some).
-    line_no = header_line + 1 + pl.int_range(pl.len())
-    if source.physical_lines > frame.height + 1:
-        newlines = pl.sum_horizontal(
-            [pl.col(c).fill_null("").str.count_matches("\n") for c in text_cols]
-        )
-        line_no = line_no + newlines.cum_sum() - newlines
-    frame = frame.with_columns(
-        line_no.alias("__line"),
-        # No character but white space: a search, where stripping would copy every text.
-        pl.all_horizontal(
-            [~pl.col(c).str.contains(r"\S").fill_null(False) for c in text_cols]
-        ).alias("__blank"),
-    )
-    amount_cols = [c for c in (m["amount"], m["debit"], m["credit"]) if c]
-    style = options.decimal_style or sniff_style(
-        pl.concat([frame[c] for c in amount_cols]).drop_nulls(), saved.decimal_style
-    )
-    date_col = m["date"]
-    # A total or balance line: no date in the date column, and a word like Total or Saldo.
+@dataclass(frozen=True)
+class _Plan:
+    """What the whole file decides before any line is checked, from its distinct values: the
+    decimal style, the date format, how dates and amounts are parsed, and which side of a
+    debit/credit pair (or of side-marked amounts) counts as sales."""
+
+    mapping: ColumnMapping
+    text_cols: list[str]
+    style: DecimalStyle
+    date_format: str
+    date: pl.Expr
+    amount: pl.Expr  # the signed amount; null where it cannot be read
+
+
+def _blank_and_summary(text_cols: list[str], m: dict[str, Any]) -> tuple[pl.Expr, pl.Expr]:
+    """A line of white space only, and a total or balance line: no date in the date column and
+    a word like Total or Saldo. Both decided by the line alone."""
+    # No character but white space: a search, where stripping would copy every text.
+    blank = pl.all_horizontal([~pl.col(c).str.contains(r"\S").fill_null(False) for c in text_cols])
     wordy = pl.lit(False)
-    for c in (date_col, m["reference"], m["description"]):
+    for c in (m["date"], m["reference"], m["description"]):
         if c:
             wordy = wordy | pl.col(c).fill_null("").str.contains(SUMMARY_WORDS)
-    no_date = ~pl.col(date_col).fill_null("").str.contains(r"\d")
-    # The word test runs on the few rows without a date, not on every row.
-    summary_lines = frame.filter(no_date & ~pl.col("__blank")).filter(wordy)["__line"]
-    frame = frame.with_columns(pl.col("__line").is_in(summary_lines.implode()).alias("__summary"))
-    # A filter copies every column: at 10M lines each copy is the file's size again, so a
-    # clean file (no blank, total or rejected lines) is never filtered.
-    not_data = pl.col("__blank") | pl.col("__summary")
-    data = frame.filter(~not_data) if frame.select(not_data.any()).item() else frame
-    if data.is_empty():
-        raise LedgerError(f"{file_name} has a header but no ledger lines")
+    no_date = ~pl.col(m["date"]).fill_null("").str.contains(r"\d")
+    # The word test runs on the few lines without a date, not on every line.
+    summary = pl.when(no_date & ~blank).then(wordy).otherwise(False)
+    return blank, summary
+
+
+def _plan(
+    records: pl.LazyFrame, mapping: ColumnMapping, source: _Source, options: ImportOptions,
+    saved: SavedMapping,
+) -> _Plan:  # fmt: skip
+    """One pass over the records (streamed for a file on disk), grouping the texts of the
+    date and amount columns: every decision is taken on distinct texts, each weighed by how
+    many lines carry it."""
+    m = asdict(mapping)
+    text_cols = records.collect_schema().names()
+    blank, summary = _blank_and_summary(text_cols, m)
+    data = records.filter(~blank & ~summary)
+    amount_cols = [c for c in (m["amount"], m["debit"], m["credit"]) if c]
+    queries = [
+        data.select(pl.len()),
+        data.group_by(pl.col(m["date"]).alias("t")).agg(pl.len().alias("rows")),
+        pl.concat([records.select(pl.col(c).alias("t")) for c in amount_cols])
+        .drop_nulls()
+        .group_by("t")
+        .agg(pl.len().alias("rows")),
+        *(data.group_by(pl.col(c).alias("t")).agg(pl.len().alias("rows")) for c in amount_cols),
+    ]
+    rows_frame, dates, all_amounts, *per_column = pl.collect_all(queries, engine="streaming")
+    rows = int(rows_frame.item())
+    if rows == 0:
+        raise LedgerError(f"{source.file_name} has a header but no ledger lines")
+    style = options.decimal_style or sniff_style(all_amounts, saved.decimal_style)
     if options.date_format:
         check_date_format(options.date_format)
     try:
         date_format = options.date_format or sniff_date_format(
-            data[date_col].unique(), saved.date_format
+            dates["t"].rename(m["date"]), saved.date_format
         )
     except LedgerError as exc:
         raise ChoiceNeeded(str(exc), text_cols, mapping) from exc
-    parsed_date = _via_distinct(
-        data[date_col],
-        lambda c: month_names_expr(c).str.strptime(pl.Date, date_format, strict=False),
-        pl.Date,
-    )
+    date = _via_distinct(
+        m["date"], dates, rows,
+        lambda c: month_names_expr(c).str.strptime(pl.Date, date_format, strict=False), pl.Date,
+    )  # fmt: skip
+    counts = dict(zip(amount_cols, per_column, strict=True))
     if m["amount"]:
-        amount = _via_distinct(data[m["amount"]], lambda c: amount_expr(c, style), MONEY_DTYPE)
-        amount = _signed_by_side(data[m["amount"]], amount)
-        amount_ok = pl.col("__amount").is_not_null()
+        parse = _via_distinct(
+            m["amount"], counts[m["amount"]], rows, lambda c: amount_expr(c, style), MONEY_DTYPE
+        )
+        amount = _signed_by_side(m["amount"], counts[m["amount"]], parse)
     else:
-        debit = amount_expr(pl.col(m["debit"]), style) if m["debit"] else pl.lit(None)
-        credit = amount_expr(pl.col(m["credit"]), style) if m["credit"] else pl.lit(None)
-        amount = pl.lit(0).cast(pl.Decimal(18, 2))  # replaced below once the sales side is known
-        amount_ok = debit.is_not_null() | credit.is_not_null()
-    data = data.with_columns(parsed_date.alias("__date"), amount.alias("__amount"))
-    if not m["amount"]:
-        data = _debit_credit(data, m, style)
-        amount_ok = pl.col("__amount").is_not_null()
-    rejected = sorted(
-        overlong + _rejections(data, mapping, date_format, style, amount_ok),
-        key=lambda r: r.line_no,
+        amount = _debit_credit(m, counts, style)
+    return _Plan(mapping, text_cols, style, date_format, date, amount)
+
+
+@dataclass
+class _Tally:
+    """What checking the batches found so far, beside the lines themselves."""
+
+    rows_before: int = 0
+    newlines_before: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    summaries: list[pl.DataFrame] = field(default_factory=list)
+    cleaned: int = 0
+    lines: int = 0
+    total: Decimal = Decimal(0)
+    first_day: date | None = None
+    last_day: date | None = None
+
+
+def _check(
+    batch: pl.DataFrame, plan: _Plan, source: _Source, tally: _Tally,
+    set_aside: frozenset[int] = frozenset(),
+) -> pl.DataFrame:  # fmt: skip
+    """One batch of records checked: its ledger lines, with what it set aside added to the
+    tally. Line numbers run on from the batches before. `set_aside`: lines already rejected
+    while reading (too many fields)."""
+    m = asdict(plan.mapping)
+    text_cols = plan.text_cols
+    # Line in the file of each record: header line + 1 + index + newlines inside earlier
+    # records (counted only where some field holds one).
+    line_no = source.header_line + 1 + tally.rows_before + pl.int_range(pl.len())
+    embedded = pl.any_horizontal([pl.col(c).str.contains("\n", literal=True) for c in text_cols])
+    if batch.select(embedded.any()).item():
+        newlines = pl.sum_horizontal(
+            [pl.col(c).fill_null("").str.count_matches("\n") for c in text_cols]
+        )
+        line_no = line_no + tally.newlines_before + newlines.cum_sum() - newlines
+        tally.newlines_before += int(batch.select(newlines.sum()).item())
+    elif tally.newlines_before:
+        line_no = line_no + tally.newlines_before
+    tally.rows_before += batch.height
+    blank, summary = _blank_and_summary(text_cols, m)
+    batch = batch.with_columns(
+        line_no.alias("__line"), blank.alias("__blank"), summary.alias("__summary")
     )
-    bad_lines = {r.line_no for r in rejected}
+    # A filter copies every column, so a batch with nothing to set aside is not filtered.
+    not_data = pl.col("__blank") | pl.col("__summary")
+    if batch.select(not_data.any()).item():
+        tally.skipped += [(int(n), "blank line") for n in batch.filter("__blank")["__line"]]
+        summaries = batch.filter("__summary")
+        tally.skipped += [(int(n), "total/summary row") for n in summaries["__line"]]
+        tally.summaries.append(summaries)
+        batch = batch.filter(~not_data)
+    data = batch.with_columns(plan.date.alias("__date"), plan.amount.alias("__amount"))
+    rejected = _rejections(data, plan)
+    tally.rejected += rejected
+    bad_lines = {r.line_no for r in rejected} | set_aside
     good = data.filter(~pl.col("__line").is_in(list(bad_lines))) if bad_lines else data
     # A NUL or a bidi mark inside a reference is invisible and keeps the line from ever
     # matching: such characters go, and the import says on how many lines.
@@ -362,6 +491,7 @@ def _validate(
         if c:
             dirty = dirty | pl.col(c).fill_null("").str.contains(INVISIBLE)
     cleaned = int(good.select(dirty.sum()).item())
+    tally.cleaned += cleaned
     lines = good.select(
         pl.col("__line").cast(pl.Int64).alias("line_no"),
         pl.col("__date").alias("entry_date"),
@@ -372,15 +502,34 @@ def _validate(
         _text(m["provider"]).str.to_lowercase().alias("provider"),
         _text(m["email"]).alias("email"),
     )
-    skipped = [(int(n), "blank line") for n in frame.filter(pl.col("__blank"))["__line"]]
-    skipped += [(int(n), "total/summary row") for n in frame.filter(pl.col("__summary"))["__line"]]
-    stated = _stated_total(
-        frame.filter(pl.col("__summary")), m, style, (date_col, m["reference"], m["description"])
-    )
+    if lines.height:
+        total, first, last = lines.select(
+            pl.col("amount").sum(),
+            pl.col("entry_date").min().alias("first"),
+            pl.col("entry_date").max().alias("last"),
+        ).row(0)
+        tally.lines += lines.height
+        tally.total += Decimal(total)
+        tally.first_day = min(filter(None, (tally.first_day, first)))
+        tally.last_day = max(filter(None, (tally.last_day, last)))
+    return lines
+
+
+def _checked(plan: _Plan, source: _Source, tally: _Tally, overlong: list[Rejected]) -> Checked:
+    """The tally of every batch, as what the import reports: rejections in line order, and a
+    warning where the file's own total disagrees with the lines."""
+    m = asdict(plan.mapping)
+    rejected = sorted(overlong + tally.rejected, key=lambda r: r.line_no)
     warnings = []
+    summaries = pl.concat(tally.summaries) if tally.summaries else None
+    stated = (
+        _stated_total(summaries, m, plan.style, (m["date"], m["reference"], m["description"]))
+        if summaries is not None
+        else None
+    )
     if stated is not None:
         total_line, said = stated
-        summed = Decimal(lines["amount"].sum() or 0) if lines.height else Decimal(0)
+        summed = tally.total
         if said != summed:
             set_aside = len({r.line_no for r in rejected})
             because = f"; the {set_aside} line(s) set aside may explain it" if set_aside else ""
@@ -389,19 +538,13 @@ def _validate(
                 f"lines add up to {format_plain(summed)} (difference "
                 f"{format_plain(summed - said)}){because}: check the file before reconciling"
             )
-    fmt = LedgerFormat(source.encoding, source.delimiter, header_line, style, date_format)
-    return Parsed(
-        file_name,
-        source.content_hash,
-        fmt,
-        mapping,
-        text_cols,
-        lines,
-        rejected,
-        sorted(skipped),
-        cleaned,
-        warnings,
-    )
+    fmt = LedgerFormat(source.encoding, source.delimiter, source.header_line, plan.style,
+                       plan.date_format)  # fmt: skip
+    return Checked(
+        source.file_name, source.content_hash, fmt, plan.mapping, plan.text_cols, rejected,
+        sorted(tally.skipped), tally.cleaned, warnings, tally.lines, tally.total,
+        tally.first_day, tally.last_day,
+    )  # fmt: skip
 
 
 # A grand total, not a sub-total or a running balance (neither adds up the lines).
@@ -432,31 +575,35 @@ def _stated_total(
 
 
 def _via_distinct(
-    values: pl.Series, parse: Callable[[pl.Expr], pl.Expr], dtype: PolarsDataType
+    column: str,
+    texts: pl.DataFrame,
+    rows: int,
+    parse: Callable[[pl.Expr], pl.Expr],
+    dtype: PolarsDataType,
 ) -> pl.Expr:
-    """`parse` applied to each distinct text of a column once, mapped back onto every row.
+    """`parse` applied to each distinct text of a column once (`texts`: column t), mapped back
+    onto every line.
 
     Ledgers repeat their dates and, mostly, their amounts: parsing the distinct texts is
     several regular expressions over thousands of values instead of a million. When most
     texts are distinct, mapping back would cost more than it saves.
     """
-    texts = values.unique()
-    if len(texts) > len(values) // 2:
-        return parse(pl.col(values.name))
-    parsed = texts.to_frame("t").select(parse(pl.col("t")).alias("t"))["t"]
-    return pl.col(values.name).replace_strict(texts, parsed, default=None, return_dtype=dtype)
+    if texts.height > rows // 2:
+        return parse(pl.col(column))
+    parsed = texts.select(parse(pl.col("t")).alias("p"))["p"]
+    return pl.col(column).replace_strict(texts["t"], parsed, default=None, return_dtype=dtype)
 
 
-def _signed_by_side(values: pl.Series, amount: pl.Expr) -> pl.Expr:
+def _signed_by_side(column: str, texts: pl.DataFrame, amount: pl.Expr) -> pl.Expr:
     """Amounts marked with their side (`1.500.000,00 CR`, `250.000,00 DB`) as one signed
     amount: as with a debit/credit pair, the side most lines use counts as sales (a tie goes to
     credit, money in on a bank statement) and the other side as reversals."""
-    if not values.str.contains(r"(?i)[a-z]\.?\s*$").any():  # one quick scan: no marks at all
+    sides = texts.select(side_expr(pl.col("t")).alias("s"), "rows").drop_nulls("s")
+    if sides.is_empty():
         return amount
-    counts = values.to_frame("v").select(side_expr(pl.col("v")).alias("s"))["s"].value_counts()
-    per_side = dict(zip(counts["s"].to_list(), counts["count"].to_list(), strict=True))
+    per_side = dict(sides.group_by("s").agg(pl.col("rows").sum()).iter_rows())
     reversal = "credit" if per_side.get("debit", 0) > per_side.get("credit", 0) else "debit"
-    return pl.when(side_expr(pl.col(values.name)) == reversal).then(-amount).otherwise(amount)
+    return pl.when(side_expr(pl.col(column)) == reversal).then(-amount).otherwise(amount)
 
 
 def _text(col: str | None, clean: bool = False) -> pl.Expr:
@@ -469,41 +616,46 @@ def _text(col: str | None, clean: bool = False) -> pl.Expr:
     return pl.when(value == "").then(None).otherwise(value)
 
 
-def _debit_credit(data: pl.DataFrame, m: dict[str, Any], style: DecimalStyle) -> pl.DataFrame:
-    """One signed amount from a debit/credit pair: the side most rows use counts as sales."""
+def _debit_credit(
+    m: dict[str, Any], counts: dict[str, pl.DataFrame], style: DecimalStyle
+) -> pl.Expr:
+    """One signed amount from a debit/credit pair (null where it cannot be read): the side
+    most lines use counts as sales."""
     zero = pl.lit(0).cast(pl.Decimal(18, 2))
+
+    def lines_with_amount(c: str | None) -> int:
+        if not c:
+            return 0
+        parsed = counts[c].select(amount_expr(pl.col("t"), style).fill_null(zero).alias("a"),
+                                  "rows")  # fmt: skip
+        return int(parsed.filter(pl.col("a") != 0)["rows"].sum())
+
     debit = amount_expr(pl.col(m["debit"]), style).fill_null(zero) if m["debit"] else zero
     credit = amount_expr(pl.col(m["credit"]), style).fill_null(zero) if m["credit"] else zero
-    data = data.with_columns(debit.alias("__debit"), credit.alias("__credit"))
-    debit_rows = int((data["__debit"] != 0).sum())
-    credit_rows = int((data["__credit"] != 0).sum())
-    sales, other = ("__debit", "__credit") if debit_rows >= credit_rows else ("__credit", "__debit")
+    if lines_with_amount(m["debit"]) >= lines_with_amount(m["credit"]):
+        sales, other = debit, credit
+    else:
+        sales, other = credit, debit
     has_text = pl.lit(False)
     for c in (m["debit"], m["credit"]):
         if c:
             has_text = has_text | (pl.col(c).fill_null("").str.strip_chars() != "")
-    value = (pl.col(sales) - pl.col(other)).cast(pl.Decimal(18, 2))
+    value = (sales - other).cast(pl.Decimal(18, 2))
     parsed_ok = pl.lit(True)
     for c in (m["debit"], m["credit"]):
         if c:
             text = pl.col(c).fill_null("").str.strip_chars()
             parsed_ok = parsed_ok & ((text == "") | amount_expr(pl.col(c), style).is_not_null())
-    return data.with_columns(
-        pl.when(has_text & parsed_ok).then(value).otherwise(None).alias("__amount")
-    )
+    return pl.when(has_text & parsed_ok).then(value).otherwise(None)
 
 
-def _rejections(
-    data: pl.DataFrame,
-    mapping: ColumnMapping,
-    date_format: str,
-    style: DecimalStyle,
-    amount_ok: pl.Expr,
-) -> list[Rejected]:
-    m = asdict(mapping)
+def _rejections(data: pl.DataFrame, plan: _Plan) -> list[Rejected]:
+    m = asdict(plan.mapping)
+    style, date_format = plan.style, plan.date_format
     amount_label = m["amount"] or "/".join(c for c in (m["debit"], m["credit"]) if c)
     amount_source = m["amount"] or m["debit"] or m["credit"]
     currency = _text(m["currency"])
+    amount_ok = pl.col("__amount").is_not_null()
     # Orders are in rupiah: a line in another currency would pair by its bare number.
     foreign = currency.is_not_null() & ~currency.str.to_uppercase().is_in(RUPIAH)
     # The failing rows first: their texts are then read from a few rows, not copied from all.

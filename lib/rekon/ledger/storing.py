@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -13,6 +12,7 @@ import polars as pl
 from rekon.access import Actor, Role
 from rekon.ledger.correcting import apply_correction
 from rekon.ledger.model import (
+    Checked,
     DuplicateLedger,
     ImportOptions,
     ImportResult,
@@ -22,7 +22,7 @@ from rekon.ledger.model import (
     SharedLines,
     TooManyRejected,
 )
-from rekon.ledger.reading import read_ledger, read_ledger_file
+from rekon.ledger.reading import LedgerStream, open_ledger_file, read_ledger
 from rekon.listings import LEDGERS_SQL
 from rekon.locks import refuse_if_locked
 from rekon.money import format_count
@@ -39,44 +39,57 @@ def import_ledger(
     by: Actor,
 ) -> ImportResult:
     """Read, validate and store one ledger file in one transaction. Raises LedgerError,
-    PeriodLocked (a line dated in a signed-off period) or AccessDenied."""
+    PeriodLocked (a line dated in a signed-off period) or AccessDenied. A file on disk is
+    read and stored a batch of lines at a time."""
     by.require(Role.REVIEWER, "import a ledger")
     options = options or ImportOptions()
     base = load_mapping(store, saved_mapping) if saved_mapping else None
     if isinstance(path_or_bytes, Path):
-        parsed = read_ledger_file(path_or_bytes, file_name, options, base)
+        stream = open_ledger_file(path_or_bytes, file_name, options, base)
     else:
         parsed = read_ledger(path_or_bytes, file_name or "ledger.csv", options, base)
-    return store_ledger(store, parsed, options, by)
+        stream = LedgerStream.of(parsed)
+    return _land(store, stream, options, by)
 
 
 def store_ledger(store: Store, parsed: Parsed, options: ImportOptions, by: Actor) -> ImportResult:
+    """Store a file read whole (a reviewer saw its preview first)."""
     by.require(Role.REVIEWER, "import a ledger")
-    rows = parsed.data_rows
-    failed_lines = parsed.rejected_lines
+    _refuse_rejected(parsed.checked, options)
+    return _land(store, LedgerStream.of(parsed), options, by)
+
+
+def _refuse_rejected(checked: Checked, options: ImportOptions) -> None:
+    rows = checked.data_rows
+    failed_lines = checked.rejected_lines
     if rows == 0:
-        raise LedgerError(f"{parsed.file_name} has a header but no ledger lines")
+        raise LedgerError(f"{checked.file_name} has a header but no ledger lines")
     if failed_lines > options.threshold * rows:
+        first = checked.rejected[0]
         raise TooManyRejected(
-            f"{format_count(failed_lines)} of {format_count(rows)} lines in {parsed.file_name} "
+            f"{format_count(failed_lines)} of {format_count(rows)} lines in {checked.file_name} "
             "cannot be imported "
             f"(more than {options.threshold:.0%}); nothing was imported. "
-            f"First problem: line {parsed.rejected[0].line_no}, {parsed.rejected[0].column}: "
-            f"{parsed.rejected[0].reason} ({parsed.rejected[0].value!r})",
-            parsed.rejected,
+            f"First problem: line {first.line_no}, {first.column}: "
+            f"{first.reason} ({first.value!r})",
+            checked.rejected,
         )
-    name = options.name or parsed.file_name
-    lines = parsed.lines
-    total = lines["amount"].sum() if lines.height else 0
-    first_day: date | None = lines["entry_date"].min()  # type: ignore[assignment]
-    last_day: date | None = lines["entry_date"].max()  # type: ignore[assignment]
+
+
+COLUMNS = ("line_no", "entry_date", "reference", "description", "amount", "currency",
+           "provider", "email")  # fmt: skip
+
+
+def _land(store: Store, stream: LedgerStream, options: ImportOptions, by: Actor) -> ImportResult:
+    """One transaction: the lines batch by batch, then the ledger with what checking them
+    found. Too many rejected lines, a locked day or any error rolls all of it back."""
     with store.write() as cur:
         existing = cur.execute(
-            "SELECT id, name FROM ledgers WHERE content_hash = ?", [parsed.content_hash]
+            "SELECT id, name FROM ledgers WHERE content_hash = ?", [stream.content_hash]
         ).fetchall()
         if existing and not options.replace:
             raise DuplicateLedger(
-                f"{parsed.file_name} was already imported as ledger {existing[0][0]} "
+                f"{stream.file_name} was already imported as ledger {existing[0][0]} "
                 f"({existing[0][1]}); use --replace to import it again"
             )
         for old_id, _ in existing:
@@ -85,6 +98,17 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions, by: Actor
         # The same file keeps its ledger id, so its lines keep their result keys and the reviews
         # recorded on them stay attached when the month is reconciled again.
         ledger_id = existing[0][0] if existing else next_id(cur, "ledger_id")
+        for lines in stream.lines():
+            # Plain Arrow strings: DuckDB reads polars' string views several times slower.
+            # from_arrow rather than register() so the batch is not kept alive until the commit.
+            batch = lines.select(pl.lit(ledger_id, pl.Int64).alias("ledger_id"), *COLUMNS)
+            cur.from_arrow(batch.to_arrow(compat_level=pl.CompatLevel.oldest())).insert_into(
+                "ledger_lines"
+            )
+            del lines, batch
+        checked = stream.checked()
+        _refuse_rejected(checked, options)
+        name = options.name or checked.file_name
         cur.execute(
             "INSERT INTO ledgers (id, name, file_name, content_hash, imported_at, imported_by,"
             " mapping, format, lines_total, lines_imported, lines_rejected, amount_total,"
@@ -93,28 +117,20 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions, by: Actor
             [
                 ledger_id,
                 name,
-                parsed.file_name,
-                parsed.content_hash,
+                checked.file_name,
+                checked.content_hash,
                 utc_now(),
                 by.name,
-                parsed.mapping.to_json(),
-                json.dumps(asdict(parsed.format)),
-                rows,
-                lines.height,
-                failed_lines,
-                total,
-                lines["entry_date"].min(),
-                lines["entry_date"].max(),
-                json.dumps([asdict(r) for r in parsed.rejected[:1000]]),
+                checked.mapping.to_json(),
+                json.dumps(asdict(checked.format)),
+                checked.data_rows,
+                checked.lines,
+                checked.rejected_lines,
+                checked.total,
+                checked.first_day,
+                checked.last_day,
+                json.dumps([asdict(r) for r in checked.rejected[:1000]]),
             ],
-        )
-        columns = ("line_no", "entry_date", "reference", "description", "amount", "currency",
-                   "provider", "email")  # fmt: skip
-        # The table's column order; from_arrow rather than register() so the batch is not
-        # kept alive until the commit.
-        new_lines = lines.select(pl.lit(ledger_id, pl.Int64).alias("ledger_id"), *columns)
-        cur.from_arrow(new_lines.to_arrow(compat_level=pl.CompatLevel.oldest())).insert_into(
-            "ledger_lines"
         )
         refuse_if_locked(
             cur,
@@ -130,7 +146,7 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions, by: Actor
         )
         overlapping = cur.execute(
             "SELECT list(id) FROM ledgers WHERE id <> ? AND date_from <= ? AND date_to >= ?",
-            [ledger_id, last_day, first_day],
+            [ledger_id, checked.last_day, checked.first_day],
         ).fetchall()[0][0]
         shared = (
             [
@@ -147,9 +163,9 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions, by: Actor
             f"ledger:{ledger_id}",
             json.dumps(
                 {
-                    "file": parsed.file_name,
-                    "lines": lines.height,
-                    "rejected": failed_lines,
+                    "file": checked.file_name,
+                    "lines": checked.lines,
+                    "rejected": checked.rejected_lines,
                     "replaced": [e[0] for e in existing],
                 }
             ),
@@ -157,18 +173,18 @@ def store_ledger(store: Store, parsed: Parsed, options: ImportOptions, by: Actor
     return ImportResult(
         ledger_id,
         name,
-        lines.height,
-        parsed.rejected,
-        parsed.skipped,
-        total,
-        first_day,
-        last_day,
-        parsed.format,
-        parsed.mapping,
+        checked.lines,
+        checked.rejected,
+        checked.skipped,
+        checked.total,
+        checked.first_day,
+        checked.last_day,
+        checked.format,
+        checked.mapping,
         shared,
         correction,
-        parsed.cleaned,
-        parsed.warnings,
+        checked.cleaned,
+        checked.warnings,
     )
 
 
