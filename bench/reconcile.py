@@ -263,22 +263,24 @@ def polars_script(folder: Path) -> dict[str, Any]:
 
 def datacompy_python() -> str | None:
     """A throwaway environment with datacompy (it pins polars below the project's), made once
-    with uv and kept in the user's cache; None where it cannot be made (offline)."""
+    with uv (as `make` installs it) and kept in the user's cache; None where it cannot be
+    made (offline)."""
     import shutil
     import subprocess
 
     python = DATACOMPY_ENV / "bin" / "python"
     if python.exists():
         return str(python)
-    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    made = subprocess.run(
-        f"{uv} venv -q {DATACOMPY_ENV} -p {sys.executable} && "
-        f"{uv} pip install -q --python {python} datacompy",
-        shell=True, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if made.returncode != 0:
-        print(f"datacompy environment not made: {made.stderr[-500:]}", file=sys.stderr)
-        return None
+    found = shutil.which("uv") or shutil.which("uv", path=str(Path.home() / ".local" / "bin"))
+    uv = [found] if found else ["python3", "-m", "uv"]
+    for step in (
+        [*uv, "venv", "-q", str(DATACOMPY_ENV), "-p", sys.executable],
+        [*uv, "pip", "install", "-q", "--python", str(python), "datacompy"],
+    ):
+        made = subprocess.run(step, capture_output=True, text=True, check=False)
+        if made.returncode != 0:
+            print(f"datacompy environment not made: {made.stderr[-500:]}", file=sys.stderr)
+            return None
     return str(python)
 
 
