@@ -75,13 +75,28 @@ _LEFTOVERS_SQL = f"""
     FROM recon_results r JOIN ledger_lines l USING (ledger_id, line_no)
     WHERE r.run_id = $run AND r.result IN {LEFTOVER_LINES};
 """
-# Pairs. Within the tolerance: a hash join on (day, amount bucket) — each leftover order
-# stands on every day of its window and on its bucket's neighbours — so a line meets only
-# orders of about its amount, never every order of its day. Within 1 % (a fee): the same on
-# 1 %-wide buckets, except for a line in a crowd (more than CROWD orders within 1 % and the
-# window, as in a busy month where thousands of orders share a handful of prices): there,
+# What the pairing joins on, for the leftovers with an amount: integer ids (an order's in key
+# order, for ties), the amount's bucket the tolerance wide and 1.1 % wide (so a 1 % gap spans
+# one), and the number the reference ends in.
+_BUCKETS_SQL = """
+    CREATE OR REPLACE TEMP TABLE s_order_buckets AS
+    SELECT row_number() OVER (ORDER BY key) AS oid, key, day, provider,
+           floor(amount / $width)::BIGINT AS ab, floor(ln(amount) / ln(1.011))::BIGINT AS rb,
+           nullif(regexp_extract(ref, '([0-9]+)$', 1), '') AS tail
+    FROM s_orders WHERE amount > 0;
+    CREATE OR REPLACE TEMP TABLE s_line_buckets AS
+    SELECT row_number() OVER (ORDER BY key) AS lid, key, day, named,
+           floor(amount / $width)::BIGINT AS ab, floor(ln(amount) / ln(1.011))::BIGINT AS rb,
+           nullif(regexp_extract(ref, '([0-9]+)$', 1), '') AS tail
+    FROM s_lines WHERE amount > 0;
+"""
+# Pairs. Within the tolerance: a hash join on (day, amount bucket) — each leftover line stands
+# on every day of its window and looks in its bucket and both neighbours — so a line meets
+# only orders of about its amount, never every order of its day. Within 1 % (a fee): the same
+# on 1 %-wide buckets, except for a line in a crowd (more than CROWD orders within 1 % and
+# the window, as in a busy month where thousands of orders share a handful of prices): there,
 # amount and date say nothing, so it meets only orders whose reference ends in the same
-# number. Exact bands are checked afterwards.
+# number. Exact bands are checked afterwards. Only lines are widened, and only as integers.
 # Points: amount 40 exact / 30 within the tolerance / 15 within 1 %; date 20 on the day, 3
 # fewer a day apart; reference up to 25 by similarity (nothing when the line has none); the
 # customer's name in the description up to 10; 5 when the line names the order's provider.
@@ -90,44 +105,35 @@ _LEFTOVERS_SQL = f"""
 CROWD = 200
 _PAIRS_SQL = f"""
     CREATE OR REPLACE TEMP TABLE s_pairs AS
-    WITH sized AS (
-        SELECT row_number() OVER (ORDER BY key) AS oid, *,
-               floor(amount / $width)::BIGINT AS ab,
-               floor(ln(amount) / ln(1.011))::BIGINT AS rb,  -- 1.1 %: a 1 % gap spans one
-               nullif(regexp_extract(ref, '([0-9]+)$', 1), '') AS tail
-        FROM s_orders WHERE amount > 0
-    ), lines AS (
-        SELECT *, floor(amount / $width)::BIGINT AS ab,
-               floor(ln(amount) / ln(1.011))::BIGINT AS rb,
-               nullif(regexp_extract(ref, '([0-9]+)$', 1), '') AS tail
-        FROM s_lines WHERE amount > 0
-    ), near AS (
-        SELECT oid, day + d::INTEGER AS on_day, ab + b AS on_ab, rb + b AS on_rb
-        FROM sized, range(-$window, $window + 1) w(d), range(-1, 2) k(b)
-    ), crowds AS (
-        SELECT l.key, sum(c.n) > {CROWD} AS crowded
-        FROM lines l JOIN (SELECT on_day, on_rb, count(*) AS n FROM near GROUP BY ALL) c
-          ON c.on_day = l.day AND c.on_rb = l.rb
-        GROUP BY l.key
+    WITH line_days AS (
+        SELECT l.lid, l.day + d::INTEGER AS on_day, l.ab + b AS ab, l.rb + b AS rb
+        FROM s_line_buckets l, range(-$window, $window + 1) w(d), range(-1, 2) k(b)
+    ), crowded AS (
+        SELECT l.lid FROM line_days l
+        JOIN (SELECT day, rb, count(*) AS n FROM s_order_buckets GROUP BY ALL) c
+          ON c.day = l.on_day AND c.rb = l.rb
+        GROUP BY l.lid HAVING sum(c.n) > {CROWD}
     ), met AS (
-        SELECT l.key AS line_key, n.oid, 0 AS tier FROM lines l
-        JOIN near n ON n.on_day = l.day AND n.on_ab = l.ab
+        SELECT l.lid, o.oid, 0 AS tier FROM line_days l
+        JOIN s_order_buckets o ON o.day = l.on_day AND o.ab = l.ab
         UNION ALL  -- beyond the tolerance, within 1 %
-        SELECT l.key, n.oid, 1 FROM lines l ANTI JOIN crowds c ON c.key = l.key AND c.crowded
-        JOIN near n ON n.on_day = l.day AND n.on_rb = l.rb
+        SELECT l.lid, o.oid, 1 FROM line_days l ANTI JOIN crowded c ON c.lid = l.lid
+        JOIN s_order_buckets o ON o.day = l.on_day AND o.rb = l.rb
         UNION ALL
-        SELECT l.key, o.oid, 1 FROM lines l SEMI JOIN crowds c ON c.key = l.key AND c.crowded
-        JOIN sized o ON o.tail = l.tail
+        SELECT l.lid, o.oid, 1 FROM s_line_buckets l SEMI JOIN crowded c ON c.lid = l.lid
+        JOIN s_order_buckets o ON o.tail = l.tail
         WHERE abs(date_diff('day', o.day, l.day)) <= $window
     ), pairs AS (
-        SELECT l.key AS line_key, o.oid, o.key AS order_key, l.amount - o.amount AS difference,
+        SELECT lb.key AS line_key, m.oid, ob.key AS order_key, l.amount - o.amount AS difference,
                abs(date_diff('day', o.day, l.day)) AS days,
                CASE WHEN l.ref = '' THEN NULL
                     ELSE jaro_winkler_similarity(l.ref, o.ref) END AS ref_alike,
                CASE WHEN o.name = '' OR l.description = '' THEN NULL
                     ELSE jaro_winkler_similarity(o.name, l.description) END AS name_alike,
                coalesce(l.named = o.provider, false) AS provider_named, o.provider
-        FROM met m JOIN lines l ON l.key = m.line_key JOIN sized o ON o.oid = m.oid
+        FROM met m
+        JOIN s_line_buckets lb ON lb.lid = m.lid JOIN s_lines l ON l.key = lb.key
+        JOIN s_order_buckets ob ON ob.oid = m.oid JOIN s_orders o ON o.key = ob.key
         WHERE (l.named IS NULL OR l.named = o.provider)
           AND CASE WHEN m.tier = 0 THEN abs(l.amount - o.amount) <= $tol
                    ELSE abs(l.amount - o.amount) > $tol
@@ -172,10 +178,11 @@ _DEPOSITS_SQL = """
      AND (l.named IS NULL OR l.named = d.provider)
 """
 # A handful: two leftover orders of one provider within the line's window whose amounts add
-# up to it, for lines nothing else explains. Bounded: at most LONELY_LINES such lines, one hash
-# join on the amount the second order must have (never a search over every subset), and each
-# (provider, day, amount) offers its first few orders as the second — in a month where
-# hundreds of orders share a price, the first pairs by key are as good a suggestion as any.
+# up to it, for lines nothing else explains. Bounded: at most LONELY_LINES such lines, and one
+# hash join on the amount the second order must have (never a search over every subset); the
+# orders of one provider, day and amount offer their first few as the second — in a month
+# where hundreds of orders share a price, the first pairs by key are as good a suggestion as
+# any. Only the lonely lines are widened over their window, never the month's orders.
 LONELY_LINES = 500
 SECONDS_PER_AMOUNT = 4
 _HANDFUL_SQL = f"""
@@ -184,28 +191,27 @@ _HANDFUL_SQL = f"""
         SELECT * FROM s_lines
         WHERE amount > 0 AND key NOT IN (SELECT line_key FROM s_pairs)
         ORDER BY key LIMIT {LONELY_LINES}
-    ), widened AS (
-        SELECT o.key, o.provider, o.amount, o.day, o.day + d::INTEGER AS on_day
-        FROM s_orders o, range(-$window, $window + 1) w(d) WHERE o.amount > 0
+    ), lonely_days AS (
+        SELECT l.key, l.amount, l.day, l.named, l.day + d::INTEGER AS on_day
+        FROM lonely l, range(-$window, $window + 1) w(d)
     ), seconds AS (
-        SELECT provider, on_day, amount,
-               list(struct_pack(key, day) ORDER BY key)[:{SECONDS_PER_AMOUNT}] AS firsts
-        FROM widened GROUP BY ALL
+        SELECT provider, day, amount, list(key ORDER BY key)[:{SECONDS_PER_AMOUNT}] AS keys
+        FROM s_orders WHERE amount > 0 GROUP BY ALL
     ), firsts AS (
         SELECT l.key AS line_key, l.amount - a.amount AS rest, a.key AS a_key, a.provider,
                l.day, l.named, abs(date_diff('day', a.day, l.day)) AS a_days
-        FROM lonely l JOIN widened a ON a.on_day = l.day AND a.amount < l.amount
-        WHERE l.named IS NULL OR l.named = a.provider
+        FROM lonely_days l JOIN s_orders a ON a.day = l.on_day AND a.amount < l.amount
+        WHERE a.amount > 0 AND (l.named IS NULL OR l.named = a.provider)
     ), found AS (
-        SELECT f.*, unnest(s.firsts) AS b
-        FROM firsts f JOIN seconds s
-          ON s.amount = f.rest AND s.on_day = f.day AND s.provider = f.provider
+        SELECT f.*, s.day AS b_day, unnest(s.keys) AS b_key
+        FROM firsts f JOIN seconds s ON s.provider = f.provider AND s.amount = f.rest
+        WHERE abs(date_diff('day', s.day, f.day)) <= $window
     ), best AS (
         SELECT line_key, named,
-               min_by({{'a': a_key, 'b': b.key, 'provider': provider,
-                       'days': greatest(a_days, abs(date_diff('day', b.day, day)))}},
-                      [a_key, b.key], 3) AS top
-        FROM found WHERE b.key > a_key GROUP BY ALL
+               min_by({{'a': a_key, 'b': b_key, 'provider': provider,
+                       'days': greatest(a_days, abs(date_diff('day', b_day, day)))}},
+                      [a_key, b_key], 3) AS top
+        FROM found WHERE b_key > a_key GROUP BY ALL
     )
     SELECT 'handful', line_key, [p.a, p.b], 0, p.days, NULL, NULL,
            coalesce(named = p.provider, false), p.provider, 2,
@@ -237,11 +243,13 @@ def suggest(store: Store, run_id: int, min_score: int = 0, limit: int = 100) -> 
         "limit": max(0, limit),
     }
     with store.write() as cur:  # temp tables of this connection; nothing stored
-        for statement in (*_LEFTOVERS_SQL.split(";"), _PAIRS_SQL, _DEPOSITS_SQL, _HANDFUL_SQL):
+        steps = (*_LEFTOVERS_SQL.split(";"), *_BUCKETS_SQL.split(";"), _PAIRS_SQL, _DEPOSITS_SQL,
+                 _HANDFUL_SQL)  # fmt: skip
+        for statement in steps:
             if statement.strip():
                 cur.execute(statement, _used(statement, values))
         best = cur.sql(_BEST_SQL, params=_used(_BEST_SQL, values)).pl()
-        for table in ("s_orders", "s_lines", "s_pairs"):
+        for table in ("s_orders", "s_lines", "s_order_buckets", "s_line_buckets", "s_pairs"):
             cur.execute(f"DROP TABLE {table}")
     return [
         _pair(r, params.amount_tolerance) if r["kind"] == "pair" else _deposit(r)
