@@ -239,19 +239,25 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[str, f
 
 
 def rekon_cli(folder: Path) -> dict[str, Any]:
-    """`rekon ledger import` then `rekon reconcile`, as commands, on a copy of the prepared
-    database (1 GB DuckDB budget, as a user on a small machine would set)."""
+    """Rekon's commands as a user runs them, on a copy of the prepared database (1 GB DuckDB
+    budget, as a user on a small machine would set): import and reconcile, then the export of
+    every result and the suggestions, each with its own wall time and peak RSS."""
     db = folder / "cli.duckdb"
     rekon = str(Path(sys.executable).parent / "rekon")
     env = {"REKON_DB": str(db), "REKON_MEMORY_LIMIT": "1GB"}
-    _, imported, import_rss = timed([rekon, "ledger", "import", str(folder / "ledger.csv")], env)
-    _, reconciled, reconcile_rss = timed(
-        [rekon, "reconcile", "--from", "2026-10-01", "--to", "2026-10-31"], env
-    )
+    commands = {
+        "import": ["ledger", "import", str(folder / "ledger.csv")],
+        "reconcile": ["reconcile", "--from", "2026-10-01", "--to", "2026-10-31"],
+        "export": ["export", "--kind", "all", "--out", str(folder / "cli-all.csv")],
+        "suggest": ["suggest", "--limit", "100"],
+    }
+    found: dict[str, Any] = {}
+    for name, args in commands.items():
+        _, found[name], found[f"{name}_rss"] = timed([rekon, *args], env)
     db.unlink()
     (folder / "cli.duckdb.wal").unlink(missing_ok=True)
-    return {"import": imported, "reconcile": reconciled, "import_rss": import_rss,
-            "rss": reconcile_rss}  # fmt: skip
+    (folder / "cli-all.csv").unlink()
+    return found
 
 
 def polars_script(folder: Path) -> dict[str, Any]:
@@ -360,9 +366,20 @@ def main() -> None:
         lines.append(
             f"| {n:,} | {size_mb:.0f} MB | {c['import']:.2f} s | {c['reconcile']:.2f} s | "
             f"{both:.2f} s | {q['wall']:.2f} s | {dc} | {p['total']:.2f} s | "
-            f"{both / q['wall']:.1f}× | {dc_ratio} | {c['import_rss']:.0f} / {c['rss']:.0f} / "
-            f"{q['rss_mb']:.0f} / {dc_rss} MB |"
+            f"{both / q['wall']:.1f}× | {dc_ratio} | {c['import_rss']:.0f} / "
+            f"{c['reconcile_rss']:.0f} / {q['rss_mb']:.0f} / {dc_rss} MB |"
         )
+    lines += [
+        "",
+        "The other commands on the same database: `rekon export --kind all` and "
+        "`rekon suggest` (wall / peak RSS): "
+        + "; ".join(
+            f"{n:,} orders: export {c['export']:.2f} s / {c['export_rss']:.0f} MB, suggest "
+            f"{c['suggest']:.2f} s / {c['suggest_rss']:.0f} MB"
+            for n, _, c, *_ in table
+        )
+        + ".",
+    ]
     lines += [
         "",
         "Inside Rekon (in-process, the same steps as functions): the import against DuckDB "
