@@ -42,6 +42,7 @@ def table_rows(text: str) -> list[list[str]]:
         ("fetch", ("--sizes", "2000"), "2,000"),
         ("pages", ("--n", "3000", "--runs", "1"), "pages/overview.py"),
         ("startup", ("--runs", "1"), "`rekon --help`"),
+        ("big_month", ("--n", "3000"), "`rekon ledger import`"),
         pytest.param(
             "team_store",
             ("--n", "3000", "--fetch-per-provider", "1000", "--runs", "1"),
