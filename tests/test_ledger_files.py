@@ -66,3 +66,13 @@ def test_a_file_larger_than_a_chunk_reads_in_batches_as_its_bytes_do(tmp_path: P
         (150_004, "32/10/2026")
     ]  # the quoted newline counts
     assert from_disk.warnings and from_disk.lines.height == len(rows) - 1
+
+
+def test_the_scan_tells_utf8_across_chunks_from_another_encoding(tmp_path: Path) -> None:
+    head = b"Tanggal;Keterangan;Jumlah\n"
+    filler = b"x" * (SCAN_CHUNK - len(head) - 1)
+    straddling = tmp_path / "utf8.csv"  # "é" is two bytes, one each side of a chunk's end
+    straddling.write_bytes(head + filler + "é\n".encode() + b"y" * 100 + b"\n")
+    cp1252 = tmp_path / "cp1252.csv"  # the same "é" as one cp1252 byte, in the second chunk
+    cp1252.write_bytes(head + filler + b"z" * 10 + b"\xe9\n")
+    assert _scan(straddling).plain and not _scan(cp1252).plain

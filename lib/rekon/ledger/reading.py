@@ -213,10 +213,12 @@ def _scan(path: Path) -> _Scan:
                 head += chunk[: HEAD_BYTES - len(head)]
             newlines += chunk.count(b"\n")
             blank = blank and not chunk.strip()
-            if plain:
+            if plain and b"\r" in chunk:
+                plain = False
+            # Most exports are ASCII: a check in C, where decoding would build the text.
+            elif plain and not (chunk.isascii() and not utf8.getstate()[0]):
                 try:
                     utf8.decode(chunk)
-                    plain = b"\r" not in chunk
                 except UnicodeDecodeError:
                     plain = False
             last = chunk[-1:]
