@@ -392,21 +392,26 @@ def _plan(
     m = asdict(mapping)
     text_cols = records.collect_schema().names()
     blank, summary = _blank_and_summary(text_cols, m)
-    data = records.filter(~blank & ~summary)
+    flagged = records.with_columns((~blank & ~summary).alias("__data"))
     amount_cols = [c for c in (m["amount"], m["debit"], m["credit"]) if c]
+    # The style reads every amount (a total row's too); the rest reads ledger lines only.
     queries = [
-        data.select(pl.len()),
-        data.group_by(pl.col(m["date"]).alias("t")).agg(pl.len().alias("rows")),
-        pl.concat([records.select(pl.col(c).alias("t")) for c in amount_cols])
-        .drop_nulls()
-        .group_by("t")
-        .agg(pl.len().alias("rows")),
-        *(data.group_by(pl.col(c).alias("t")).agg(pl.len().alias("rows")) for c in amount_cols),
+        flagged.filter("__data").group_by(pl.col(m["date"]).alias("t")).agg(pl.len().alias("rows")),
+        *(
+            flagged.group_by(pl.col(c).alias("t"), "__data").agg(pl.len().alias("rows"))
+            for c in amount_cols
+        ),
     ]
-    rows_frame, dates, all_amounts, *per_column = pl.collect_all(queries, engine="streaming")
-    rows = int(rows_frame.item())
+    dates, *per_column = pl.collect_all(queries, engine="streaming")
+    rows = int(dates["rows"].sum())
     if rows == 0:
         raise LedgerError(f"{source.file_name} has a header but no ledger lines")
+    all_amounts = (
+        pl.concat([f.select("t", "rows") for f in per_column])
+        .drop_nulls("t")
+        .group_by("t")
+        .agg(pl.col("rows").sum())
+    )
     style = options.decimal_style or sniff_style(all_amounts, saved.decimal_style)
     if options.date_format:
         check_date_format(options.date_format)
@@ -420,7 +425,10 @@ def _plan(
         m["date"], dates, rows,
         lambda c: month_names_expr(c).str.strptime(pl.Date, date_format, strict=False), pl.Date,
     )  # fmt: skip
-    counts = dict(zip(amount_cols, per_column, strict=True))
+    counts = {
+        c: f.filter("__data").select("t", "rows")
+        for c, f in zip(amount_cols, per_column, strict=True)
+    }
     if m["amount"]:
         parse = _via_distinct(
             m["amount"], counts[m["amount"]], rows, lambda c: amount_expr(c, style), MONEY_DTYPE
