@@ -131,6 +131,11 @@ def export_sql(kind: str, typed: bool = False, accounts: dict[str, str] | None =
         return _reviews_sql(typed)
     if kind == "adjustments":
         return _adjustments_sql(typed, accounts or DEFAULT_ACCOUNTS)
+    return f"SELECT {', '.join(EXPORT_COLUMNS)} FROM ({_rows_sql(kind, typed)}) {ROWS_ORDER}"
+
+
+def _rows_sql(kind: str, typed: bool = False) -> str:
+    """The export's rows, unsorted: its columns, and what sorts them (ROWS_ORDER)."""
     cols = []
     for col in EXPORT_COLUMNS:
         if col in TEXT_COLUMNS:
@@ -142,9 +147,12 @@ def export_sql(kind: str, typed: bool = False, accounts: dict[str, str] | None =
         else:
             cols.append(col)
     return (
-        f"SELECT {', '.join(cols)} FROM ({RESULTS_SQL}) WHERE {_kind_where(kind)}"
-        f" ORDER BY array_position({list(RESULTS)}, result), anchor_date, result_key"
+        f"SELECT {', '.join(cols)}, result AS sort_result, anchor_date AS sort_day,"
+        f" result_key AS sort_key FROM ({RESULTS_SQL}) WHERE {_kind_where(kind)}"
     )
+
+
+ROWS_ORDER = f"ORDER BY array_position({list(RESULTS)}, sort_result), sort_day, sort_key"
 
 
 def _adjustments_sql(typed: bool, accounts: dict[str, str]) -> str:
@@ -248,11 +256,22 @@ def _write(
     with store.read() as cur:
         # DuckDB writes the file itself: no rows pass through Python. The format is named:
         # DuckDB would otherwise choose it by the file's extension (.xlsx, .parquet, .json).
-        select = export_sql(kind, accounts=accounts)
-        written = cur.execute(
-            f"COPY ({select}) TO '{sql_text(out)}' (FORMAT csv, HEADER, DELIMITER ',')",
-            {"run": run_id},
-        ).fetchall()
+        to = f"TO '{sql_text(out)}' (FORMAT csv, HEADER, DELIMITER ',')"
+        if kind in ("reviews", "adjustments"):
+            select = export_sql(kind, accounts=accounts)
+            written = cur.execute(f"COPY ({select}) {to}", {"run": run_id}).fetchall()
+            return int(written[0][0])
+        # Joined first, sorted after: at 30M results the joins and the sort together outgrow
+        # the memory budget in one statement, while each alone spills to disk.
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE export_rows AS {_rows_sql(kind)}", {"run": run_id}
+        )
+        try:
+            written = cur.execute(
+                f"COPY (SELECT {', '.join(EXPORT_COLUMNS)} FROM export_rows {ROWS_ORDER}) {to}"
+            ).fetchall()
+        finally:
+            cur.execute("DROP TABLE export_rows")
     return int(written[0][0])
 
 
