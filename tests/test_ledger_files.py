@@ -76,3 +76,11 @@ def test_the_scan_tells_utf8_across_chunks_from_another_encoding(tmp_path: Path)
     cp1252 = tmp_path / "cp1252.csv"  # the same "é" as one cp1252 byte, in the second chunk
     cp1252.write_bytes(head + filler + b"z" * 10 + b"\xe9\n")
     assert _scan(straddling).plain and not _scan(cp1252).plain
+
+
+def test_a_file_whose_every_line_is_rejected_reads_as_its_bytes_do(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("Tanggal;Referensi;Jumlah\n13/10/2026;INV-1;abc\n14/10/2026;INV-2;xyz\n")
+    from_disk = read_ledger_file(path)
+    _same(from_disk, read_ledger(path.read_bytes(), path.name))
+    assert from_disk.lines.height == 0 and from_disk.rejected_lines == 2

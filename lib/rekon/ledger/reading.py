@@ -71,11 +71,7 @@ def read_ledger(
     header_line = _header_line(text, delimiter)
     body = text if header_line == 1 else "\n".join(text.split("\n")[header_line - 1 :])
     frame, overlong = read_records(body, delimiter, header_line, file_name)
-    physical_lines = body.count("\n") + (not body.endswith("\n"))
-    source = _Source(
-        file_name, hashlib.sha256(raw).hexdigest(), encoding, delimiter, header_line,
-        physical_lines,
-    )  # fmt: skip
+    source = _Source(file_name, hashlib.sha256(raw).hexdigest(), encoding, delimiter, header_line)
     return _mapped(frame, source, options, saved_mapping, overlong)
 
 
@@ -88,31 +84,37 @@ class LedgerStream:
     `checked()` says what was set aside, the totals, and any warning."""
 
     def __init__(
-        self, source: _Source, records: pl.LazyFrame | None, plan: _Plan | None,
-        parsed: Parsed | None = None, batch_rows: int = BATCH_ROWS,
-    ) -> None:  # fmt: skip
-        self.batch_rows = batch_rows
+        self, source: _Source, records: pl.LazyFrame, plan: _Plan, batch_rows: int = BATCH_ROWS
+    ) -> None:
         self.file_name = source.file_name
         self.content_hash = source.content_hash
-        self._source, self._records, self._plan, self._parsed = source, records, plan, parsed
-        self._tally = _Tally()
+        self._read = self._batches(source, records, plan, batch_rows)
         self._done: Checked | None = None
 
     @classmethod
     def of(cls, parsed: Parsed) -> LedgerStream:
         """A file already read in memory, as one batch."""
-        source = _Source(parsed.file_name, parsed.content_hash, "", "", 0, 0)
-        return cls(source, None, None, parsed)
+        stream = cls.__new__(cls)
+        stream.file_name, stream.content_hash = parsed.file_name, parsed.content_hash
+        stream._read = iter([(parsed.lines, parsed.checked)])
+        stream._done = None
+        return stream
+
+    @staticmethod
+    def _batches(
+        source: _Source, records: pl.LazyFrame, plan: _Plan, batch_rows: int
+    ) -> Iterator[tuple[pl.DataFrame | None, Checked | None]]:
+        tally = _Tally()
+        for batch in records.collect_batches(chunk_size=batch_rows):
+            yield _check(batch, plan, source, tally), None
+        yield None, _checked(plan, source, tally, [])
 
     def lines(self) -> Iterator[pl.DataFrame]:
-        if self._parsed is not None:
-            yield self._parsed.lines
-            self._done = self._parsed.checked
-            return
-        assert self._records is not None and self._plan is not None
-        for batch in self._records.collect_batches(chunk_size=self.batch_rows):
-            yield _check(batch, self._plan, self._source, self._tally)
-        self._done = _checked(self._plan, self._source, self._tally, [])
+        for lines, done in self._read:
+            if done is not None:
+                self._done = done
+            if lines is not None:
+                yield lines
 
     def checked(self) -> Checked:
         if self._done is None:
@@ -142,8 +144,7 @@ def open_ledger_file(
     text, encoding = decode(scan.head)
     delimiter = options.delimiter or sniff_delimiter(text)
     header_line = _header_line(text, delimiter)
-    physical_lines = scan.newlines - (header_line - 1) + (not scan.ends_with_newline)
-    source = _Source(file_name, scan.content_hash, encoding, delimiter, header_line, physical_lines)
+    source = _Source(file_name, scan.content_hash, encoding, delimiter, header_line)
     records = pl.scan_csv(
         path, separator=delimiter, infer_schema=False, quote_char='"', has_header=True,
         skip_lines=header_line - 1,
@@ -183,15 +184,12 @@ class _Source:
     encoding: str
     delimiter: str
     header_line: int  # 1-based
-    physical_lines: int  # from the header line on
 
 
 @dataclass(frozen=True)
 class _Scan:
     content_hash: str
     head: bytes  # the opening lines, whole lines only, for sniffing
-    newlines: int
-    ends_with_newline: bool
     plain: bool  # UTF-8 without a BOM, no CR, not blank: polars may read it where it lies
 
 
@@ -201,17 +199,16 @@ HEAD_BYTES = 262_144
 
 
 def _scan(path: Path) -> _Scan:
-    """One pass over the file's bytes, a chunk at a time: its hash, its line count, and
+    """One pass over the file's bytes, a chunk at a time: its hash, its opening lines, and
     whether it is plain UTF-8."""
     digest = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()
-    head, newlines, last, plain, blank = b"", 0, b"", True, True
+    head, plain, blank = b"", True, True
     with path.open("rb") as f:
         while chunk := f.read(SCAN_CHUNK):
             digest.update(chunk)
             if len(head) < HEAD_BYTES:
                 head += chunk[: HEAD_BYTES - len(head)]
-            newlines += chunk.count(b"\n")
             blank = blank and not chunk.strip()
             if plain and b"\r" in chunk:
                 plain = False
@@ -221,7 +218,6 @@ def _scan(path: Path) -> _Scan:
                     utf8.decode(chunk)
                 except UnicodeDecodeError:
                     plain = False
-            last = chunk[-1:]
     try:
         utf8.decode(b"", final=True)
     except UnicodeDecodeError:
@@ -229,7 +225,7 @@ def _scan(path: Path) -> _Scan:
     plain = plain and not blank and not head.startswith(codecs.BOM_UTF8)
     if len(head) >= HEAD_BYTES:  # a line cut in two would fool the sniffing
         head = head[: head.rfind(b"\n") + 1] or head
-    return _Scan(digest.hexdigest(), head, newlines, last == b"\n", plain)
+    return _Scan(digest.hexdigest(), head, plain)
 
 
 def _header_line(text: str, delimiter: str) -> int:
