@@ -84,30 +84,32 @@ class LedgerStream:
     `checked()` says what was set aside, the totals, and any warning."""
 
     def __init__(
-        self, source: _Source, records: pl.LazyFrame, plan: _Plan, batch_rows: int = BATCH_ROWS
-    ) -> None:
-        self.file_name = source.file_name
-        self.content_hash = source.content_hash
-        self._read = self._batches(source, records, plan, batch_rows)
+        self, file_name: str, content_hash: str,
+        read: Iterator[tuple[pl.DataFrame | None, Checked | None]],
+    ) -> None:  # fmt: skip
+        self.file_name = file_name
+        self.content_hash = content_hash
+        self._read = read  # each batch's lines; the last item also carries what was found
         self._done: Checked | None = None
 
     @classmethod
     def of(cls, parsed: Parsed) -> LedgerStream:
         """A file already read in memory, as one batch."""
-        stream = cls.__new__(cls)
-        stream.file_name, stream.content_hash = parsed.file_name, parsed.content_hash
-        stream._read = iter([(parsed.lines, parsed.checked)])
-        stream._done = None
-        return stream
+        return cls(parsed.file_name, parsed.content_hash, iter([(parsed.lines, parsed.checked)]))
 
-    @staticmethod
-    def _batches(
-        source: _Source, records: pl.LazyFrame, plan: _Plan, batch_rows: int
-    ) -> Iterator[tuple[pl.DataFrame | None, Checked | None]]:
-        tally = _Tally()
-        for batch in records.collect_batches(chunk_size=batch_rows):
-            yield _check(batch, plan, source, tally), None
-        yield None, _checked(plan, source, tally, [])
+    @classmethod
+    def checking(
+        cls, source: _Source, records: pl.LazyFrame, plan: _Plan, batch_rows: int
+    ) -> LedgerStream:
+        """Records on disk, checked a batch at a time as they are read."""
+
+        def batches() -> Iterator[tuple[pl.DataFrame | None, Checked | None]]:
+            tally = _Tally()
+            for batch in records.collect_batches(chunk_size=batch_rows):
+                yield _check(batch, plan, source, tally), None
+            yield None, _checked(plan, source, tally, [])
+
+        return cls(source.file_name, source.content_hash, batches())
 
     def lines(self) -> Iterator[pl.DataFrame]:
         for lines, done in self._read:
@@ -158,7 +160,7 @@ def open_ledger_file(
         # Not strict CSV (a record too long, a quote that is no CSV quote): the forgiving way
         # needs the text.
         return LedgerStream.of(read_ledger(path.read_bytes(), file_name, options, saved_mapping))
-    return LedgerStream(source, records, plan, batch_rows=batch_rows)
+    return LedgerStream.checking(source, records, plan, batch_rows)
 
 
 def read_ledger_file(
