@@ -26,6 +26,8 @@ ABOUT = {
     "reviews": "Every decision on these results: what, by whom, when, with the note.",
     "adjustments": "A journal line per difference booked as a fee, rounding or write-off (by a "
     "manual match or a saved rule), for the ledger.",
+    "settlements": "One row per payout of the period: gross, fee, net, its orders, and whether "
+    "its deposit is in the books or its fee is above the rate card.",
 }
 
 ws = workspace()

@@ -32,6 +32,12 @@ with st.form("fetch"):
         "Providers", configured, default=configured, format_func=provider_title
     )
     picked = st.date_input("Business dates (from – to)", value=(start, end), format="DD/MM/YYYY")
+    with_payouts = st.checkbox(
+        "Settlements too: the payouts settled in the range and the 7 days after it",
+        value=False,
+        help="Durianpay's settlement API. Xepeng publishes none: upload its settlement report "
+        "on the Settlements page.",
+    )
     submitted = st.form_submit_button(
         "Fetch orders", type="primary", disabled=not can(Role.REVIEWER)
     )
@@ -57,7 +63,10 @@ if submitted:
         try:
             for name in providers:
                 clients.update(ws.clients(name))
-            summary = fetch_orders(ws.store, clients, picked[0], picked[1], show, by=me())
+            what = ("orders", "settlements") if with_payouts else ("orders",)
+            summary = fetch_orders(
+                ws.store, clients, picked[0], picked[1], show, by=me(), what=what
+            )
         except RekonError as exc:
             bar.empty()
             show_error(exc)

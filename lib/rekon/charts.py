@@ -17,7 +17,7 @@ RESULT_COLORS = {
     # Missing on either side must not read as one red: the ledger's in red, the provider's blue.
     "missing_in_ledger": "#dc2626", "missing_in_provider": "#1d4ed8",
     "duplicate_in_ledger": "#7c3aed", "ambiguous": "#0ea5e9", "unpaid": "#94a3b8",
-    "refunded": "#a3a3a3",
+    "refunded": "#a3a3a3", "awaiting_settlement": "#cbd5e1", "settlement_late": "#be185d",
 }  # fmt: skip
 PROVIDER_COLORS = {"xepeng": "#0f766e", "durianpay": "#f59e0b"}
 

@@ -6,19 +6,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from rekon.migrations import RESULT_CLASSES_V2
+from rekon.migrations import RESULT_CLASSES_V3
 
-RESULTS = RESULT_CLASSES_V2
+RESULTS = RESULT_CLASSES_V3
 EXCEPTIONS = ("amount_mismatch", "status_mismatch", "missing_in_ledger", "missing_in_provider",
-              "duplicate_in_ledger", "ambiguous")  # fmt: skip
+              "duplicate_in_ledger", "ambiguous", "settlement_late")  # fmt: skip
+# What a run says of each payout: its deposit is in the books, or it is not, or the gateway
+# charged more than the rate card says (which wins: a deposit does not excuse a fee).
+SETTLEMENT_RESULTS = ("settled", "settlement_missing_in_ledger", "fee_mismatch")
+SETTLEMENT_EXCEPTIONS = ("settlement_missing_in_ledger", "fee_mismatch")
 # The tiers' rules as people name them ("Matched on"); classes read as their words.
 RULE_NAMES = {"order_id": "order id", "payment_id": "payment id",
               "merchant_ref": "merchant ref", "amount_date": "amount and date",
-              "manual": "by hand"}  # fmt: skip
+              "manual": "by hand",
+              "settlement": "settlement deposit"}  # fmt: skip
 # Why the sums of a manual match differ, as a reviewer says it.
 REASONS = ("fee", "rounding", "partial_payment", "write_off", "other")
 # What `rekon export --kind` and the Exports page write.
-KINDS = ("all", "exceptions", "matched", "summary", "reviews", "adjustments")
+KINDS = ("all", "exceptions", "matched", "summary", "reviews", "adjustments", "settlements")
 
 
 def class_name(result: str) -> str:

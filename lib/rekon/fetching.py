@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import httpx
+import pyarrow as pa
 
 from rekon import closing
+from rekon import settlements as payouts
 from rekon.access import Actor, Role
 from rekon.config import Settings
 from rekon.errors import RekonError
@@ -27,12 +31,24 @@ from rekon.providers.base import (
     provider_title,
 )
 from rekon.providers.durianpay import DurianpayClient
+from rekon.providers.durianpay_settlements import SettlementReader
 from rekon.providers.xepeng import XepengClient
 from rekon.redaction import redact
 from rekon.staging import STAGING_MEMORY_LIMIT, OrderStaging
 from rekon.store import INTERRUPTED, Store, UpsertCounts, next_id, utc_now
 
 PROVIDER_NAMES = tuple(PROVIDER_TITLES)
+# What a fetch can bring: the orders, and the payouts of the range (Durianpay's API only).
+WHAT = ("orders", "settlements")
+NOT_VERIFIABLE = "settlements not verifiable from the API: upload its settlement report"
+
+
+def parse_what(text: str) -> tuple[str, ...]:
+    """'orders', 'settlements' or 'orders,settlements' as the fetch's parts, in their order."""
+    parts = {p.strip().lower() for p in text.split(",") if p.strip()}
+    if not parts or parts - set(WHAT):
+        raise ValueError(f"{text!r}: fetch orders, settlements, or orders,settlements")
+    return tuple(w for w in WHAT if w in parts)
 
 
 class OrderSource(Protocol):
@@ -59,6 +75,10 @@ class FetchSummary:
     per_provider: dict[str, UpsertCounts]
     seconds: float
     lapsed: int = 0  # sign-offs lapsed by the orders this fetch changed
+    what: tuple[str, ...] = ("orders",)
+    settlements: dict[str, payouts.SettlementCounts] = field(default_factory=dict)
+
+    providers: tuple[str, ...] = ()
 
     @property
     def total(self) -> UpsertCounts:
@@ -76,6 +96,12 @@ class FetchSummary:
             f"{format_count(c.updated)} updated)"
             for name, c in self.per_provider.items()
         ]
+        if "settlements" in self.what:
+            parts += [
+                f"{provider_title(name)}: "
+                + (c.line() if (c := self.settlements.get(name)) else NOT_VERIFIABLE)
+                for name in self.providers
+            ]
         return (
             f"Fetched {day_range(self.start, self.end)} — "
             + "; ".join(parts)
@@ -137,13 +163,16 @@ def fetch_orders(
     progress: ProgressCallback | None = None,
     *,
     by: Actor,
+    what: tuple[str, ...] = ("orders",),
 ) -> FetchSummary:
-    """Fetch start..end (business dates, inclusive) from every client into the store.
+    """Fetch start..end (business dates, inclusive) from every client into the store: the
+    orders, and with `what` naming them the payouts settled in the range and the
+    `SETTLE_HORIZON_DAYS` after it (so the range's last orders find theirs).
 
-    The providers are read into a staging file of the fetch's own; the store's write lock is
-    held only while the orders land, in one transaction for all providers. On any error
-    nothing is written but a `failed` row in fetch_runs saying why (with every credential
-    masked), and the error is raised again.
+    The providers are read first (orders into a staging file of the fetch's own); the store's
+    write lock is held only while everything lands, in one transaction for all providers. On
+    any error nothing is written but a `failed` row in fetch_runs saying why (with every
+    credential masked), and the error is raised again.
 
     Fetches land in signed-off periods too (the providers' records are the truth): an order of
     such a period that changed lapses its sign-off, in the same transaction.
@@ -151,6 +180,8 @@ def fetch_orders(
     by.require(Role.REVIEWER, "fetch orders")
     if end < start:
         raise ValueError(f"the range ends ({end}) before it starts ({start})")
+    if not what or set(what) - set(WHAT):
+        raise ValueError(f"a fetch brings {' and/or '.join(WHAT)}, not {', '.join(what)}")
     began = time.perf_counter()
     # On a shared store, a second fetch of a provider waits for the first; the run's own lock
     # tells other processes it is still running.
@@ -161,71 +192,128 @@ def fetch_orders(
                 held.take(f"fetch-run:{run_id}")
             cur.execute(
                 "INSERT INTO fetch_runs (id, providers, range_from, range_to, started_at, status,"
-                " requested_by) VALUES (?, ?, ?, ?, ?, 'running', ?)",
-                [run_id, ",".join(clients), start, end, utc_now(), by.name],
+                " requested_by, what) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
+                [run_id, ",".join(clients), start, end, utc_now(), by.name, ",".join(what)],
             )
-        return _fetch(store, clients, start, end, progress, by, run_id, began)
+        job = _Fetch(store, clients, start, end, by, run_id, what)
+        return job.run(progress, began)
 
 
-def _fetch(
-    store: Store,
-    clients: Mapping[str, OrderSource],
-    start: date,
-    end: date,
-    progress: ProgressCallback | None,
-    by: Actor,
-    run_id: int,
-    began: float,
-) -> FetchSummary:
-    results: dict[str, UpsertCounts] = {}
-    lapsed = 0
-    try:
-        with OrderStaging(store.scratch) as staging:
-            for client in clients.values():
-                staging.append(client.iter_orders(start, end, progress))
-            staging.settle()
-            # The budget outside the transaction: the commit, which builds the orders' index,
-            # runs under it too.
-            with (
-                store.attached(staging.release()) as staged,
-                store.memory_budget(STAGING_MEMORY_LIMIT),
-                store.write() as cur,
-            ):
-                closing.capture_changes(cur, staged, None, store.timezone)
-                for name in clients:
-                    results[name] = store.land_staged_orders(cur, staged, name, run_id)
-                lapsed = closing.record_changes(cur, store, run_id, by.name)
-                total = FetchSummary(run_id, start, end, results, 0).total
+@dataclass
+class _Payouts:
+    source: payouts.Source
+    settlements: pa.Table  # built off the write lock
+    payments: pa.Table
+
+
+@dataclass
+class _Fetch:
+    store: Store
+    clients: Mapping[str, OrderSource]
+    start: date
+    end: date
+    by: Actor
+    run_id: int
+    what: tuple[str, ...]
+
+    def read_payouts(self, client: DurianpayClient) -> _Payouts:
+        """A Durianpay range's payouts: asked a day wider on each side (the API does not say
+        its timezone), kept by their business date."""
+        tz = ZoneInfo(self.store.timezone)
+        last = self.end + timedelta(days=payouts.SETTLE_HORIZON_DAYS)
+        today = datetime.now(tz).date()
+        reader = SettlementReader(client)
+        ask_from, ask_to = self.start - timedelta(days=1), last + timedelta(days=1)
+
+        def kept(at: datetime) -> bool:
+            return self.start <= payouts.settled_day_of(at, self.store.timezone) <= last
+
+        found = [s for s in reader.iter_settlements(ask_from, ask_to) if kept(s.settled_at)]
+        paid = [p for p in reader.iter_payments(ask_from, ask_to) if kept(p.settled_at)]
+        source = payouts.Source(
+            client.provider, "api", self.start, min(last, today), fetch_run=self.run_id
+        )
+        return _Payouts(source, payouts.settlements_table(found), payouts.payments_table(paid))
+
+    def run(self, progress: ProgressCallback | None, began: float) -> FetchSummary:
+        results: dict[str, UpsertCounts] = {}
+        settled: dict[str, payouts.SettlementCounts] = {}
+        lapsed = 0
+        store, run_id, by = self.store, self.run_id, self.by
+        try:
+            with ExitStack() as stack:
+                staged = None
+                if "orders" in self.what:
+                    staging = stack.enter_context(OrderStaging(store.scratch))
+                    for client in self.clients.values():
+                        staging.append(client.iter_orders(self.start, self.end, progress))
+                    staging.settle()
+                    staged = stack.enter_context(store.attached(staging.release()))
+                batches = []
+                if "settlements" in self.what:
+                    batches = [
+                        self.read_payouts(c)
+                        for c in self.clients.values()
+                        if isinstance(c, DurianpayClient)
+                    ]
+                # The budget outside the transaction: the commit, which builds the orders'
+                # index, runs under it too.
+                stack.enter_context(store.memory_budget(STAGING_MEMORY_LIMIT))
+                cur = stack.enter_context(store.write())
+                if staged is not None:
+                    closing.capture_changes(cur, staged, None, store.timezone)
+                    for name in self.clients:
+                        results[name] = store.land_staged_orders(cur, staged, name, run_id)
+                    lapsed = closing.record_changes(cur, store, run_id, by.name)
+                for batch in batches:
+                    settled[batch.source.provider] = payouts.land(
+                        cur, store, batch.source, batch.settlements, batch.payments, by.name
+                    )
+                summary = self.summary(results, settled, 0, lapsed)
+                total = summary.total
+                per_provider = {k: v.__dict__ for k, v in results.items()} | {
+                    f"{k} settlements": v.__dict__ for k, v in settled.items()
+                }
                 cur.execute(
                     "UPDATE fetch_runs SET status = 'succeeded', finished_at = ?,"
-                    " orders_seen = ?, orders_new = ?, orders_updated = ?, orders_unchanged = ?,"
-                    " per_provider = ? WHERE id = ?",
-                    [
-                        utc_now(),
-                        total.seen,
-                        total.new,
-                        total.updated,
-                        total.unchanged,
-                        json.dumps({k: v.__dict__ for k, v in results.items()}),
-                        run_id,
-                    ],
-                )
+                    " orders_seen = ?, orders_new = ?, orders_updated = ?,"
+                    " orders_unchanged = ?, per_provider = ? WHERE id = ?",
+                    [utc_now(), total.seen, total.new, total.updated, total.unchanged,
+                     json.dumps(per_provider), run_id],
+                )  # fmt: skip
                 store.audit(cur, by.name, "fetch", f"fetch:{run_id}", json.dumps(
-                    {"from": start.isoformat(), "to": end.isoformat(), "status": "succeeded",
-                     "new": total.new, "updated": total.updated, "lapsed": lapsed}))  # fmt: skip
-    except BaseException as exc:
+                    {"from": self.start.isoformat(), "to": self.end.isoformat(),
+                     "what": list(self.what), "status": "succeeded", "new": total.new,
+                     "updated": total.updated, "lapsed": lapsed,
+                     "settlements": {k: v.settlements for k, v in settled.items()}}))  # fmt: skip
+        except BaseException as exc:
+            self.record_failure(exc)
+            raise
+        return self.summary(results, settled, time.perf_counter() - began, lapsed)
+
+    def summary(
+        self,
+        results: dict[str, UpsertCounts],
+        settled: dict[str, payouts.SettlementCounts],
+        seconds: float,
+        lapsed: int,
+    ) -> FetchSummary:
+        return FetchSummary(
+            self.run_id, self.start, self.end, results, seconds, lapsed, self.what, settled,
+            tuple(self.clients),
+        )  # fmt: skip
+
+    def record_failure(self, exc: BaseException) -> None:
         status, message = "failed", str(exc) or type(exc).__name__
         if isinstance(exc, KeyboardInterrupt | SystemExit):  # Ctrl-C, SIGTERM
             status, message = "interrupted", INTERRUPTED
-        for client in clients.values():
+        for client in self.clients.values():
             message = client.redact(message)
-        with store.write() as cur:
+        with self.store.write() as cur:
             cur.execute(
                 "UPDATE fetch_runs SET status = ?, finished_at = ?, error = ? WHERE id = ?",
-                [status, utc_now(), redact(message), run_id],
+                [status, utc_now(), redact(message), self.run_id],
             )
-            store.audit(cur, by.name, "fetch", f"fetch:{run_id}", json.dumps(
-                {"from": start.isoformat(), "to": end.isoformat(), "status": status,
+            self.store.audit(cur, self.by.name, "fetch", f"fetch:{self.run_id}", json.dumps(
+                {"from": self.start.isoformat(), "to": self.end.isoformat(), "status": status,
                  "error": redact(message)}))  # fmt: skip
-        raise
-    return FetchSummary(run_id, start, end, results, time.perf_counter() - began, lapsed)

@@ -34,6 +34,9 @@ from rekon.money import format_count
 from rekon.periods import day_range
 from rekon.providers.base import PROVIDER_TITLES
 from rekon.rules import CLEARED_CLAIMS_SQL, EXCLUDED_LINES_SQL
+from rekon.settlement_matching import PAYOUT_STEPS, RESULT_STEPS
+from rekon.settlement_matching import TEMP_TABLES as PAYOUT_TABLES
+from rekon.settlements import LONGEST_DELAY_DAYS, SETTLE_HORIZON_DAYS
 from rekon.store import Store, next_id, utc_now
 
 # The reviewers' matches and breaks still in force (see pairing.py).
@@ -291,10 +294,11 @@ STEPS: list[tuple[str, str]] = [
             SELECT oid FROM claims WHERE rule IN ('payment_id', 'merchant_ref'))
         """,
     ),
+    *PAYOUT_STEPS,
     (
         "tier 3 looks at the lines still unclaimed that carry no reference, and the paid orders "
-        "still unclaimed: same amount within tolerance, dates within the window, and the "
-        "line's provider when it names one",
+        "still unclaimed: same amount (the gross, or the net of a known fee) within tolerance, "
+        "dates within the window, and the line's provider when it names one",
         """
         CREATE OR REPLACE TEMP TABLE t3 AS
         WITH unclaimed_lines AS (
@@ -302,11 +306,16 @@ STEPS: list[tuple[str, str]] = [
             WHERE coalesce(ref, '') = ''
         ), paid_orders AS (
             SELECT oid, provider, amount, business_date FROM free_orders WHERE paid
+            UNION ALL
+            SELECT f.oid, f.provider, p.net, f.business_date
+            FROM free_orders f JOIN order_payouts p USING (oid)
+            WHERE f.paid AND p.net <> f.amount
         )
-        SELECT l.lid, o.oid, abs(l.amount - o.amount) AS diff
+        SELECT l.lid, o.oid, min(abs(l.amount - o.amount)) AS diff
         FROM unclaimed_lines l JOIN {pairing}
          AND (l.named IS NULL OR l.named = o.provider)
         ANTI JOIN broken b ON b.lid = l.lid AND b.oid = o.oid
+        GROUP BY l.lid, o.oid
         """,
     ),
     (
@@ -391,11 +400,13 @@ STEPS: list[tuple[str, str]] = [
         """
         INSERT INTO recon_results (run_id, result, rule, provider, order_id, ledger_id,
                                    line_no, order_amount, ledger_amount, business_date,
-                                   ledger_date, group_id, reason)
+                                   ledger_date, group_id, reason, fee, net_amount,
+                                   settlement_id)
         SELECT $run, CASE WHEN f.oid IS NOT NULL THEN 'refunded'
                           WHEN d.lid IS NOT NULL THEN 'duplicate_in_ledger'
                           WHEN NOT c.paid THEN 'status_mismatch'
                           WHEN abs(c.ledger_amount - c.order_amount) <= $tol THEN 'matched'
+                          WHEN abs(c.ledger_amount - op.net) <= $tol THEN 'matched'
                           WHEN cl.lid IS NOT NULL THEN 'matched'
                           ELSE 'amount_mismatch' END,
                CASE WHEN d.lid IS NULL AND cl.lid IS NOT NULL THEN cl.rule_name ELSE c.rule END,
@@ -407,23 +418,36 @@ STEPS: list[tuple[str, str]] = [
                CASE WHEN f.oid IS NOT NULL THEN -1 - c.oid END,
                CASE WHEN f.oid IS NOT NULL THEN 'refund'
                     WHEN r.oid IS NOT NULL AND d.lid IS NULL THEN 'refund not booked'
-                    WHEN d.lid IS NULL AND cl.lid IS NOT NULL THEN cl.reason END
+                    WHEN d.lid IS NULL AND cl.lid IS NOT NULL THEN cl.reason
+                    WHEN d.lid IS NULL AND c.paid
+                         AND abs(c.ledger_amount - c.order_amount) > $tol
+                         AND abs(c.ledger_amount - op.net) <= $tol THEN 'fee' END,
+               CASE WHEN d.lid IS NULL THEN op.fee END,
+               CASE WHEN d.lid IS NULL THEN op.net END,
+               CASE WHEN d.lid IS NULL THEN op.settlement_id END
         FROM claims c LEFT JOIN duplicates d USING (lid) LEFT JOIN refunds f USING (oid)
         LEFT JOIN cleared cl USING (lid)
         LEFT JOIN refunded_orders r USING (oid)
+        LEFT JOIN order_payouts op USING (oid)
         WHERE c.business_date BETWEEN $start AND $end
         UNION ALL
-        SELECT $run, CASE WHEN o.paid THEN 'missing_in_ledger' ELSE 'unpaid' END, NULL,
+        SELECT $run,
+               CASE WHEN NOT o.paid THEN 'unpaid'
+                    WHEN op.oid IS NOT NULL OR cv.provider IS NULL
+                         OR o.business_date < cv.covered_from THEN 'missing_in_ledger'
+                    WHEN o.business_date + $delay > cv.covered_to THEN 'awaiting_settlement'
+                    ELSE 'settlement_late' END, NULL,
                o.provider, o.order_id, NULL, NULL, o.amount, NULL, o.business_date, NULL,
-               NULL, NULL
+               NULL, NULL, op.fee, op.net, op.settlement_id
         FROM free_orders o ANTI JOIN t3_claims USING (oid)
+        LEFT JOIN order_payouts op USING (oid) LEFT JOIN coverage cv ON cv.provider = o.provider
         WHERE o.business_date BETWEEN $start AND $end
         UNION ALL
         SELECT $run, CASE WHEN a.lid IS NOT NULL THEN 'ambiguous'
                           WHEN e.lid IS NOT NULL THEN 'excluded'
                           ELSE 'missing_in_provider' END,
                CASE WHEN a.lid IS NULL THEN e.rule_name END, NULL, NULL, l.ledger_id,
-               l.line_no, NULL, l.amount, NULL, l.entry_date, NULL, NULL
+               l.line_no, NULL, l.amount, NULL, l.entry_date, NULL, NULL, NULL, NULL, NULL
         FROM free_lines l ANTI JOIN t3_claims USING (lid) LEFT JOIN ambiguous a USING (lid)
         LEFT JOIN excluded_lines e USING (lid)
         WHERE l.entry_date BETWEEN $start AND $end
@@ -458,6 +482,7 @@ STEPS: list[tuple[str, str]] = [
         FROM classed g JOIN manual_lines l USING (id) WHERE g.n_orders + g.n_lines > 2
         """,
     ),
+    *RESULT_STEPS,
 ]
 # The candidates: orders and ledger lines dated within the period and its window; the tiers
 # see those no manual match holds.
@@ -495,7 +520,7 @@ NUMBER_ORDERS = """
 NUMBER_LINES = """
     CREATE OR REPLACE TEMP TABLE line_rows AS
     SELECT ledger_id * 4294967296 + line_no AS lid, *
-    FROM ledger_lines WHERE entry_date BETWEEN $lo AND $hi"""
+    FROM ledger_lines WHERE entry_date BETWEEN $lo AND $deposits_to"""
 NAMED_PROVIDER = (
     "CASE WHEN replace(lower(line_provider), ' ', '') IN ("
     + ", ".join(f"'{name}'" for name in PROVIDER_TITLES)
@@ -507,7 +532,7 @@ PAIR_COLUMNS = """o.provider, o.order_id, o.amount AS order_amount, o.paid, o.bu
 TEMP_TABLES = ("claims", "free_lines", "free_orders", "passed_over", "t2", "ambiguous", "t3",
                "t3_claims", "duplicates", "manual_orders", "manual_lines", "manual_groups",
                "broken", "refunded_orders", "refunds", "excluded_lines", "cleared",
-               "order_rows", "line_rows")  # fmt: skip
+               "order_rows", "line_rows", *PAYOUT_TABLES)  # fmt: skip
 
 
 def render(template: str, tolerance: Decimal, shared: bool = False) -> str:
@@ -570,6 +595,12 @@ def reconcile(store: Store, params: ReconcileParams, by: Actor) -> RunSummary:
         "ledgers": ledgers,
         "tol": params.amount_tolerance,
         "window": params.date_window,
+        # Payouts: read from the day before the window to a day past the horizon after it;
+        # deposits dated up to the horizon after the window.
+        "payouts_from": params.start - window - timedelta(days=1),
+        "payouts_to": params.end + window + timedelta(days=SETTLE_HORIZON_DAYS + 2),
+        "deposits_to": params.end + window + timedelta(days=SETTLE_HORIZON_DAYS),
+        "delay": LONGEST_DELAY_DAYS,
     }
     with store.write() as cur:
         refuse_range_if_locked(cur, params.start, params.end, "running a reconciliation")

@@ -10,6 +10,8 @@ RESULT_CLASSES = ("matched", "amount_mismatch", "status_mismatch", "missing_in_l
 # information, like unpaid). The schema's own enum (result_class_v2) is written out in its
 # migration, which never changes.
 RESULT_CLASSES_V2 = (*RESULT_CLASSES, "refunded", "excluded")
+# Since settlements: a paid order whose payout is not due yet (information), or overdue.
+RESULT_CLASSES_V3 = (*RESULT_CLASSES_V2, "awaiting_settlement", "settlement_late")
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -336,6 +338,120 @@ MIGRATIONS: list[tuple[str, str]] = [
             set_by VARCHAR NOT NULL,
             set_at TIMESTAMP NOT NULL
         );
+        """,
+    ),
+    (
+        "settlements, their payments, the rate card and settlement results",
+        # Payouts as the gateways report them (the Durianpay API, or an uploaded report for
+        # Xepeng), each batch of them a source with the business dates it covers: an order
+        # without a settlement is overdue only where a source covered its due date. Results
+        # are rebuilt once more (two classes; each order's fee, net amount and settlement).
+        f"""
+        CREATE SEQUENCE settlement_source_id;
+        CREATE TABLE settlement_sources (
+            id BIGINT PRIMARY KEY DEFAULT nextval('settlement_source_id'),
+            provider VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,            -- api | report
+            fetch_run BIGINT,                 -- api: the fetch that brought it
+            name VARCHAR,                     -- report: its name, file and SHA-256
+            file_name VARCHAR,
+            content_hash VARCHAR,
+            covered_from DATE NOT NULL,       -- settlement dates it covers (business dates)
+            covered_to DATE NOT NULL,
+            settlements BIGINT NOT NULL,
+            payments BIGINT NOT NULL,
+            added_by VARCHAR NOT NULL,
+            added_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE settlements (
+            provider VARCHAR NOT NULL,
+            settlement_id VARCHAR NOT NULL,
+            settled_at TIMESTAMP NOT NULL,    -- UTC
+            settled_date DATE NOT NULL,       -- its business date
+            gross DECIMAL(18, 2),
+            fee DECIMAL(18, 2),
+            promo DECIMAL(18, 2),
+            net DECIMAL(18, 2) NOT NULL,
+            status VARCHAR,
+            raw VARCHAR,                      -- as received (api)
+            source_id BIGINT NOT NULL,
+            PRIMARY KEY (provider, settlement_id)
+        );
+        CREATE TABLE settlement_payments (    -- replaced whole with their settlement
+            provider VARCHAR NOT NULL,
+            settlement_id VARCHAR NOT NULL,
+            payment_id VARCHAR,
+            order_id VARCHAR,
+            order_reference VARCHAR,
+            gross DECIMAL(18, 2) NOT NULL,
+            fee DECIMAL(18, 2) NOT NULL,
+            net DECIMAL(18, 2) NOT NULL,
+            payment_date TIMESTAMP,           -- UTC
+            settled_at TIMESTAMP NOT NULL,    -- UTC
+            method VARCHAR,
+            source_id BIGINT NOT NULL
+        );
+        CREATE TABLE fee_rates (              -- the latest row per provider and method rules
+            provider VARCHAR NOT NULL,
+            method VARCHAR NOT NULL,          -- a payment method id, or * for any
+            percent DECIMAL(9, 4) NOT NULL,
+            fixed DECIMAL(18, 2) NOT NULL,
+            vat DECIMAL(9, 4) NOT NULL,       -- on the fee, in percent
+            set_by VARCHAR NOT NULL,
+            set_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE settlement_results (
+            run_id BIGINT NOT NULL,
+            provider VARCHAR NOT NULL,
+            settlement_id VARCHAR NOT NULL,
+            settled_at TIMESTAMP NOT NULL,
+            gross DECIMAL(18, 2),
+            fee DECIMAL(18, 2),
+            net DECIMAL(18, 2) NOT NULL,
+            orders BIGINT NOT NULL,
+            result VARCHAR NOT NULL,          -- SETTLEMENT_RESULTS in classes.py
+            ledger_id BIGINT,                 -- its deposit
+            line_no BIGINT,
+            expected_fee DECIMAL(18, 2),      -- by the rate card, where it has the method
+            overcharged DECIMAL(18, 2),       -- fees above the card's, beyond a rupiah a payment
+            overcharged_payments VARCHAR[],
+            anchor_date DATE NOT NULL         -- its first order's business date
+        );
+        ALTER TABLE fetch_runs ADD COLUMN what VARCHAR;
+        ALTER TABLE fetch_schedules ADD COLUMN what VARCHAR;
+        CREATE TYPE result_class_v3 AS ENUM ({", ".join(f"'{c}'" for c in RESULT_CLASSES_V3)});
+        CREATE TABLE recon_results_v5 (
+            run_id BIGINT NOT NULL,
+            result result_class_v3 NOT NULL,
+            rule VARCHAR,
+            provider VARCHAR,
+            order_id VARCHAR,
+            ledger_id BIGINT,
+            line_no BIGINT,
+            order_amount DECIMAL(18, 2),
+            ledger_amount DECIMAL(18, 2),
+            business_date DATE,
+            ledger_date DATE,
+            group_id BIGINT,
+            reason VARCHAR,
+            fee DECIMAL(18, 2),               -- the gateway's fee on the order, where known
+            net_amount DECIMAL(18, 2),
+            settlement_id VARCHAR,
+            difference DECIMAL(18, 2) AS (ledger_amount - order_amount),
+            anchor_date DATE AS (coalesce(business_date, ledger_date)),
+            result_key VARCHAR AS (
+                CASE WHEN result = 'duplicate_in_ledger'
+                         THEN 'D:' || ledger_id || ':' || line_no
+                     WHEN order_id IS NOT NULL THEN 'O:' || provider || ':' || order_id
+                     ELSE 'L:' || ledger_id || ':' || line_no END)
+        );
+        INSERT INTO recon_results_v5 (run_id, result, rule, provider, order_id, ledger_id,
+            line_no, order_amount, ledger_amount, business_date, ledger_date, group_id, reason)
+        SELECT run_id, result::VARCHAR, rule, provider, order_id, ledger_id, line_no,
+               order_amount, ledger_amount, business_date, ledger_date, group_id, reason
+        FROM recon_results ORDER BY run_id;
+        DROP TABLE recon_results;
+        ALTER TABLE recon_results_v5 RENAME TO recon_results;
         """,
     ),
 ]

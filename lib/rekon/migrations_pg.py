@@ -10,7 +10,7 @@ is text checked against the enum rather than the enum itself: DuckDB hands a fil
 column down to PostgreSQL (only a run's exceptions cross the wire), but not one on an enum.
 """
 
-from rekon.migrations import MIGRATIONS, RESULT_CLASSES
+from rekon.migrations import MIGRATIONS, RESULT_CLASSES, RESULT_CLASSES_V3
 
 # A result key, as the DuckDB schema computes it; PostgreSQL wants immutable casts to text.
 _RESULT_KEY = """
@@ -324,6 +324,90 @@ PG_MIGRATIONS: list[tuple[str, str]] = [
             set_by VARCHAR NOT NULL,
             set_at TIMESTAMP NOT NULL
         );
+        """,
+    ),
+    (
+        MIGRATIONS[7][0],
+        f"""
+        CREATE SEQUENCE settlement_source_id;
+        CREATE TABLE settlement_sources (
+            id BIGINT PRIMARY KEY DEFAULT nextval('settlement_source_id'),
+            provider VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            fetch_run BIGINT,
+            name VARCHAR,
+            file_name VARCHAR,
+            content_hash VARCHAR,
+            covered_from DATE NOT NULL,
+            covered_to DATE NOT NULL,
+            settlements BIGINT NOT NULL,
+            payments BIGINT NOT NULL,
+            added_by VARCHAR NOT NULL,
+            added_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE settlements (
+            provider VARCHAR NOT NULL,
+            settlement_id VARCHAR NOT NULL,
+            settled_at TIMESTAMP NOT NULL,
+            settled_date DATE NOT NULL,
+            gross DECIMAL(18, 2),
+            fee DECIMAL(18, 2),
+            promo DECIMAL(18, 2),
+            net DECIMAL(18, 2) NOT NULL,
+            status VARCHAR,
+            raw VARCHAR,
+            source_id BIGINT NOT NULL,
+            PRIMARY KEY (provider, settlement_id)
+        );
+        CREATE TABLE settlement_payments (
+            provider VARCHAR NOT NULL,
+            settlement_id VARCHAR NOT NULL,
+            payment_id VARCHAR,
+            order_id VARCHAR,
+            order_reference VARCHAR,
+            gross DECIMAL(18, 2) NOT NULL,
+            fee DECIMAL(18, 2) NOT NULL,
+            net DECIMAL(18, 2) NOT NULL,
+            payment_date TIMESTAMP,
+            settled_at TIMESTAMP NOT NULL,
+            method VARCHAR,
+            source_id BIGINT NOT NULL
+        );
+        CREATE INDEX settlement_payments_of ON settlement_payments (provider, settlement_id);
+        CREATE TABLE fee_rates (
+            provider VARCHAR NOT NULL,
+            method VARCHAR NOT NULL,
+            percent DECIMAL(9, 4) NOT NULL,
+            fixed DECIMAL(18, 2) NOT NULL,
+            vat DECIMAL(9, 4) NOT NULL,
+            set_by VARCHAR NOT NULL,
+            set_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE settlement_results (
+            run_id BIGINT NOT NULL,
+            provider VARCHAR NOT NULL,
+            settlement_id VARCHAR NOT NULL,
+            settled_at TIMESTAMP NOT NULL,
+            gross DECIMAL(18, 2),
+            fee DECIMAL(18, 2),
+            net DECIMAL(18, 2) NOT NULL,
+            orders BIGINT NOT NULL,
+            result VARCHAR NOT NULL,
+            ledger_id BIGINT,
+            line_no BIGINT,
+            expected_fee DECIMAL(18, 2),
+            overcharged DECIMAL(18, 2),
+            overcharged_payments VARCHAR[],
+            anchor_date DATE NOT NULL
+        );
+        CREATE INDEX settlement_results_run ON settlement_results (run_id);
+        ALTER TABLE fetch_runs ADD COLUMN what VARCHAR;
+        ALTER TABLE fetch_schedules ADD COLUMN what VARCHAR;
+        CREATE TYPE result_class_v3 AS ENUM ({", ".join(f"'{c}'" for c in RESULT_CLASSES_V3)});
+        ALTER TABLE recon_results DROP CONSTRAINT recon_results_v4_result_check;
+        ALTER TABLE recon_results ADD COLUMN fee DECIMAL(18, 2),
+            ADD COLUMN net_amount DECIMAL(18, 2), ADD COLUMN settlement_id VARCHAR,
+            ADD CONSTRAINT recon_results_result_v3 CHECK (result::result_class_v3 IS NOT NULL);
         """,
     ),
 ]

@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from rekon import closing
-from rekon.classes import EXCEPTIONS, KINDS, RESULTS
+from rekon.classes import EXCEPTIONS, KINDS, RESULTS, SETTLEMENT_RESULTS
 from rekon.duck import sql_text
 from rekon.errors import RekonError
 from rekon.money import format_count
@@ -38,12 +38,17 @@ EXPORT_COLUMNS = (
     "result", "rule", "provider", "order_id", "merchant_ref", "payment_id", "order_status",
     "order_date", "order_amount", "currency", "ledger_id", "ledger_line", "ledger_date",
     "ledger_reference", "ledger_amount", "difference", "description", "review_status",
-    "review_note", "group_id", "reason",
+    "review_note", "group_id", "reason", "fee", "net_amount", "settlement_id",
 )  # fmt: skip
 # Text that came from outside (a provider, a ledger file, a reviewer): neutralised on export.
 TEXT_COLUMNS = ("order_id", "merchant_ref", "payment_id", "currency", "ledger_reference",
-                "description", "review_note")  # fmt: skip
-MONEY_COLUMNS = ("order_amount", "ledger_amount", "difference")
+                "description", "review_note", "settlement_id")  # fmt: skip
+MONEY_COLUMNS = ("order_amount", "ledger_amount", "difference", "fee", "net_amount")
+# One row per settlement of a run's period: its payout, its deposit, and the fee check.
+SETTLEMENT_COLUMNS = ("provider", "settlement_id", "settled_at", "gross", "fee", "net",
+                      "orders", "result", "ledger_id", "ledger_line", "expected_fee",
+                      "overcharged", "overcharged_payments")  # fmt: skip
+SETTLEMENT_MONEY = ("gross", "fee", "net", "expected_fee", "overcharged")
 # The audit trail of a run: every decision ever recorded on its results, oldest first per item.
 REVIEW_COLUMNS = ("result_key", "result", "provider", "order_id", "ledger_id", "ledger_line",
                   "seq", "decision", "note", "reviewer", "reviewed_at_utc",
@@ -131,6 +136,8 @@ def export_sql(kind: str, typed: bool = False, accounts: dict[str, str] | None =
         return _reviews_sql(typed)
     if kind == "adjustments":
         return _adjustments_sql(typed, accounts or DEFAULT_ACCOUNTS)
+    if kind == "settlements":
+        return _settlements_sql(typed)
     return f"SELECT {', '.join(EXPORT_COLUMNS)} FROM ({_rows_sql(kind, typed)}) {ROWS_ORDER}"
 
 
@@ -181,6 +188,33 @@ def _adjustments_sql(typed: bool, accounts: dict[str, str]) -> str:
             HAVING {booked} <> 0
         ) ORDER BY sort_day, memo
     """
+
+
+def _settlements_sql(typed: bool) -> str:
+    """Settlements as accounting reads them: settled_at in UTC (ISO 8601 in CSV), amounts
+    exact, the over-charged payments named in one cell."""
+    cols = []
+    for col in SETTLEMENT_COLUMNS:
+        if col in SETTLEMENT_MONEY and not typed:
+            cols.append(f"CAST({col} AS VARCHAR) AS {col}")
+        elif col == "settled_at" and not typed:
+            cols.append("strftime(settled_at, '%Y-%m-%dT%H:%M:%SZ') AS settled_at")
+        elif col == "ledger_line":
+            cols.append("line_no AS ledger_line")
+        elif col == "overcharged_payments":
+            cols.append(
+                "CASE WHEN overcharged_payments IS NOT NULL"
+                " THEN array_to_string(overcharged_payments, ' ') END AS overcharged_payments"
+            )
+        elif col == "settlement_id":
+            cols.append(neutralise(col))
+        else:
+            cols.append(col)
+    return (
+        f"SELECT {', '.join(cols)} FROM settlement_results WHERE run_id = $run"
+        f" ORDER BY array_position({list(SETTLEMENT_RESULTS)}, result), settled_at, provider,"
+        " settlement_id"
+    )
 
 
 def _reviews_sql(typed: bool) -> str:
@@ -251,13 +285,15 @@ def _write(
         return _write_xlsx(store, run_id, kind, out, accounts)
     if kind == "summary":
         frame = summary_frame(store, run_id)
-        frame.with_columns(pl.col(c).cast(pl.String) for c in MONEY_COLUMNS).write_csv(out)
+        frame.with_columns(
+            pl.col(c).cast(pl.String) for c in MONEY_COLUMNS if c in frame.columns
+        ).write_csv(out)
         return frame.height
     with store.read() as cur:
         # DuckDB writes the file itself: no rows pass through Python. The format is named:
         # DuckDB would otherwise choose it by the file's extension (.xlsx, .parquet, .json).
         to = f"TO '{sql_text(out)}' (FORMAT csv, HEADER, DELIMITER ',')"
-        if kind in ("reviews", "adjustments"):
+        if kind in ("reviews", "adjustments", "settlements"):
             select = export_sql(kind, accounts=accounts)
             written = cur.execute(f"COPY ({select}) {to}", {"run": run_id}).fetchall()
             return int(written[0][0])
@@ -281,6 +317,10 @@ def export_rows(store: Store, run_id: int, kind: str) -> int:
         return int(store.scalar(f"SELECT count(*) FROM ({export_sql(kind)})", {"run": run_id}))
     if kind == "reviews":
         return int(store.scalar(f"SELECT count(*) FROM ({REVIEWS_SQL})", {"run": run_id}))
+    if kind == "settlements":
+        return int(
+            store.scalar("SELECT count(*) FROM settlement_results WHERE run_id = ?", [run_id])
+        )
     return int(
         store.scalar(
             f"SELECT count(*) FROM recon_results WHERE run_id = $run AND {_kind_where(kind)}",
@@ -383,10 +423,11 @@ def _write_xlsx(
                 frame = summary_frame(store, run_id)
             else:
                 frame = store.query(export_sql(sheet, True, accounts), {"run": run_id})
-            amounts = [c for c in (*MONEY_COLUMNS, "amount") if c in frame.columns]
+            money_columns = SETTLEMENT_MONEY if sheet == "settlements" else MONEY_COLUMNS
+            amounts = [c for c in (*money_columns, "amount") if c in frame.columns]
             formats: dict[str, Any] = {c: money for c in amounts}
             formats |= {c: day for c in ("order_date", "ledger_date", "date") if c in frame.columns}
-            formats |= {c: moment for c in ("reviewed_at_utc",) if c in frame.columns}
+            formats |= {c: moment for c in ("reviewed_at_utc", "settled_at") if c in frame.columns}
             # Excel stores numbers as doubles: exact for every IDR amount below 10^13.
             frame = frame.with_columns(pl.col(c).cast(pl.Float64) for c in amounts)
             frame.write_excel(

@@ -42,7 +42,8 @@ _RESULTS_TEMPLATE = f"""
            r.ledger_amount, r.difference, coalesce(l.description, o.description) AS description,
            {REVIEW_STATUS} AS review_status,
            v.review_note, coalesce(v.review_seq, 0) AS review_seq, o.customer_name,
-           o.customer_email, r.anchor_date, r.group_id, r.reason
+           o.customer_email, r.anchor_date, r.group_id, r.reason, r.fee, r.net_amount,
+           r.settlement_id
     FROM recon_results r
     LEFT JOIN {{orders}} o USING (provider, order_id)
     LEFT JOIN {{lines}} l USING (ledger_id, line_no)

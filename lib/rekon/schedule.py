@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from rekon.access import Actor, Role
 from rekon.errors import RekonError
-from rekon.fetching import OrderSource, fetch_orders
+from rekon.fetching import OrderSource, fetch_orders, parse_what
 from rekon.names import PROVIDER_TITLES, provider_title
 from rekon.store import Store, utc_now
 from rekon.team_locks import Lease
@@ -47,6 +47,11 @@ class Schedule:
     window_days: int  # fetch the last D business days, today included
     set_by: str
     set_at: datetime  # UTC
+    what: str | None = "orders"  # orders, or orders,settlements (a comma-separated list)
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return parse_what(self.what or "orders")
 
     @property
     def enabled(self) -> bool:
@@ -58,7 +63,10 @@ class Schedule:
         when = (
             f"every {self.every_hours} hour(s)" if self.every_hours else f"daily at {self.daily_at}"
         )
-        return f"{provider_title(self.provider)}: {when}, the last {self.window_days} day(s)"
+        brings = " with settlements" if "settlements" in self.parts else ""
+        return (
+            f"{provider_title(self.provider)}: {when}, the last {self.window_days} day(s){brings}"
+        )
 
     def next_run(self, last_run: datetime | None, tz: str) -> datetime | None:
         """When it is next due (UTC), after the last scheduled fetch (or, never run, after it
@@ -88,8 +96,10 @@ def set_schedule(
     every_hours: int | None = None,
     daily_at: str | None = None,
     window_days: int = 3,
+    what: tuple[str, ...] = ("orders",),
 ) -> Schedule:
-    """Set (or, with neither `every_hours` nor `daily_at`, turn off) a provider's schedule."""
+    """Set (or, with neither `every_hours` nor `daily_at`, turn off) a provider's schedule;
+    `what` it fetches: orders, and settlements too (see `fetching.WHAT`)."""
     by.require(Role.REVIEWER, "schedule fetches")
     if provider not in PROVIDER_TITLES:
         raise ScheduleError(f"unknown provider {provider!r}: use xepeng or durianpay")
@@ -104,11 +114,18 @@ def set_schedule(
         daily_at = f"{int(found[1]):02d}:{found[2]}"
     if not 1 <= window_days <= 92:
         raise ScheduleError(f"a window of {window_days} days: give 1 to 92 days")
-    made = Schedule(provider, every_hours, daily_at, window_days, by.name, utc_now())
+    try:
+        parts = parse_what(",".join(what))
+    except ValueError as exc:
+        raise ScheduleError(f"a schedule fetches {exc}") from None
+    made = Schedule(
+        provider, every_hours, daily_at, window_days, by.name, utc_now(), ",".join(parts)
+    )
     with store.write() as cur:
         cur.execute(
-            "INSERT INTO fetch_schedules VALUES (?, ?, ?, ?, ?, ?)",
-            [provider, every_hours, daily_at, window_days, by.name, made.set_at],
+            "INSERT INTO fetch_schedules (provider, every_hours, daily_at, window_days, set_by,"
+            " set_at, what) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [provider, every_hours, daily_at, window_days, by.name, made.set_at, made.what],
         )
         store.audit(cur, by.name, "schedule.set", f"schedule:{provider}",
                     json.dumps({"schedule": made.describe()}))  # fmt: skip
@@ -193,7 +210,7 @@ class Runner:
             start, end = plan.schedule.window(today)
             clients = self.clients_for(provider)
             try:
-                fetch_orders(self.store, clients, start, end, by=SCHEDULE)
+                fetch_orders(self.store, clients, start, end, by=SCHEDULE, what=plan.schedule.parts)
             except RekonError as exc:
                 log.warning("scheduled fetch of %s failed: %s", provider, exc)
             finally:

@@ -21,6 +21,7 @@ SEQUENCES = {
     "manual_match_id": "manual_matches",
     "match_rule_id": "match_rules",
     "signoff_id": "signoffs",
+    "settlement_source_id": "settlement_sources",
 }
 
 

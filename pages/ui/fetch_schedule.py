@@ -63,6 +63,11 @@ def _one(ws: Workspace, provider: str, plan: schedule.Planned | None) -> None:
             "Window (last days)", 1, 92, current.window_days if current else 3,
             key=f"days_{provider}",
         )  # fmt: skip
+        payouts = provider == "durianpay" and st.checkbox(
+            "With settlements (the payouts of the window and the 7 days after it)",
+            value=bool(current and "settlements" in current.parts),
+            key=f"settlements_{provider}",
+        )
         if st.form_submit_button(f"Save {title}'s schedule", disabled=not can(Role.REVIEWER)):
             made = attempt(
                 lambda: schedule.set_schedule(
@@ -72,6 +77,7 @@ def _one(ws: Workspace, provider: str, plan: schedule.Planned | None) -> None:
                     every_hours=int(hours) if mode == MODES[1] else None,
                     daily_at=f"{at:%H:%M}" if mode == MODES[2] else None,
                     window_days=int(days),
+                    what=("orders", "settlements") if payouts else ("orders",),
                 )
             )
             if made is not None:

@@ -1,7 +1,8 @@
 """Starlette app emulating both provider APIs over the seeded data, with fault injection.
 
 Xepeng: /openapi/orders (create, update, get, list newest-first; Bearer or signed headers).
-Durianpay: /v1/orders (from/to/skip/limit; Basic auth), /v1/orders/{id}.
+Durianpay: /v1/orders (from/to/skip/limit; Basic auth), /v1/orders/{id}, and its payouts:
+/v1/settlements, /v1/settlements/{id}, /v1/settlements/details (from/to as dates or Unix seconds).
 /_sandbox/...: test controls (faults, status changes); no auth, loopback only.
 """
 
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from rekon.sandbox import settlements as payouts
 from rekon.sandbox.data import (
     DURIANPAY_TEST_KEY,
     STATUS_MIX,
@@ -51,6 +54,10 @@ class Faults:
     shift_after_first_page: int = 0  # new Xepeng orders arrive once page 1 was served
     durianpay_envelope: str = "data"  # 'data' | 'seed' | 'total' | 'null'
     durianpay_epoch: bool = False  # timestamps as epoch seconds, as the docs show
+    # Settlement lists and details come bare, as documented, or wrapped in {"data": ...};
+    # amounts as decimal strings, as documented, or as JSON numbers.
+    settlement_envelope: str = "bare"  # 'bare' | 'data'
+    settlement_numbers: bool = False
 
 
 def _iso(ts: datetime | None) -> str | None:
@@ -64,7 +71,13 @@ def _amount_json(amount: Decimal) -> int | str:
 class SandboxState:
     """The orders both fake providers hold; safe to poke from test threads."""
 
-    def __init__(self, dataset: Dataset, faults: Faults | None = None, seed: int = 1) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        faults: Faults | None = None,
+        seed: int = 1,
+        timezone: str = "Asia/Jakarta",
+    ) -> None:
         self.faults = faults or Faults()
         self.lock = threading.Lock()
         self.rng = random.Random(seed)
@@ -82,6 +95,9 @@ class SandboxState:
         self._cache: dict[tuple[str, bool], bytes] = {}
         # Fields served in place of an order's own: what a provider might get wrong.
         self.garbled: dict[str, dict[str, Any]] = {}
+        self.timezone = ZoneInfo(timezone)
+        self.withheld: set[str] = set()  # paid orders the gateway has not paid out
+        self._payouts: list[payouts.Settlement] | None = None
 
     # ------------------------------------------------------------ rendering
 
@@ -151,6 +167,7 @@ class SandboxState:
     # ------------------------------------------------------------ changes
 
     def invalidate(self, order_id: str) -> None:
+        self._payouts = None
         self._cache.pop((order_id, False), None)
         self._cache.pop((order_id, True), None)
 
@@ -178,6 +195,20 @@ class SandboxState:
         with self.lock:
             self.garbled[order_id] = self.garbled.get(order_id, {}) | fields
             self.invalidate(order_id)
+
+    def withhold(self, order_id: str) -> None:
+        """Leave a paid order out of every payout: a settlement the gateway owes."""
+        with self.lock:
+            self.withheld.add(order_id)
+            self._payouts = None
+
+    def settlements(self, provider: str = "durianpay") -> list[payouts.Settlement]:
+        """The provider's payouts by settlement time (call with the lock held)."""
+        if self._payouts is None:
+            self._payouts = payouts.settle(
+                self.by_id.values(), self.timezone, frozenset(self.withheld)
+            )
+        return [s for s in self._payouts if s.provider == provider]
 
     def add_xepeng(self, o: SeedOrder) -> None:
         with self.lock:
@@ -412,6 +443,152 @@ def build_app(state: SandboxState) -> Starlette:
             return _dp_error(404, "DPAY_ORDER_NOT_FOUND", "order not found")
         return _json(b'{"data":' + state.render(o) + b"}")
 
+    # ------------------------------------------------------------ Durianpay settlements
+
+    def settled_between(q: Any) -> tuple[datetime, datetime]:
+        """from/to as the docs disagree: YYYY-MM-DD (UTC days, inclusive) or Unix seconds."""
+
+        def bound(text: str | None, end: bool) -> datetime:
+            if text is None:
+                return datetime.max if end else datetime.min
+            if text.isdigit():
+                return datetime.fromtimestamp(int(text), UTC).replace(tzinfo=None)
+            day = date.fromisoformat(text) + timedelta(days=1 if end else 0)
+            return datetime.combine(day, datetime.min.time())
+
+        return bound(q.get("from"), False), bound(q.get("to"), True)
+
+    def money(amount: Decimal) -> Any:
+        return float(amount) if faults().settlement_numbers else f"{amount:.2f}"
+
+    def stamp(value: datetime | None) -> Any:
+        if value is None:
+            return None
+        if faults().durianpay_epoch:
+            return int(value.replace(tzinfo=UTC).timestamp())
+        return value.replace(tzinfo=UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+    def settlement_doc(s: payouts.Settlement) -> dict[str, Any]:
+        return {
+            "id": s.settlement_id,
+            "settlement_amount": money(s.net),
+            "fee": money(s.fee),
+            "promo_amount": money(Decimal(0)),
+            "total_transcation_amount": money(s.gross),  # sic, as the docs spell it
+            "status": "settled",
+            "settled_at": stamp(s.settled_at),
+            "created_at": stamp(s.settled_at - timedelta(hours=2)),
+        }
+
+    def detail_doc(p: payouts.Payout, by_payment: bool = False) -> dict[str, Any]:
+        o = p.order
+        kind, method = payouts.METHODS[p.method].kind, p.method
+        doc = {
+            "settlement_id": p.settlement_id,
+            "payment_id": o.payment_id,
+            "order_id": o.order_id,
+            "order_reference": o.merchant_ref,
+            "payment_reference": "ref_" + (o.payment_id or o.order_id)[4:],
+            "payment_amount": money(o.amount),
+            "transaction_amount": money(o.amount),
+            "payment_discount": money(Decimal(0)),
+            "total_settlement_fee": money(p.fee),
+            "settlement_amount": money(p.net),
+            "payment_date": stamp(o.paid_at),
+            "settled_at": stamp(p.settled_at),
+            "status": "settled",
+            "currency": "IDR",
+            "group": "durianpay",
+        }
+        if by_payment:
+            doc |= {"payment_channel": kind, "payment_subchannel": method}
+        else:
+            doc |= {"payment_details_type": kind, "payment_method_id": method}
+        return doc
+
+    def paging(q: Any) -> tuple[int, int] | Response:
+        try:
+            skip, limit = int(q.get("skip", 0)), int(q.get("limit", 10))
+        except ValueError:
+            return _dp_error(400, "DPAY_INVALID_REQUEST", "invalid skip/limit")
+        if skip < 0 or not 1 <= limit <= 100:
+            return _dp_error(400, "DPAY_INVALID_REQUEST", "skip >= 0, 1 <= limit <= 100")
+        return skip, limit
+
+    def listing(key: str, docs: list[dict[str, Any]], total: int) -> Response:
+        body: dict[str, Any] = {"total_count": total, "settlement_detail": docs}
+        if faults().settlement_envelope == "data":
+            body = {"data": body}
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        if key in faults().drop_once:
+            faults().drop_once.remove(key)
+            return DroppedBody(payload)
+        return _json(payload)
+
+    async def durianpay_settlements(request: Request) -> Response:
+        if not durianpay_authorized(request):
+            return _dp_error(401, "DPAY_UNAUTHORIZED_ACCESS", "unauthorized access")
+        q = request.query_params
+        paged = paging(q)
+        if isinstance(paged, Response):
+            return paged
+        skip, limit = paged
+        try:
+            lo, hi = settled_between(q)
+        except ValueError:
+            return _dp_error(400, "DPAY_INVALID_REQUEST", "from/to: YYYY-MM-DD or Unix seconds")
+        if (bad := await injected(request, "durianpay", f"settlements:skip={skip}")) is not None:
+            return bad
+        with state.lock:
+            found = [s for s in state.settlements() if lo <= s.settled_at < hi]
+            docs = [settlement_doc(s) for s in found[skip : skip + limit]]
+        return listing(f"durianpay:settlements:skip={skip}", docs, len(found))
+
+    async def durianpay_settlement_details(request: Request) -> Response:
+        if not durianpay_authorized(request):
+            return _dp_error(401, "DPAY_UNAUTHORIZED_ACCESS", "unauthorized access")
+        q = request.query_params
+        if "payment_id" in q:
+            with state.lock:
+                hit = next(
+                    (
+                        p
+                        for s in state.settlements()
+                        for p in s.payouts
+                        if p.order.payment_id == q["payment_id"]
+                    ),
+                    None,
+                )
+            if hit is None:
+                return _dp_error(404, "DPAY_SETTLEMENT_NOT_FOUND", "no settlement for payment")
+            return JSONResponse({"data": detail_doc(hit, by_payment=True)})
+        paged = paging(q)
+        if isinstance(paged, Response):
+            return paged
+        skip, limit = paged
+        try:
+            lo, hi = settled_between(q)
+        except ValueError:
+            return _dp_error(400, "DPAY_INVALID_REQUEST", "from/to: YYYY-MM-DD or Unix seconds")
+        if (bad := await injected(request, "durianpay", f"details:skip={skip}")) is not None:
+            return bad
+        with state.lock:
+            rows = [p for s in state.settlements() if lo <= s.settled_at < hi for p in s.payouts]
+            docs = [detail_doc(p) for p in rows[skip : skip + limit]]
+        return listing(f"durianpay:details:skip={skip}", docs, len(rows))
+
+    async def durianpay_settlement(request: Request) -> Response:
+        if not durianpay_authorized(request):
+            return _dp_error(401, "DPAY_UNAUTHORIZED_ACCESS", "unauthorized access")
+        if (bad := await injected(request, "durianpay", None)) is not None:
+            return bad
+        sid = request.path_params["settlement_id"]
+        with state.lock:
+            hit = next((s for s in state.settlements() if s.settlement_id == sid), None)
+        if hit is None:
+            return _dp_error(404, "DPAY_SETTLEMENT_NOT_FOUND", "settlement not found")
+        return JSONResponse({"data": settlement_doc(hit)})
+
     # ------------------------------------------------------------ controls
 
     async def health(request: Request) -> Response:
@@ -436,16 +613,40 @@ def build_app(state: SandboxState) -> Starlette:
             return JSONResponse({"error": "unknown order or status"}, 404)
         return JSONResponse({"order_id": o.order_id, "status": o.status})
 
+    async def xepeng_settlement_report(request: Request) -> Response:
+        """What a Xepeng merchant downloads from its portal: the payouts settled from/to (UTC
+        days), as CSV. Not an API: Xepeng publishes none."""
+        try:
+            lo, hi = settled_between(request.query_params)
+        except ValueError:
+            return JSONResponse({"error": "from/to: YYYY-MM-DD"}, 400)
+        with state.lock:
+            found = [s for s in state.settlements("xepeng") if lo <= s.settled_at < hi]
+            body = payouts.report_csv(found, state.timezone)
+        return Response(body, media_type="text/csv")
+
+    async def withhold(request: Request) -> Response:
+        order_id = request.path_params["order_id"]
+        if order_id not in state.by_id:
+            return JSONResponse({"error": "unknown order"}, 404)
+        state.withhold(order_id)
+        return JSONResponse({"order_id": order_id, "withheld": True})
+
     return Starlette(
         routes=[
             Route("/openapi/orders", xepeng_orders, methods=["GET", "POST"]),
             Route("/openapi/orders/{uid}", xepeng_order, methods=["GET", "PUT"]),
             Route("/v1/orders", durianpay_orders, methods=["GET"]),
             Route("/v1/orders/{order_id}", durianpay_order, methods=["GET"]),
+            Route("/v1/settlements", durianpay_settlements, methods=["GET"]),
+            Route("/v1/settlements/details", durianpay_settlement_details, methods=["GET"]),
+            Route("/v1/settlements/{settlement_id}", durianpay_settlement, methods=["GET"]),
             Route("/_sandbox/health", health),
             Route("/_sandbox/faults", set_faults, methods=["POST"]),
             Route("/_sandbox/warm", warm, methods=["POST"]),
             Route("/_sandbox/orders/{order_id}/status", change_status, methods=["POST"]),
+            Route("/_sandbox/orders/{order_id}/withhold", withhold, methods=["POST"]),
+            Route("/_sandbox/xepeng/settlement-report", xepeng_settlement_report),
         ]
     )
 

@@ -398,17 +398,22 @@ def _plan_ledger(dataset: Dataset, rng: random.Random, tz: ZoneInfo, month: str)
 
 SAMPLE_LEDGER = Path("data/samples/ledger-2026-10.csv")
 SAMPLE_EXPECTED = Path("data/samples/ledger-2026-10.expected.json")
+# The same month booked as the bank saw it: one net deposit per payout, with Xepeng's payouts
+# from its settlement report (it has no settlement API).
+DEPOSITS_LEDGER = Path("data/samples/ledger-2026-10-deposits.csv")
+DEPOSITS_EXPECTED = Path("data/samples/ledger-2026-10-deposits.expected.json")
+XEPENG_REPORT = Path("data/samples/xepeng-settlements-2026-10.csv")
 
 
-def ledger_csv(dataset: Dataset) -> bytes:
-    """The golden month's ledger as an Indonesian accounting export would write it:
-    UTF-8 with BOM, semicolons, DD/MM/YYYY dates and 1.500.000,00 amounts."""
+def ledger_csv(dataset: Dataset, lines: list[LedgerRow] | None = None) -> bytes:
+    """The golden month's ledger (or these lines) as an Indonesian accounting export would
+    write it: UTF-8 with BOM, semicolons, DD/MM/YYYY dates and 1.500.000,00 amounts."""
     from rekon.money import DecimalStyle, format_amount
 
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(["Tanggal", "No. Referensi", "Keterangan", "Jumlah", "Provider"])
-    for row in dataset.ledger:
+    for row in dataset.ledger if lines is None else lines:
         writer.writerow(
             [
                 row.date.strftime("%d/%m/%Y"),
@@ -423,8 +428,35 @@ def ledger_csv(dataset: Dataset) -> bytes:
 
 def write_samples(root: Path = Path(".")) -> None:
     """Regenerate data/samples/ from the default seed (`python -m rekon.sandbox.data`)."""
+    from rekon.sandbox import settlements
+
     dataset = generate()
     (root / SAMPLE_LEDGER).parent.mkdir(parents=True, exist_ok=True)
+    tz = ZoneInfo(DataConfig().timezone)
+    plan = settlements.plan_deposits(dataset.orders, tz, GOLDEN_MONTH)
+    (root / DEPOSITS_LEDGER).write_bytes(ledger_csv(dataset, plan.lines))
+    (root / DEPOSITS_EXPECTED).write_text(
+        json.dumps(
+            {
+                "period": GOLDEN_MONTH,
+                "seed": DataConfig().seed,
+                "expected": dict(sorted(plan.expected.items())),
+                "settlements": dict(sorted(plan.settlements.items())),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    start, end = month_bounds(GOLDEN_MONTH)
+    xepeng = [
+        s
+        for s in settlements.settle(dataset.orders, tz)
+        if s.provider == "xepeng"
+        and start
+        <= s.settled_at.replace(tzinfo=UTC).astimezone(tz).date()
+        <= end + timedelta(days=7)
+    ]
+    (root / XEPENG_REPORT).write_bytes(settlements.report_csv(xepeng, tz))
     (root / SAMPLE_LEDGER).write_bytes(ledger_csv(dataset))
     expected = {name: dataset.expected[name] for name in sorted(dataset.expected)}
     (root / SAMPLE_EXPECTED).write_text(
