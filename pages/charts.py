@@ -6,7 +6,7 @@ import streamlit as st
 from pages.ui.display import count, idr
 from pages.ui.period import latest_run_id, period, period_label
 from pages.ui.workspace import query, workspace
-from rekon import charts, reports, results
+from rekon import charts, payout_views, reports, results
 from rekon.classes import EXCEPTIONS, class_name
 from rekon.periods import day
 from rekon.providers.base import PROVIDER_TITLES, provider_title
@@ -58,3 +58,23 @@ st.plotly_chart(
     charts.amount_distribution(reports.bands_of(cube)),
     width="stretch",
 )
+
+st.subheader("Fees and payouts")
+fees = query(ws, payout_views.fees_by_day, start, end)
+if providers:
+    fees = fees.filter(pl.col("provider").is_in(providers))
+if fees.is_empty():
+    st.info(
+        "No payouts settled in this period: fetch Durianpay's settlements on the **Fetch** page, "
+        "or upload Xepeng's settlement report on the **Settings** page."
+    )
+else:
+    delays = query(ws, payout_views.settlement_delays, start, end)
+    if providers:
+        delays = delays.filter(pl.col("provider").is_in(providers))
+    left, right = st.columns(2)
+    left.plotly_chart(charts.fees_per_day(fees), width="stretch")
+    if delays.is_empty():
+        right.info("The payouts of this period say no payment dates (a report without them).")
+    else:
+        right.plotly_chart(charts.settlement_delays(delays), width="stretch")

@@ -6,7 +6,7 @@ import streamlit as st
 from pages.ui.display import count, idr, local_time, table
 from pages.ui.period import latest_run_id, period, period_label, period_warnings
 from pages.ui.workspace import query, workspace
-from rekon import fetch_log, reports
+from rekon import fetch_log, payout_views, reports
 from rekon.money import format_idr_short
 from rekon.providers.base import PROVIDER_TITLES, provider_title
 
@@ -104,6 +104,37 @@ else:
                 label=f"Work the {count(still_open)} open exceptions",
                 icon=":material/arrow_forward:",
             )
+
+payouts = query(ws, payout_views.provider_totals, start, end, run_id)
+if payouts.height:
+    st.subheader("Payouts")
+    from_run = payouts["settled"].null_count() == 0
+    names = {**PROVIDER_TITLES}
+    table(
+        payouts.with_columns(pl.col("provider").replace_strict(names, default=pl.col("provider"))),
+        "gross",
+        "fee",
+        "net",
+        "settled",
+        counts=("settlements", "payments", "missing", "fee_mismatches"),
+        column_config={
+            "provider": "",
+            "settlements": "Settlements",
+            "payments": "Payments",
+            "gross": "Gross",
+            "fee": "Fees",
+            "net": "Net paid out",
+            "settled": "Deposited in the books",
+            "missing": "Not in the books",
+            "fee_mismatches": "Fee above the card",
+        },
+    )
+    st.caption(
+        f"The payouts of the period's orders in run {run_id}: deposits found in the ledger, "
+        "and fees checked against the rate card (Settings)."
+        if from_run
+        else "The payouts settled in this period; reconcile it to see which are in the books."
+    )
 
 st.divider()
 left, right = st.columns(2)

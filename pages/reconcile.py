@@ -13,6 +13,7 @@ from pages.ui.people import can, me, role_note
 from pages.ui.period import period, period_label, period_warnings, run_label
 from pages.ui.results_table import results_table
 from pages.ui.run import run_summary
+from pages.ui.settlements import settlements_tab
 from pages.ui.workspace import query, workspace
 from rekon import results
 from rekon.access import Role
@@ -100,9 +101,11 @@ if within:
 
 run_summary(ws, runs, run_id, within)
 
-results_tab, suggestions_tab_ = st.tabs(["Results", "Suggestions"])
+results_tab, suggestions_tab_, settlements_tab_ = st.tabs(["Results", "Suggestions", "Settlements"])
 with suggestions_tab_:  # drawn first: an empty filter below stops the page
     suggestions_tab(ws, run_id)
+with settlements_tab_:
+    settlements_tab(ws, run_id)
 with results_tab:
     page, selected = results_table(ws, run_id, within)
     basket(ws, page, selected)

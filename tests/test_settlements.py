@@ -40,7 +40,13 @@ from rekon.sandbox.data import (
 from rekon.sandbox.server import RunningSandbox
 from rekon.sandbox.settlements import METHODS, VAT
 from rekon.sandbox.settlements import Settlement as SandboxPayout
-from rekon.settlement_reports import ReportOptions, import_report
+from rekon.settlement_reports import (
+    ReportError,
+    ReportOptions,
+    import_report,
+    read_report,
+    store_report,
+)
 from rekon.store import Store
 from tests.conftest import OCTOBER
 from tests.factories import (
@@ -53,6 +59,7 @@ from tests.factories import (
     fingerprint,
     order,
 )
+from tests.test_cli import rekon
 
 ROOT = Path(__file__).resolve().parent.parent
 OCT = ReconcileParams(*OCTOBER)
@@ -481,3 +488,86 @@ def test_the_committed_settlement_samples_are_what_the_seed_generates(tmp_path: 
     write_samples(tmp_path)
     for sample in (DEPOSITS_LEDGER, DEPOSITS_EXPECTED, XEPENG_REPORT):
         assert (tmp_path / sample).read_bytes() == (ROOT / sample).read_bytes(), sample
+
+
+# ---------------------------------------------------------------- settlement reports
+
+
+REPORT = (
+    "Settlement ID;Order ID;Gross;Fee;Net;Settlement Date;Payment Method\n"
+    "set_x1;xo_1;150.000,00;1.165,50;148.834,50;14/10/2026;QRIS\n"
+    "set_x1;xo_2;50.000,00;388,50;49.611,50;14/10/2026;QRIS\n"
+    "set_x2;xo_3;1.000.000,00;4.440,00;995.560,00;15/10/2026;BCA\n"
+)
+
+
+def test_a_settlement_report_is_read_as_ledgers_are_and_lands_once(store: Store) -> None:
+    report = read_report(REPORT.encode(), "xp.csv", ReportOptions(), "Asia/Jakarta")
+    assert report.mapping["settled_at"] == "Settlement Date" and report.settlements == 2
+    assert (report.covered_from, report.covered_to) == (date(2026, 10, 14), date(2026, 10, 15))
+    done = store_report(store, report, "October", OPERATOR)
+    assert (done.counts.settlements, done.counts.payments) == (2, 3)
+    net = store.scalar("SELECT net FROM settlements WHERE settlement_id = 'set_x1'")
+    assert net == Decimal("198446.00")  # its payments' sum: a report lists no settlements
+    day = store.scalar("SELECT settled_date FROM settlements WHERE settlement_id = 'set_x2'")
+    assert day == date(2026, 10, 15)
+    with pytest.raises(ReportError, match="imported before"):
+        store_report(store, report, None, OPERATOR)
+    assert store.scalar("SELECT count(*) FROM settlement_payments") == 3
+
+
+def test_a_report_with_bad_rows_is_refused_whole_naming_their_lines(store: Store) -> None:
+    bad = REPORT.replace("49.611,50", "banyak").replace("15/10/2026", "31/02/2026")
+    with pytest.raises(ReportError) as caught:
+        read_report(bad.encode(), "xp.csv", ReportOptions(), "Asia/Jakarta")
+    message = str(caught.value)
+    assert "2 row(s) cannot be read, so nothing was imported" in message
+    assert "line 3: the net amount is not a number" in message
+    assert "line 4: the settlement date cannot be read" in message
+    sums = REPORT.replace("148.834,50", "148.000,00")
+    with pytest.raises(ReportError, match="line 2: gross less fee is not the net amount"):
+        read_report(sums.encode(), "xp.csv", ReportOptions(), "Asia/Jakarta")
+    early = REPORT.replace("14/10", "02/10").replace("15/10", "03/10")
+    with pytest.raises(ReportError, match="every day is 12 or less"):
+        read_report(early.encode(), "xp.csv", ReportOptions(), "Asia/Jakarta")
+    told = ReportOptions(date_format="%d/%m/%Y")
+    assert read_report(early.encode(), "xp.csv", told).covered_to == date(2026, 10, 3)
+    unnamed = "A;B;C\n1;2;3\n"
+    with pytest.raises(ReportError, match="no column for settlement_id"):
+        read_report(unnamed.encode(), "xp.csv", ReportOptions(), "Asia/Jakarta")
+    assert store.scalar("SELECT count(*) FROM settlements") == 0
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_the_commands_fetch_settlements_keep_the_rate_card_and_import_a_report(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    db = str(tmp_path / "cli.duckdb")
+    out = rekon("fetch", "--what", "orders,settlements", "--from", "2026-10-01", "--to",
+                "2026-10-31", "--sandbox-url", sandbox.url, "--db", db)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "Durianpay:" in out.stdout and "settlements (" in out.stdout
+    assert "Xepeng: settlements not verifiable from the API" in out.stdout
+    wrong = rekon("fetch", "--what", "payouts", "--from", "2026-10-01", "--to", "2026-10-31",
+                  "--sandbox-url", sandbox.url, "--db", db)  # fmt: skip
+    assert wrong.returncode != 0 and "orders, settlements" in wrong.stderr
+    assert rekon("fees", "set", "durianpay", "--method", "qris", "--percent", "0.7",
+                 "--db", db).returncode == 0  # fmt: skip
+    card = rekon("fees", "list", "--db", db)
+    assert card.returncode == 0 and "QRIS" in card.stdout and "0.7" in card.stdout
+    bad = rekon("fees", "set", "durianpay", "--percent", "-1", "--db", db)
+    assert bad.returncode != 0 and "between 0 and 100" in bad.stderr
+    report = tmp_path / "xepeng.csv"
+    report.write_text(REPORT)
+    imported = rekon("settlements", "import", str(report), "--db", db)
+    assert imported.returncode == 0, imported.stderr
+    assert "2 settlements (2 new), 3 payments" in imported.stdout
+    listed = rekon("settlements", "list", "--from", "2026-10-14", "--to", "2026-10-15", "--db", db)
+    assert "set_x1" in listed.stdout
+    run = rekon("reconcile", "--from", "2026-10-01", "--to", "2026-10-31", "--db", db)
+    assert run.returncode != 0  # no ledger yet: refused as before
+    out_file = tmp_path / "s.csv"
+    export = rekon("export", "--kind", "settlements", "--out", str(out_file), "--db", db)
+    assert export.returncode != 0 and "no reconciliation run" in export.stderr

@@ -126,3 +126,37 @@ def amount_distribution(frame: pl.DataFrame) -> go.Figure:
     fig = _bars_by_status(frame, "band")
     fig.update_layout(barmode="group", xaxis={"categoryorder": "array", "categoryarray": bands})
     return _layout(fig, "Order amounts by status", "orders")
+
+
+def fees_per_day(frame: pl.DataFrame) -> go.Figure:
+    """The gateways' fees per settlement day, stacked by payment method (per provider when
+    both are shown: 'Durianpay QRIS')."""
+    frame = _float(frame, "fee")
+    several = frame["provider"].n_unique() > 1
+    fig = go.Figure()
+    keys = frame.select("provider", "method").unique().sort(["provider", "method"])
+    for provider, method in keys.iter_rows():
+        part = frame.filter((pl.col("provider") == provider) & (pl.col("method") == method))
+        fig.add_bar(
+            name=f"{provider_title(provider)} {method}" if several else method,
+            x=part["day"].to_list(),
+            y=part["fee"].to_list(),
+        )
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(tickformat=",.0f")
+    return _layout(fig, "Fees per day and payment method", "Rp")
+
+
+def settlement_delays(frame: pl.DataFrame) -> go.Figure:
+    """How many payments were paid out D+0, D+1 … after they were paid, per provider."""
+    fig = go.Figure()
+    for provider in frame["provider"].unique().sort().to_list():
+        part = frame.filter(pl.col("provider") == provider)
+        fig.add_bar(
+            name=provider_title(provider),
+            x=[f"D+{d}" for d in part["days"].to_list()],
+            y=part["payments"].to_list(),
+            marker_color=PROVIDER_COLORS.get(provider),
+        )
+    fig.update_layout(barmode="group")
+    return _layout(fig, "Settlement delay: days from payment to payout", "payments")

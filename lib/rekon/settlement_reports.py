@@ -197,10 +197,13 @@ def read_report(
         month_names_expr(pl.col("settled_at"))
         .str.strptime(pl.Date, date_format, strict=False)
         .alias("day"),
-    ).with_columns(
-        pl.coalesce("fee_v", pl.col("gross_v") - pl.col("net_v")).alias("fee_v"),
-        pl.coalesce("net_v", pl.col("gross_v") - pl.col("fee_v")).alias("net_v"),
     )
+    # A report without a fee (or a net) column has it from the other two; a value the report
+    # has but that is not a number stays missing, and its row is refused.
+    if "fee" not in m:
+        parsed = parsed.with_columns((pl.col("gross_v") - pl.col("net_v")).alias("fee_v"))
+    if "net" not in m:
+        parsed = parsed.with_columns((pl.col("gross_v") - pl.col("fee_v")).alias("net_v"))
     problems = _problems(parsed, m)
     if problems.height:
         shown = "; ".join(

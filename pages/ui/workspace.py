@@ -36,6 +36,7 @@ PAGES = [
     ("pages/exports.py", "Exports", Role.VIEWER),
     ("pages/orders.py", "Orders", Role.VIEWER),
     ("pages/close.py", "Close", Role.VIEWER),
+    ("pages/settings.py", "Settings", Role.VIEWER),
     ("pages/audit.py", "Audit", Role.APPROVER),
 ]
 
