@@ -33,6 +33,7 @@ lint: setup
 bench: setup
 	$(VENV)/bin/python -m bench.fetch
 	$(VENV)/bin/python -m bench.reconcile
+	$(VENV)/bin/python -m bench.settlements
 	$(VENV)/bin/python -m bench.pages
 	$(VENV)/bin/python -m bench.team_store
 	$(VENV)/bin/python -m bench.startup

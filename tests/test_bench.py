@@ -40,6 +40,7 @@ def table_rows(text: str) -> list[list[str]]:
     [
         ("reconcile", ("--sizes", "3000", "--no-datacompy"), "3,000"),
         ("fetch", ("--sizes", "2000"), "2,000"),
+        ("settlements", ("--sizes", "3000", "--runs", "1"), "3,000"),
         ("pages", ("--n", "3000", "--runs", "1"), "pages/overview.py"),
         ("startup", ("--runs", "1"), "`rekon --help`"),
         ("big_month", ("--n", "3000"), "`rekon ledger import`"),

@@ -121,3 +121,22 @@ def test_the_fetch_page_sets_a_schedule_and_shows_its_next_run(tmp_path: Path) -
     assert at.success[0].value.startswith("Schedule saved — Xepeng: daily at 05:45")
     line = next(m.value for m in at.markdown if m.value.startswith("**Xepeng: daily at 05:45"))
     assert "last run not yet · next run" in line and "05:45 WIB" in line
+
+
+def test_a_schedule_with_settlements_fetches_the_payouts_too(
+    store: Store, settings: Settings
+) -> None:
+    runner = Runner(store, lambda p: make_clients(settings, p, ClientOptions(retry=FAST_RETRY)))
+    made = set_schedule(
+        store, "durianpay", REVIEWER, every_hours=6, window_days=92,
+        what=("orders", "settlements"),
+    )  # fmt: skip
+    assert made.describe() == "Durianpay: every 6 hour(s), the last 92 day(s) with settlements"
+    assert schedule.schedules(store)["durianpay"].parts == ("orders", "settlements")
+    # The sandbox's payouts are of Sep–Nov 2026: the window reaches back to them.
+    assert runner.run_due(made.set_at + timedelta(seconds=1)) == ["durianpay"]
+    assert store.scalar("SELECT what FROM fetch_runs") == "orders,settlements"
+    assert store.scalar("SELECT count(*) FROM settlement_sources WHERE kind = 'api'") == 1
+    assert store.scalar("SELECT count(*) FROM settlements") > 0
+    with pytest.raises(schedule.ScheduleError, match="orders, settlements"):
+        set_schedule(store, "durianpay", REVIEWER, every_hours=6, what=("payouts",))

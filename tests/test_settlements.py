@@ -35,8 +35,8 @@ from rekon.sandbox.data import (
     DURIANPAY_TEST_KEY,
     XEPENG_REPORT,
     sandbox_settings,
-    write_samples,
 )
+from rekon.sandbox.samples import write_samples
 from rekon.sandbox.server import RunningSandbox
 from rekon.sandbox.settlements import METHODS, VAT
 from rekon.sandbox.settlements import Settlement as SandboxPayout
@@ -305,6 +305,9 @@ def test_a_deposit_naming_its_settlement_matches_its_orders_as_one_group(store: 
     assert (line["fee"], line["net_amount"]) == (3_000, 147_000)
     assert a["reason"] == "fee" and a["difference"] is None  # never an amount mismatch
     assert run.counts["amount_mismatch"] == 0 and run.exceptions == 0
+    assert run.lines()[-1].strip() == (
+        "settlements: settled 1, settlement_missing_in_ledger 0, fee_mismatch 0"
+    )
     done = settlement_rows(store, run.run_id)["set_A"]
     assert (done["result"], done["ledger_id"], done["line_no"], done["orders"]) == (
         "settled", ledger, 2, 2,

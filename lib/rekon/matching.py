@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
 from rekon.access import Actor, Role
-from rekon.classes import RESULTS, exception_count
+from rekon.classes import RESULTS, SETTLEMENT_RESULTS, exception_count
 from rekon.errors import RekonError
 from rekon.locks import refuse_range_if_locked
 from rekon.money import format_count
@@ -72,6 +72,7 @@ class RunSummary:
     params: ReconcileParams
     counts: dict[str, int]
     seconds: float
+    settlements: dict[str, int] = field(default_factory=dict)  # per settlement result
 
     @property
     def exceptions(self) -> int:
@@ -83,7 +84,13 @@ class RunSummary:
             f"in {self.seconds:.2f}s: {format_count(self.exceptions)} exceptions"
         )
         counts = [format_count(self.counts.get(name, 0)) for name in RESULTS]
-        return [head] + [f"  {name:<20} {n:>9}" for name, n in zip(RESULTS, counts, strict=True)]
+        lines = [f"  {name:<20} {n:>9}" for name, n in zip(RESULTS, counts, strict=True)]
+        if any(self.settlements.values()):
+            lines.append(
+                "  settlements: "
+                + ", ".join(f"{k} {format_count(n)}" for k, n in self.settlements.items())
+            )
+        return [head, *lines]
 
 
 def current_line(key: str, lines: str, alias: str = "l", join: str = "JOIN") -> str:
@@ -631,16 +638,23 @@ def reconcile(store: Store, params: ReconcileParams, by: Actor) -> RunSummary:
             ).fetchall()
         )
         counts = {name: int(found.get(name, 0)) for name in RESULTS}
+        judged = dict(
+            cur.execute(
+                "SELECT result, count(*) FROM settlement_results WHERE run_id = ? GROUP BY result",
+                [run_id],
+            ).fetchall()
+        )
+        payouts = {name: int(judged.get(name, 0)) for name in SETTLEMENT_RESULTS}
         cur.execute(
             "UPDATE recon_runs SET finished_at = ?, counts = ? WHERE id = ?",
             [utc_now(), json.dumps(counts), run_id],
         )
         store.audit(cur, by.name, "run", f"run:{run_id}", json.dumps(
             {"from": params.start.isoformat(), "to": params.end.isoformat(),
-             "ledgers": ledgers, "counts": counts}))  # fmt: skip
+             "ledgers": ledgers, "counts": counts, "settlements": payouts}))  # fmt: skip
         for table in TEMP_TABLES:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
-    return RunSummary(run_id, params, counts, time.perf_counter() - began)
+    return RunSummary(run_id, params, counts, time.perf_counter() - began, payouts)
 
 
 def latest_run(store: Store) -> int | None:

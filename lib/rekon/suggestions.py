@@ -27,7 +27,8 @@ from rekon.matching import run_params
 from rekon.names import PROVIDER_TITLES
 from rekon.store import Store, utc_now
 
-LEFTOVER_ORDERS = ("missing_in_ledger",)
+# An order no line booked: missing, or without its payout (awaited or late).
+LEFTOVER_ORDERS = ("missing_in_ledger", "settlement_late", "awaiting_settlement")
 LEFTOVER_LINES = ("missing_in_provider", "ambiguous")
 # Bulk acceptance needs every field to agree: the amount exact, the reference at least this
 # alike, the dates within the window. Never the amount alone.

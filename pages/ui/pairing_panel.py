@@ -22,7 +22,8 @@ from rekon.workspace import Workspace
 
 SUGGESTIONS_SHOWN = 50
 # Results a reviewer may pair by hand: orders no line paid, and lines no order explains.
-LEFTOVER_ORDERS = ("missing_in_ledger", "status_mismatch", "unpaid")
+LEFTOVER_ORDERS = ("missing_in_ledger", "settlement_late", "awaiting_settlement",
+                   "status_mismatch", "unpaid")  # fmt: skip
 LEFTOVER_LINES = ("missing_in_provider", "ambiguous", "duplicate_in_ledger")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import random
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -424,51 +423,6 @@ def ledger_csv(dataset: Dataset, lines: list[LedgerRow] | None = None) -> bytes:
             ]
         )
     return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
-
-
-def write_samples(root: Path = Path(".")) -> None:
-    """Regenerate data/samples/ from the default seed (`python -m rekon.sandbox.data`)."""
-    from rekon.sandbox import settlements
-
-    dataset = generate()
-    (root / SAMPLE_LEDGER).parent.mkdir(parents=True, exist_ok=True)
-    tz = ZoneInfo(DataConfig().timezone)
-    plan = settlements.plan_deposits(dataset.orders, tz, GOLDEN_MONTH)
-    (root / DEPOSITS_LEDGER).write_bytes(ledger_csv(dataset, plan.lines))
-    (root / DEPOSITS_EXPECTED).write_text(
-        json.dumps(
-            {
-                "period": GOLDEN_MONTH,
-                "seed": DataConfig().seed,
-                "expected": dict(sorted(plan.expected.items())),
-                "settlements": dict(sorted(plan.settlements.items())),
-            },
-            indent=2,
-        )
-        + "\n"
-    )
-    start, end = month_bounds(GOLDEN_MONTH)
-    xepeng = [
-        s
-        for s in settlements.settle(dataset.orders, tz)
-        if s.provider == "xepeng"
-        and start
-        <= s.settled_at.replace(tzinfo=UTC).astimezone(tz).date()
-        <= end + timedelta(days=7)
-    ]
-    (root / XEPENG_REPORT).write_bytes(settlements.report_csv(xepeng, tz))
-    (root / SAMPLE_LEDGER).write_bytes(ledger_csv(dataset))
-    expected = {name: dataset.expected[name] for name in sorted(dataset.expected)}
-    (root / SAMPLE_EXPECTED).write_text(
-        json.dumps(
-            {"period": GOLDEN_MONTH, "seed": DataConfig().seed, "expected": expected}, indent=2
-        )
-        + "\n"
-    )
-
-
-if __name__ == "__main__":
-    write_samples()
 
 
 def sandbox_settings(settings: Settings, base_url: str) -> Settings:
