@@ -85,8 +85,8 @@ def prepare(folder: Path) -> None:
         deposits = folder / "deposits.csv"
         cur.execute(
             "COPY (SELECT strftime(settled_date, '%d/%m/%Y') AS \"Tanggal\","
-            " settlement_id AS \"No. Referensi\", 'Setoran' AS \"Keterangan\","
-            " net::VARCHAR AS \"Jumlah\" FROM settlements ORDER BY settled_at)"
+            ' settlement_id AS "No. Referensi", \'Setoran\' AS "Keterangan",'
+            ' net::VARCHAR AS "Jumlah" FROM settlements ORDER BY settled_at)'
             f" TO '{deposits}' (HEADER, DELIMITER ';')"
         )
     for method, percent, fixed in CARD:
@@ -105,9 +105,7 @@ def child_reconcile(db: Path) -> dict[str, Any]:
     began = time.perf_counter()
     run = reconcile(store, ReconcileParams(date(2026, 10, 1), date(2026, 10, 31)), by=OPERATOR)
     seconds = time.perf_counter() - began
-    settled = store.scalar(
-        "SELECT count(*) FROM settlement_results WHERE run_id = ?", [run.run_id]
-    )
+    settled = store.scalar("SELECT count(*) FROM settlement_results WHERE run_id = ?", [run.run_id])
     grouped = store.scalar(
         "SELECT count(*) FROM recon_results WHERE run_id = ? AND rule = 'settlement'",
         [run.run_id],
