@@ -574,3 +574,17 @@ def test_the_commands_fetch_settlements_keep_the_rate_card_and_import_a_report(
     out_file = tmp_path / "s.csv"
     export = rekon("export", "--kind", "settlements", "--out", str(out_file), "--db", db)
     assert export.returncode != 0 and "no reconciliation run" in export.stderr
+
+
+def test_a_payment_paid_out_again_counts_in_its_latest_payout_only(store: Store) -> None:
+    add_orders(store, dp("ord_r", 100_000, date(2026, 10, 10), "pay_r"))  # type: ignore[arg-type]
+    settle(store, "set_1", date(2026, 10, 11), ("pay_r", 100_000, 2_000, "BCA"))
+    settle(store, "set_2", date(2026, 10, 12), ("pay_r", 100_000, 2_500, "BCA"))
+    assert store.query(
+        "SELECT settlement_id, fee FROM settlement_payments WHERE payment_id = 'pay_r'"
+    ).rows() == [("set_2", Decimal(2_500))]
+    add_ledger(store, (date(2026, 10, 12), "set_2", 97_500))
+    run = reconcile(store, OCT, by=OPERATOR)
+    got = rows(store, run.run_id)["O:durianpay:ord_r"]
+    assert (got["result"], got["settlement_id"], got["fee"]) == ("matched", "set_2", 2_500)
+    check_invariant(store, run.run_id)

@@ -34,7 +34,12 @@ from rekon.money import format_count
 from rekon.periods import day_range
 from rekon.providers.base import PROVIDER_TITLES
 from rekon.rules import CLEARED_CLAIMS_SQL, EXCLUDED_LINES_SQL
-from rekon.settlement_matching import PAYOUT_STEPS, RESULT_STEPS
+from rekon.settlement_matching import (
+    PAYMENTS_IN_REACH,
+    PAYOUT_STEPS,
+    PERIOD_PAYMENTS,
+    RESULT_STEPS,
+)
 from rekon.settlement_matching import TEMP_TABLES as PAYOUT_TABLES
 from rekon.settlements import LONGEST_DELAY_DAYS, SETTLE_HORIZON_DAYS
 from rekon.store import Store, next_id, utc_now
@@ -556,6 +561,7 @@ def render(template: str, tolerance: Decimal, shared: bool = False) -> str:
         .replace("{pairing}", tier3_pairing(tolerance))
         .replace("{line_providers}", LINE_PROVIDERS)
         .replace("{named}", NAMED_PROVIDER)
+        .replace("{payments}", "period_payments" if shared else f"({PAYMENTS_IN_REACH})")
     )
     for fragment, rows in (SHARED_ROWS if shared else FILE_ROWS).items():
         sql = sql.replace(fragment, rows)
@@ -626,7 +632,8 @@ def reconcile(store: Store, params: ReconcileParams, by: Actor) -> RunSummary:
                 by.name,
             ],
         )
-        steps = ([("", NUMBER_ORDERS), ("", NUMBER_LINES)] if store.shared else []) + STEPS
+        shared_only = [("", NUMBER_ORDERS), ("", NUMBER_LINES), ("", PERIOD_PAYMENTS)]
+        steps = (shared_only if store.shared else []) + STEPS
         for _, template in steps:
             sql = render(template, params.amount_tolerance, store.shared)
             used = {k: v for k, v in (values | {"run": run_id}).items() if f"${k}" in sql}

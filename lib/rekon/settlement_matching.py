@@ -17,34 +17,45 @@ from rekon.fee_rates import CURRENT_RATES_SQL, EXPECTED_FEE_SQL
 # match's (positive).
 SETTLEMENT_GROUP_BASE = -(10**15)
 
+# The payments of payouts settled within the run's reach, each known by an integer (`pid`):
+# read in place from the file (its rowid), and copied once from PostgreSQL (PERIOD_PAYMENTS),
+# numbered, like the orders and lines.
+_IN_REACH = """
+    FROM settlement_payments
+    WHERE settled_at >= CAST($payouts_from AS TIMESTAMP)
+      AND settled_at < CAST($payouts_to AS TIMESTAMP)"""
+_PAYMENT_COLUMNS = (
+    "provider, settlement_id, payment_id, order_id, gross, fee, net, method, settled_at"
+)
+PAYMENTS_IN_REACH = f"SELECT rowid AS pid, {_PAYMENT_COLUMNS} {_IN_REACH}"
+PERIOD_PAYMENTS = (
+    "CREATE OR REPLACE TEMP TABLE period_payments AS"
+    f" SELECT row_number() OVER () AS pid, {_PAYMENT_COLUMNS} {_IN_REACH}"
+)
+
 PAYOUT_STEPS: list[tuple[str, str]] = [
     (
-        "the payouts of the run's reach, read once",
+        "each candidate order's payment in a payout, by payment id: one at most, as a payment "
+        "is stored in its latest payout only (see settlements.land)",
         """
-        CREATE OR REPLACE TEMP TABLE period_payments AS
-        SELECT provider, settlement_id, payment_id, order_id, gross, fee, net, method,
-               settled_at
-        FROM settlement_payments
-        WHERE settled_at >= CAST($payouts_from AS TIMESTAMP)
-          AND settled_at < CAST($payouts_to AS TIMESTAMP)
+        CREATE OR REPLACE TEMP TABLE order_payouts AS
+        SELECT o.oid, o.business_date, p.pid, p.provider, p.settlement_id, p.fee, p.net
+        FROM ({all_candidate_orders}) o JOIN {payments} p
+          ON p.provider = o.provider AND p.payment_id = o.payment_id
         """,
     ),
     (
-        "each candidate order's payment in a payout: by payment id, else by order id (two "
-        "equi-joins); a payment paid out twice counts in its latest payout",
+        "else by order id: the few payments no payment id placed, against the orders still "
+        "without one (the latest payout where an order id names several)",
         """
-        CREATE OR REPLACE TEMP TABLE order_payouts AS
-        SELECT oid, provider, settlement_id, fee, net, business_date FROM (
-            SELECT o.oid, o.business_date, p.*, 1 AS how
-            FROM ({all_candidate_orders}) o JOIN period_payments p
-              ON p.provider = o.provider AND p.payment_id = o.payment_id
-            UNION ALL
-            SELECT o.oid, o.business_date, p.*, 2 AS how
-            FROM ({all_candidate_orders}) o JOIN period_payments p
-              ON p.provider = o.provider AND p.order_id = o.order_id
-        )
-        QUALIFY row_number() OVER (PARTITION BY oid
-                                   ORDER BY how, settled_at DESC, settlement_id) = 1
+        INSERT INTO order_payouts
+        SELECT o.oid, o.business_date, p.pid, p.provider, p.settlement_id, p.fee, p.net
+        FROM ({all_candidate_orders}) o
+        JOIN (SELECT * FROM {payments} ANTI JOIN order_payouts USING (pid)) p
+          ON p.provider = o.provider AND p.order_id = o.order_id
+        ANTI JOIN order_payouts q ON q.oid = o.oid
+        QUALIFY row_number() OVER (PARTITION BY o.oid
+                                   ORDER BY p.settled_at DESC, p.settlement_id) = 1
         """,
     ),
     (
@@ -160,14 +171,23 @@ RESULT_STEPS: list[tuple[str, str]] = [
             net, orders, result, ledger_id, line_no, expected_fee, overcharged,
             overcharged_payments, anchor_date)
         WITH card AS ({CURRENT_RATES_SQL}),
+        paid AS (
+            SELECT p.* FROM {{payments}} p SEMI JOIN run_settlements r
+                USING (provider, settlement_id)
+        ),
+        -- the rate of each method paid: its own, else its provider's *; one small table
+        rate AS (
+            SELECT DISTINCT ON (p.provider, p.method) p.provider, p.method, c.percent,
+                   c.fixed, c.vat
+            FROM (SELECT DISTINCT provider, method FROM paid) p
+            JOIN card c ON c.provider = p.provider AND (c.method = p.method OR c.method = '*')
+            ORDER BY p.provider, p.method, c.method = '*'
+        ),
         checked AS (
             SELECT p.provider, p.settlement_id, coalesce(p.payment_id, p.order_id) AS payment,
-                   p.fee,
-                   CASE WHEN m.method IS NOT NULL THEN {_expected("m")}
-                        WHEN a.method IS NOT NULL THEN {_expected("a")} END AS expected
-            FROM period_payments p SEMI JOIN run_settlements r USING (provider, settlement_id)
-            LEFT JOIN card m ON m.provider = p.provider AND m.method = p.method
-            LEFT JOIN card a ON a.provider = p.provider AND a.method = '*'
+                   p.fee, {_expected("r")} AS expected
+            FROM paid p LEFT JOIN rate r
+              ON r.provider = p.provider AND r.method IS NOT DISTINCT FROM p.method
         ), per AS (
             SELECT provider, settlement_id, count(*) AS orders,
                    CASE WHEN count(expected) = count(*) THEN sum(expected) END AS expected_fee,

@@ -184,12 +184,22 @@ def land(
             " raw, ? FROM landing",
             [source.provider, source_id],
         )
+        # A payment is in one payout: its latest. One landed again leaves the payout it was
+        # in before, and a batch naming it twice keeps the later; runs then find at most one
+        # payout per payment id.
+        cur.execute(
+            "DELETE FROM settlement_payments WHERE provider = ? AND payment_id IN"
+            " (SELECT payment_id FROM batch_payments WHERE payment_id IS NOT NULL)",
+            [source.provider],
+        )
         cur.execute(
             "INSERT INTO settlement_payments (provider, settlement_id, payment_id, order_id,"
             " order_reference, gross, fee, net, payment_date, settled_at, method, source_id)"
             " SELECT ?, settlement_id, payment_id, order_id, order_reference,"
             " gross::DECIMAL(18, 2), fee::DECIMAL(18, 2), net::DECIMAL(18, 2), payment_date,"
-            " settled_at, upper(method), ? FROM batch_payments",
+            " settled_at, upper(method), ? FROM batch_payments"
+            " QUALIFY payment_id IS NULL OR row_number() OVER (PARTITION BY payment_id"
+            "   ORDER BY settled_at DESC, settlement_id DESC) = 1",
             [source.provider, source_id],
         )
         n_settlements = int(counts[0]) if counts else 0

@@ -525,9 +525,9 @@ def build_app(state: SandboxState) -> Starlette:
             return DroppedBody(payload)
         return _json(payload)
 
-    async def durianpay_settlements(request: Request) -> Response:
-        if not durianpay_authorized(request):
-            return _dp_error(401, "DPAY_UNAUTHORIZED_ACCESS", "unauthorized access")
+    async def asked(request: Request, what: str) -> tuple[int, int, datetime, datetime] | Response:
+        """A list request's skip, limit and settlement window, or the answer refusing it (a
+        bad parameter, or a fault injected for this page)."""
         q = request.query_params
         paged = paging(q)
         if isinstance(paged, Response):
@@ -537,8 +537,17 @@ def build_app(state: SandboxState) -> Starlette:
             lo, hi = settled_between(q)
         except ValueError:
             return _dp_error(400, "DPAY_INVALID_REQUEST", "from/to: YYYY-MM-DD or Unix seconds")
-        if (bad := await injected(request, "durianpay", f"settlements:skip={skip}")) is not None:
+        if (bad := await injected(request, "durianpay", f"{what}:skip={skip}")) is not None:
             return bad
+        return skip, limit, lo, hi
+
+    async def durianpay_settlements(request: Request) -> Response:
+        if not durianpay_authorized(request):
+            return _dp_error(401, "DPAY_UNAUTHORIZED_ACCESS", "unauthorized access")
+        window = await asked(request, "settlements")
+        if isinstance(window, Response):
+            return window
+        skip, limit, lo, hi = window
         with state.lock:
             found = [s for s in state.settlements() if lo <= s.settled_at < hi]
             docs = [settlement_doc(s) for s in found[skip : skip + limit]]
@@ -562,16 +571,10 @@ def build_app(state: SandboxState) -> Starlette:
             if hit is None:
                 return _dp_error(404, "DPAY_SETTLEMENT_NOT_FOUND", "no settlement for payment")
             return JSONResponse({"data": detail_doc(hit, by_payment=True)})
-        paged = paging(q)
-        if isinstance(paged, Response):
-            return paged
-        skip, limit = paged
-        try:
-            lo, hi = settled_between(q)
-        except ValueError:
-            return _dp_error(400, "DPAY_INVALID_REQUEST", "from/to: YYYY-MM-DD or Unix seconds")
-        if (bad := await injected(request, "durianpay", f"details:skip={skip}")) is not None:
-            return bad
+        window = await asked(request, "details")
+        if isinstance(window, Response):
+            return window
+        skip, limit, lo, hi = window
         with state.lock:
             rows = [p for s in state.settlements() if lo <= s.settled_at < hi for p in s.payouts]
             docs = [detail_doc(p) for p in rows[skip : skip + limit]]
