@@ -48,10 +48,16 @@ PAYOUT_STEPS: list[tuple[str, str]] = [
         "else by order id: the few payments no payment id placed, against the orders still "
         "without one (the latest payout where an order id names several)",
         """
+        CREATE OR REPLACE TEMP TABLE unplaced AS
+        SELECT * FROM {payments} ANTI JOIN order_payouts USING (pid)
+        """,
+    ),
+    (
+        "",
+        """
         INSERT INTO order_payouts
         SELECT o.oid, o.business_date, p.pid, p.provider, p.settlement_id, p.fee, p.net
-        FROM ({all_candidate_orders}) o
-        JOIN (SELECT * FROM {payments} ANTI JOIN order_payouts USING (pid)) p
+        FROM unplaced p JOIN ({all_candidate_orders}) o
           ON p.provider = o.provider AND p.order_id = o.order_id
         ANTI JOIN order_payouts q ON q.oid = o.oid
         QUALIFY row_number() OVER (PARTITION BY o.oid
@@ -209,5 +215,5 @@ RESULT_STEPS: list[tuple[str, str]] = [
         """,
     ),
 ]
-TEMP_TABLES = ("period_payments", "order_payouts", "run_settlements", "deposit_lines",
+TEMP_TABLES = ("period_payments", "order_payouts", "unplaced", "run_settlements", "deposit_lines",
                "deposits", "settled_orders", "coverage")  # fmt: skip
