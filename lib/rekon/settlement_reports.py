@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,6 +20,7 @@ from rekon.errors import RekonError
 from rekon.ledger.model import DELIMITER_NAMES, LedgerError
 from rekon.ledger.reading import read_records
 from rekon.ledger.sniffing import (
+    by_header,
     check_date_format,
     decode,
     find_header,
@@ -107,10 +107,6 @@ class ReportImport:
         )
 
 
-def _normalise(header: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9]+", " ", header.lower())).strip()
-
-
 def guess_mapping(columns: list[str], given: dict[str, str]) -> dict[str, str]:
     """Each field's column: as given, else by its header's name."""
     unknown = set(given) - set(FIELDS)
@@ -123,18 +119,7 @@ def guess_mapping(columns: list[str], given: dict[str, str]) -> dict[str, str]:
         raise ReportError(
             f"no column {missing[0]!r} in the report; its columns: {', '.join(columns)}"
         )
-    found = dict(given)
-    normalised = {c: _normalise(c) for c in columns}
-    for fld, aliases in ALIASES.items():
-        if fld in found:
-            continue
-        for alias in aliases:
-            hit = next(
-                (c for c, n in normalised.items() if n == alias and c not in found.values()), None
-            )
-            if hit:
-                found[fld] = hit
-                break
+    found = by_header(columns, ALIASES, given)
     needed = [f for f in ("settlement_id", "gross", "settled_at") if f not in found]
     if "payment_id" not in found and "order_id" not in found:
         needed.append("payment_id or order_id")

@@ -111,7 +111,7 @@ def _text_only(decoded: tuple[str, str]) -> tuple[str, str]:
     return decoded
 
 
-def _normalise(header: str) -> str:
+def normalise_header(header: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9]+", " ", header.lower())).strip()
 
 
@@ -155,7 +155,7 @@ def find_header(text: str, delimiter: str) -> int:
     rows = _sample_rows(text, delimiter, 30)
     known = {alias for aliases in ALIASES.values() for alias in aliases}
     for i, row in enumerate(rows):
-        names = {_normalise(c) for c in row}
+        names = {normalise_header(c) for c in row}
         if len(row) > 1 and names & known:
             return i
     widths = Counter(len(r) for r in rows if len(r) > 1)
@@ -167,20 +167,31 @@ def find_header(text: str, delimiter: str) -> int:
 
 def auto_mapping(columns: list[str]) -> ColumnMapping:
     """Map columns by their header names, in English or Indonesian."""
-    found: dict[str, str] = {}
-    normalised = {c: _normalise(c) for c in columns}
-    for fld, aliases in ALIASES.items():
-        for alias in aliases:  # aliases in order of preference
+    found = by_header(columns, ALIASES)
+    if "amount" in found and ("debit" in found or "credit" in found):
+        found.pop("debit", None)
+        found.pop("credit", None)
+    return ColumnMapping(**found)
+
+
+def by_header(
+    columns: list[str], aliases: dict[str, tuple[str, ...]], given: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Each field's column, by the first of its aliases (in order of preference) a column's
+    header is, each column used once; fields `given` keep theirs."""
+    found = dict(given or {})
+    normalised = {c: normalise_header(c) for c in columns}
+    for fld, names in aliases.items():
+        if fld in found:
+            continue
+        for alias in names:
             match = next(
                 (c for c, n in normalised.items() if n == alias and c not in found.values()), None
             )
             if match:
                 found[fld] = match
                 break
-    if "amount" in found and ("debit" in found or "credit" in found):
-        found.pop("debit", None)
-        found.pop("credit", None)
-    return ColumnMapping(**found)
+    return found
 
 
 def month_names_expr(col: pl.Expr) -> pl.Expr:

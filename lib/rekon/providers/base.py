@@ -663,15 +663,31 @@ def text_or_none(value: object) -> str | None:
 
 
 def read_order(provider: str, parse: Callable[[Mapping[str, Any]], Order], item: Any) -> Order:
-    """One order of a provider's answer. One that Rekon cannot read is the provider's error and
-    names the order, so that the fetch it belongs to stores nothing and says what to ask about."""
+    """One order of a provider's answer (see `read_item`)."""
+    return read_item(provider, parse, item, "order", ("uid", "id", "order_id"))
+
+
+ItemT = TypeVar("ItemT")
+
+
+def read_item(
+    provider: str,
+    parse: Callable[[Mapping[str, Any]], ItemT],
+    item: Any,
+    what: str,
+    ids: tuple[str, ...],
+) -> ItemT:
+    """One item (an order, a settlement …) of a provider's answer. One that Rekon cannot read
+    is the provider's error and names the item by the first of its `ids` it has, so that the
+    fetch it belongs to stores nothing and says what to ask about."""
+    article = "an" if what[:1] in "aeiou" else "a"
     if not isinstance(item, Mapping):
-        raise ProviderError(provider, f"sent {type(item).__name__} where an order belongs")
+        raise ProviderError(provider, f"sent {type(item).__name__} where {article} {what} belongs")
     try:
         return parse(item)
     except ValueError as exc:
-        ident = text_or_none(first(item, "uid", "id", "order_id"))
-        which = f"order {ident}" if ident else "an order without an id"
+        ident = text_or_none(first(item, *ids))
+        which = f"{what} {ident}" if ident else f"{article} {what} without an id"
         raise ProviderError(provider, f"{which} cannot be read: {exc}") from exc
 
 

@@ -25,6 +25,7 @@ from rekon.providers.base import (
     first,
     parse_timestamp,
     provider_message,
+    read_item,
     run_windowed,
     text_or_none,
 )
@@ -125,18 +126,11 @@ def parse_payment(item: Mapping[str, Any]) -> SettlementPayment:
 
 
 T = TypeVar("T")
+_IDS = ("id", "settlement_id", "payment_id")
 
 
 def _read(parse: Callable[[Mapping[str, Any]], T], item: object, what: str) -> T:
-    """One item of an answer; one Rekon cannot read names itself and stores nothing."""
-    if not isinstance(item, Mapping):
-        raise ProviderError(PROVIDER, f"sent {type(item).__name__} where a {what} belongs")
-    try:
-        return parse(item)
-    except ValueError as exc:
-        ident = text_or_none(first(item, "id", "settlement_id", "payment_id"))
-        which = f"{what} {ident}" if ident else f"a {what} without an id"
-        raise ProviderError(PROVIDER, f"{which} cannot be read: {exc}") from exc
+    return read_item(PROVIDER, parse, item, what, _IDS)
 
 
 def _listing(body: object) -> tuple[list[Any], int | None]:
